@@ -1,0 +1,34 @@
+/**
+ * msgpack codec ('m' = 109, ours: drpc has no msgpack id; a Go peer registers a codec with the same
+ * id to interoperate). Its own entry point (`drpc/msgpack`) so JSON users never load msgpackr.
+ * `useRecords: false` keeps msgpackr away from `new Function`, so strict-CSP pages work.
+ */
+import { Packr } from 'msgpackr';
+import { CodecId, type Codec } from './codec.ts';
+import { Code, DrpcError } from '../status.ts';
+import { EMPTY_BYTES } from '../utf8.ts';
+
+export function msgpackCodec(options: { id?: number; name?: string } = {}): Codec {
+  const packr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: true });
+  return {
+    id: options.id ?? CodecId.Msgpack,
+    name: options.name ?? 'msgpack',
+    encode(value) {
+      if (value === undefined) return EMPTY_BYTES;
+      try {
+        return packr.pack(value);
+      } catch (err) {
+        throw new DrpcError(Code.BadMessage, 'msgpack codec: cannot encode the body', err);
+      }
+    },
+    decode(bytes) {
+      try {
+        return packr.unpack(bytes);
+      } catch (err) {
+        throw new DrpcError(Code.BadMessage, `msgpack codec: body is not valid msgpack (${(err as Error).message})`);
+      }
+    },
+  };
+}
+
+export const msgpack: Codec = msgpackCodec();

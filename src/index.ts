@@ -1,0 +1,40 @@
+/** drpc for TypeScript: the isomorphic core. Node-only parts live under `adapters/node`. */
+export { Code, codeText, DrpcError, isConnError, isOK, OK_STATUS, type Status } from './status.ts';
+export { createMessage, MType, mtypeName, nextSeq, formatSeq, parseSeq, type Message } from './message.ts';
+export type { Meta } from './wire-text.ts';
+export {
+  codecs,
+  createCodecs,
+  CodecId,
+  jsonCodec,
+  plainCodec,
+  protobufCodec,
+  bytesCodec,
+  ACCEPT_BODY_CODEC,
+  REAL_IP,
+  type Codec,
+  type CodecRegistry,
+} from './codec/codec.ts';
+export { filters, createFilters } from './filter/index.ts';
+export { gzip, gzipFilter, type GzipOptions } from './filter/gzip.ts';
+export { md5Filter } from './filter/md5.ts';
+export type { Filter, FilterLimits, FilterRegistry } from './filter/filter.ts';
+export { Registry, type Identified } from './registry.ts';
+export { DEFAULT_MAX_FRAME, type Proto, type ProtoOptions, type ProtoFactory, type Frame } from './proto/proto.ts';
+export { rawProto, erpcRawProto } from './proto/raw.ts';
+export { jsonProto, type JsonProtoOptions } from './proto/json.ts';
+export { RawFramer } from './proto/framer.ts';
+export {
+  Session,
+  type SessionOptions,
+  type SessionState,
+  type SessionEvents,
+  type CallOptions,
+  type PushOptions,
+  type Reply,
+} from './session.ts';
+export { Router, type CallHandler, type PushHandler, type CallContext, type PushContext } from './router.ts';
+export type { Plugin, HookContext } from './hooks.ts';
+export { systemClock, ManualClock, type Clock, type TimerHandle } from './clock.ts';
+export type { Transport, TransportHandlers } from './transport/transport.ts';
+export { memoryPair, type MemoryTransport } from './transport/memory.ts';

@@ -1,0 +1,88 @@
+/**
+ * The drpc message: the unit every proto packs and every session routes.
+ * Bodies here are bytes; codecs turn them into values in the session layer.
+ */
+import { Code, DrpcError, OK_STATUS, type Status } from './status.ts';
+import type { Meta } from './wire-text.ts';
+
+/** drpc message types (`drpc/message/setting.go`). */
+export const MType = {
+  Undefined: 0,
+  Call: 1,
+  Reply: 2,
+  Push: 3,
+  AuthCall: 4,
+  AuthReply: 5,
+} as const;
+export type MType = (typeof MType)[keyof typeof MType];
+
+const mtypeText = ['Undefined', 'CALL', 'REPLY', 'PUSH', 'AUTH_CALL', 'AUTH_REPLY'];
+
+/** drpc's `TypeText`. */
+export function mtypeName(t: number): string {
+  return mtypeText[t] ?? 'Unknown';
+}
+
+export interface Message {
+  /** int32; a REPLY echoes its CALL's seq. */
+  seq: number;
+  /** A byte; see MType. Any byte decodes; the session decides what is allowed. */
+  mtype: number;
+  /** Route name, ≤ 255 bytes UTF-8; empty on REPLY. */
+  serviceMethod: string;
+  /** OK when absent on the wire. */
+  status: Status;
+  meta: Meta;
+  /** Body codec id (a byte); 0 = none. */
+  bodyCodec: number;
+  /** Codec-encoded body bytes (after the filter pipe was undone). */
+  body: Uint8Array;
+  /** Transfer filter ids; ids[0] is the outermost layer. */
+  pipe: readonly number[];
+  /** Packed frame size, set by the proto on pack and unpack. */
+  size?: number;
+}
+
+const EMPTY = new Uint8Array(0);
+const NO_PIPE: readonly number[] = Object.freeze([]);
+
+/** A message with drpc's defaults for every field not given. */
+export function createMessage(fields: Partial<Message> & Pick<Message, 'mtype'>): Message {
+  return {
+    seq: fields.seq ?? 0,
+    mtype: fields.mtype,
+    serviceMethod: fields.serviceMethod ?? '',
+    status: fields.status ?? OK_STATUS,
+    meta: fields.meta ?? {},
+    bodyCodec: fields.bodyCodec ?? 0,
+    body: fields.body ?? EMPTY,
+    pipe: fields.pipe ?? NO_PIPE,
+  };
+}
+
+export const INT32_MIN = -0x80000000;
+export const INT32_MAX = 0x7fffffff;
+
+/** The seq after `seq`, wrapping as Go's int32 `atomic.AddInt32` does. */
+export function nextSeq(seq: number): number {
+  return (seq + 1) | 0;
+}
+
+/** Seq as RAW-wire text: base 36, lowercase, `-` when negative (Go `strconv.FormatInt(s, 36)`). */
+export function formatSeq(seq: number): string {
+  return seq.toString(36);
+}
+
+const seqText = /^[+-]?[0-9a-zA-Z]+$/;
+
+/** Parses base-36 seq text as Go's `strconv.ParseInt(s, 36, 32)`; 400 on anything else. */
+export function parseSeq(text: string): number {
+  if (!seqText.test(text)) throw new DrpcError(Code.BadMessage, `seq ${JSON.stringify(text)} is not base-36`);
+  const n = parseInt(text, 36);
+  if (n < INT32_MIN || n > INT32_MAX) throw new DrpcError(Code.BadMessage, `seq ${JSON.stringify(text)} is out of int32 range`);
+  return n | 0;
+}
+
+export function isInt32(n: unknown): n is number {
+  return typeof n === 'number' && Number.isInteger(n) && n >= INT32_MIN && n <= INT32_MAX;
+}

@@ -1,0 +1,55 @@
+/**
+ * A proto packs one Message into one frame and back (drpc's `Proto`). Frames are bytes (RAW) or
+ * text (the WebSocket JSON sub-protocol). Unpack failures are always DrpcErrors with code 400 and a
+ * message naming the problem; the session closes on them, as drpc does for a bad header.
+ */
+import type { Message } from '../message.ts';
+import { filters as defaultFilters } from '../filter/index.ts';
+import type { FilterRegistry } from '../filter/filter.ts';
+import { Code, DrpcError } from '../status.ts';
+
+export type Frame = Uint8Array | string;
+
+export interface Proto {
+  /** drpc's proto id byte (RAW = 6, JSON = 'j'). */
+  readonly id: number;
+  readonly name: string;
+  /** True when frames are bytes (binary WebSocket messages), false for text frames. */
+  readonly binary: boolean;
+  pack(m: Message): Frame | Promise<Frame>;
+  unpack(frame: Frame): Message | Promise<Message>;
+}
+
+export interface ProtoOptions {
+  /** Transfer filters the proto may apply. Default: the shared registry with gzip and md5. */
+  filters?: FilterRegistry;
+  /** Largest frame accepted by unpack, in bytes (also bounds what filters may inflate to). Default 16 MiB. */
+  maxFrameSize?: number;
+}
+
+export const DEFAULT_MAX_FRAME = 16 * 1024 * 1024;
+
+export function resolveProtoOptions(o: ProtoOptions): Required<ProtoOptions> {
+  return { filters: o.filters ?? defaultFilters, maxFrameSize: o.maxFrameSize ?? DEFAULT_MAX_FRAME };
+}
+
+export type ProtoFactory = (options?: ProtoOptions) => Proto;
+
+/** Runs `fn`, turning any non-DrpcError thrown or rejected into a 400 naming `what` (nothing else escapes). */
+export function guard<T>(what: string, fn: () => T | Promise<T>): T | Promise<T> {
+  try {
+    const out = fn();
+    return out instanceof Promise ? out.catch((err) => Promise.reject(asBadMessage(what, err))) : out;
+  } catch (err) {
+    throw asBadMessage(what, err);
+  }
+}
+
+function asBadMessage(what: string, err: unknown): DrpcError {
+  if (err instanceof DrpcError) return err;
+  return new DrpcError(Code.BadMessage, `${what}: ${(err as Error)?.message ?? String(err)}`, err);
+}
+
+export function tooLarge(size: number, max: number): DrpcError {
+  return new DrpcError(Code.BadMessage, `frame of ${size} bytes exceeds the ${max}-byte limit`);
+}

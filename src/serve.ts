@@ -1,0 +1,153 @@
+/**
+ * Serving inbound CALLs and PUSHes on a session: the receiver half of drpc's context.go.
+ * CALL: header hooks → route lookup (404) → body decode (400) → body hooks → handler → REPLY.
+ * PUSH: the same without a REPLY; failures are only reported.
+ */
+import { ACCEPT_BODY_CODEC, replyCodec } from './codec/codec.ts';
+import { runHook } from './hooks.ts';
+import { createMessage, MType, type Message } from './message.ts';
+import type { CallContext, PushContext } from './router.ts';
+import type { Session } from './session.ts';
+import { Code, DrpcError, OK_STATUS, codeText, type Status } from './status.ts';
+import type { Meta } from './wire-text.ts';
+
+interface Job {
+  controller?: AbortController;
+}
+
+class Ctx implements CallContext {
+  readonly replyMeta: Meta = {};
+  replyCodec = 0;
+  constructor(
+    readonly session: Session,
+    readonly message: Message,
+    private readonly job: Job,
+  ) {}
+  get serviceMethod() {
+    return this.message.serviceMethod;
+  }
+  get seq() {
+    return this.message.seq;
+  }
+  get meta() {
+    return this.message.meta;
+  }
+  get bodyCodec() {
+    return this.message.bodyCodec;
+  }
+  get signal(): AbortSignal {
+    // Created on first use: most handlers never look, and an AbortController per call costs.
+    const job = this.job;
+    if (!job.controller) {
+      job.controller = new AbortController();
+      if (this.session.state === 'closed') job.controller.abort(new DrpcError(Code.ConnClosed));
+    }
+    return job.controller.signal;
+  }
+  setReplyCodec(codec: number | string): void {
+    this.replyCodec = this.session.codecs.require(codec).id;
+  }
+}
+
+export async function serveCall(session: Session, m: Message, job: Job, maxConcurrent: number): Promise<void> {
+  const ctx = new Ctx(session, m, job);
+  let status: Status = OK_STATUS;
+  let result: unknown;
+  try {
+    if (session.running.size > maxConcurrent)
+      throw new DrpcError(Code.InternalServerError, `too many concurrent calls (limit ${maxConcurrent})`);
+    result = await handle(session, m, ctx);
+  } catch (err) {
+    status = errorStatus(err);
+  }
+  await writeReply(session, m, ctx, status, result);
+}
+
+async function handle(session: Session, m: Message, ctx: Ctx): Promise<unknown> {
+  const hooks = session.plugins.length > 0;
+  if (hooks) await runHook(session.plugins, 'afterReadCallHeader', { session, message: m });
+  if (!m.serviceMethod) throw new DrpcError(Code.BadMessage, codeText(Code.BadMessage), 'invalid service method for message');
+  const handler = session.router.call(m.serviceMethod);
+  if (!handler) throw new DrpcError(Code.NotFound, codeText(Code.NotFound), `no CALL route for ${JSON.stringify(m.serviceMethod)}`);
+  const hookCtx = { session, message: m, body: decode(session, m) };
+  if (hooks) await runHook(session.plugins, 'afterReadCallBody', hookCtx);
+  return handler(hookCtx.body, ctx);
+}
+
+function decode(session: Session, m: Message): unknown {
+  try {
+    return session.decodeBody(m);
+  } catch (err) {
+    const e = DrpcError.from(err, Code.BadMessage);
+    throw new DrpcError(Code.BadMessage, codeText(Code.BadMessage), e.message);
+  }
+}
+
+function errorStatus(err: unknown): Status {
+  if (err instanceof DrpcError) return err.toStatus();
+  // A handler that throws something else is drpc's "handler panic": 500 with the panic as cause.
+  return new DrpcError(Code.InternalServerError, codeText(Code.InternalServerError), err).toStatus();
+}
+
+async function writeReply(session: Session, call: Message, ctx: Ctx, status: Status, result: unknown): Promise<void> {
+  if (session.state === 'closed') return;
+  let reply = buildReply(session, call, ctx, status, result);
+  try {
+    if (session.plugins.length) await runHook(session.plugins, 'beforeWriteReply', { session, message: reply, body: result });
+    await session.writeMessage(reply);
+  } catch (err) {
+    const e = DrpcError.from(err);
+    if (e.code === Code.ConnClosed || (session.state as string) === 'closed') return;
+    // drpc answers a failed REPLY write with a second REPLY carrying 500.
+    reply = errorReply(
+      call,
+      new DrpcError(Code.InternalServerError, codeText(Code.InternalServerError), `reply failed: ${e.message}`).toStatus(),
+      ctx.replyMeta,
+    );
+    await session.writeMessage(reply).catch((e2) => session.reportError(DrpcError.from(e2)));
+    return;
+  }
+  if (session.plugins.length)
+    await Promise.resolve()
+      .then(() => runHook(session.plugins, 'afterWriteReply', { session, message: reply, body: result }))
+      .catch((e) => session.reportError(DrpcError.from(e)));
+}
+
+function buildReply(session: Session, call: Message, ctx: Ctx, status: Status, result: unknown): Message {
+  if (status.code !== 0) return errorReply(call, status, ctx.replyMeta);
+  try {
+    const id = replyCodec(session.codecs, call.bodyCodec, call.meta[ACCEPT_BODY_CODEC], ctx.replyCodec) || session.codec.id;
+    const codec = session.codecs.get(id) ?? session.codec;
+    const body = result instanceof Uint8Array ? result : codec.encode(result);
+    return createMessage({ seq: call.seq, mtype: MType.Reply, meta: ctx.replyMeta, bodyCodec: codec.id, body, pipe: call.pipe });
+  } catch (err) {
+    const cause = DrpcError.from(err).message;
+    return errorReply(
+      call,
+      new DrpcError(Code.InternalServerError, codeText(Code.InternalServerError), `cannot encode the reply: ${cause}`).toStatus(),
+      ctx.replyMeta,
+    );
+  }
+}
+
+/** drpc's error REPLY: the status, an empty body and codec 0; service method empty, pipe copied. */
+function errorReply(call: Message, status: Status, meta: Meta): Message {
+  return createMessage({ seq: call.seq, mtype: MType.Reply, status, meta, bodyCodec: 0, pipe: call.pipe });
+}
+
+export async function servePush(session: Session, m: Message): Promise<void> {
+  const hooks = session.plugins.length > 0;
+  try {
+    if (hooks) await runHook(session.plugins, 'afterReadPushHeader', { session, message: m });
+    const handler = session.router.push(m.serviceMethod);
+    if (!handler)
+      throw new DrpcError(Code.NotFound, codeText(Code.NotFound), `no PUSH route for ${JSON.stringify(m.serviceMethod)} (dropped)`);
+    const hookCtx = { session, message: m, body: decode(session, m) };
+    if (hooks) await runHook(session.plugins, 'afterReadPushBody', hookCtx);
+    const ctx: PushContext = { session, serviceMethod: m.serviceMethod, seq: m.seq, meta: m.meta, bodyCodec: m.bodyCodec };
+    await handler(hookCtx.body, ctx);
+  } catch (err) {
+    const e = err instanceof DrpcError ? err : new DrpcError(Code.InternalServerError, `push handler for ${m.serviceMethod} failed`, err);
+    session.reportError(e);
+  }
+}

@@ -1,0 +1,524 @@
+/**
+ * A drpc session: one connection seen from one side. drpc is peer-to-peer, so both roles use this
+ * same engine: either side calls, pushes, and serves routes. The session owns seq allocation, the
+ * pending-call table, inbound dispatch and the close protocol.
+ */
+import { createNanoEvents, type Emitter } from 'nanoevents';
+import { systemClock, type Clock } from './clock.ts';
+import { codecs as defaultCodecs, type Codec, type CodecRegistry, ACCEPT_BODY_CODEC } from './codec/codec.ts';
+import { runHook, type Plugin, type HookName } from './hooks.ts';
+import { createMessage, MType, mtypeName, nextSeq, type Message } from './message.ts';
+import { PendingCalls } from './pending.ts';
+import type { Frame, Proto } from './proto/proto.ts';
+import { rawProto } from './proto/raw.ts';
+import { Router } from './router.ts';
+import { serveCall, servePush } from './serve.ts';
+import { Code, DrpcError, codeText, type Status } from './status.ts';
+import type { Transport } from './transport/transport.ts';
+import type { Meta } from './wire-text.ts';
+
+export interface SessionOptions {
+  /** Frame format. Default: drpc RAW. */
+  proto?: Proto;
+  /** Body codecs known to this session. Default: the shared registry (json, plain, protobuf, bytes). */
+  codecs?: CodecRegistry;
+  /** Codec for outbound bodies (id or name). Default 'json'. */
+  codec?: number | string;
+  /** Routes served on this session. Default: a new, empty router. */
+  router?: Router;
+  /** Hooks along the message life, in order. Default none. */
+  plugins?: Plugin[];
+  /** Timers and wall time. Default: the system clock. */
+  clock?: Clock;
+  /** Default timeout of outbound calls in ms; 0 = none (drpc has none). Default 30000. */
+  timeout?: number;
+  /** Most outbound calls waiting for a reply at once; more fail with 104. Default 65536. */
+  maxPendingCalls?: number;
+  /** Most inbound CALLs handled at once; more get an error REPLY 500. Default 1024. */
+  maxConcurrentCalls?: number;
+  /** How long an active close waits for running handlers and pending calls, in ms. Default 5000. */
+  closeTimeout?: number;
+  /** Session id. Default: the transport's remote address. */
+  id?: string;
+  /** Start in drpc's "preparing" state (handshake: only earlySend / earlyReceive) until `start()`. Default false. */
+  preparing?: boolean;
+  /** Errors nobody else hears about: push handler failures, unroutable pushes, hook errors. Default: console.warn. */
+  onError?: (err: DrpcError, session: Session) => void;
+}
+
+export interface CallOptions {
+  /** Timeout in ms for this call; 0 = none. Default: the session's `timeout`. */
+  timeout?: number;
+  /** Aborting settles the call with code 1499 Canceled. */
+  signal?: AbortSignal;
+  meta?: Meta;
+  /** Codec of the request body (id or name). Default: the session's codec. */
+  codec?: number | string;
+  /** Ask the peer to reply in this codec (drpc's X-Accept-Body-Codec). */
+  acceptCodec?: number | string;
+  /** Transfer filter ids, ids[0] outermost, e.g. `[gzip.id]`. The REPLY uses the same pipe. */
+  pipe?: number[];
+}
+
+export type PushOptions = Pick<CallOptions, 'meta' | 'codec' | 'pipe'>;
+
+/** A REPLY in full: the decoded value plus what drpc's CallCmd exposes. */
+export interface Reply<T = unknown> {
+  value: T;
+  meta: Meta;
+  bodyCodec: number;
+  status: Status;
+}
+
+export type SessionState = 'preparing' | 'open' | 'closing' | 'closed';
+
+export interface SessionEvents {
+  /** The session closed; `reason` says why; `status` is set when a drpc status caused it. */
+  close(info: { reason: string; status?: Status }): void;
+  /** `setId` changed the id (hubs re-key on this). */
+  id(id: string, previous: string): void;
+}
+
+const ALLOWED = [false, true, true, true, false, false]; // CALL, REPLY, PUSH after the handshake
+
+export class Session {
+  readonly router: Router;
+  readonly proto: Proto;
+  readonly codecs: CodecRegistry;
+  readonly clock: Clock;
+  readonly plugins: readonly Plugin[];
+  /** Per-session user data (drpc's Swap): bind the user, auth info, … */
+  readonly data = new Map<string, unknown>();
+  readonly #events: Emitter<SessionEvents> = createNanoEvents<SessionEvents>();
+  readonly #transport: Transport;
+  readonly #pending: PendingCalls;
+  readonly #opts: Required<Pick<SessionOptions, 'timeout' | 'maxPendingCalls' | 'maxConcurrentCalls' | 'closeTimeout'>>;
+  readonly #onError: (err: DrpcError, session: Session) => void;
+  readonly #codec: Codec;
+  readonly #closed: Promise<void>;
+  #resolveClosed!: () => void;
+  #id: string;
+  #state: SessionState;
+  #seq = 0;
+  #writeTail: Promise<void> | null = null;
+  #readTail: Promise<void> | null = null;
+  #early: Message[] = [];
+  #earlyWaiters: { resolve(m: Message): void; reject(e: DrpcError): void }[] = [];
+  /** Inbound CALL and PUSH handlers now running, with their abort controllers (created lazily). */
+  readonly running = new Set<{ controller?: AbortController }>();
+  #onIdle?: () => void;
+  #closeStatus?: Status;
+
+  constructor(transport: Transport, options: SessionOptions = {}) {
+    this.#transport = transport;
+    this.router = options.router ?? new Router();
+    this.proto = options.proto ?? rawProto();
+    this.codecs = options.codecs ?? defaultCodecs;
+    this.clock = options.clock ?? systemClock;
+    this.plugins = options.plugins ?? [];
+    this.#codec = this.codecs.require(options.codec ?? 'json');
+    this.#pending = new PendingCalls(this.clock);
+    this.#opts = {
+      timeout: options.timeout ?? 30_000,
+      maxPendingCalls: options.maxPendingCalls ?? 65_536,
+      maxConcurrentCalls: options.maxConcurrentCalls ?? 1024,
+      closeTimeout: options.closeTimeout ?? 5000,
+    };
+    this.#onError = options.onError ?? ((err) => console.warn(`[drpc] session ${this.#id}: ${err.message}`));
+    this.#id = options.id ?? transport.remoteAddress;
+    this.#state = options.preparing ? 'preparing' : 'open';
+    this.#closed = new Promise((r) => (this.#resolveClosed = r));
+    transport.listen({ frame: (f) => this.#onFrame(f), close: (reason, err) => this.#onTransportClose(reason, err) });
+  }
+
+  get id(): string {
+    return this.#id;
+  }
+
+  /** drpc's SetID: renames the session (its hub re-keys). */
+  setId(id: string): void {
+    const prev = this.#id;
+    if (id === prev) return;
+    this.#id = id;
+    this.#events.emit('id', id, prev);
+  }
+
+  get state(): SessionState {
+    return this.#state;
+  }
+
+  get remoteAddress(): string {
+    return this.#transport.remoteAddress;
+  }
+
+  /** Outbound calls waiting for a reply. */
+  get pendingCalls(): number {
+    return this.#pending.size;
+  }
+
+  /** Resolves once the session is closed (either side, any reason). */
+  get closed(): Promise<void> {
+    return this.#closed;
+  }
+
+  on<E extends keyof SessionEvents>(event: E, cb: SessionEvents[E]): () => void {
+    return this.#events.on(event, cb);
+  }
+
+  /** Calls `serviceMethod` and resolves with the decoded reply body; rejects with a DrpcError. */
+  call<T = unknown>(serviceMethod: string, body?: unknown, options?: CallOptions): Promise<T> {
+    return this.callReply<T>(serviceMethod, body, options).then((r) => r.value);
+  }
+
+  /** Like `call`, resolving with the whole reply (value, meta, codec, status). */
+  callReply<T = unknown>(serviceMethod: string, body?: unknown, options: CallOptions = {}): Promise<Reply<T>> {
+    return new Promise<Reply<T>>((resolve, reject) => {
+      const refused = this.#refuseWrite() ?? this.#refuseCall(options);
+      if (refused) return reject(refused);
+      const m = this.#outbound(MType.Call, serviceMethod, body, options);
+      if (m instanceof DrpcError) return reject(m);
+      const seq = m.seq;
+      const settle = (reply: Message) => this.#settleReply<T>(reply, resolve, reject);
+      const pending = {
+        serviceMethod,
+        resolve: settle,
+        reject,
+        signal: options.signal,
+        onAbort: undefined as undefined | (() => void),
+        timer: undefined as ReturnType<Clock['setTimeout']> | undefined,
+      };
+      const timeout = options.timeout ?? this.#opts.timeout;
+      if (timeout > 0)
+        pending.timer = this.clock.setTimeout(
+          () => this.#pending.reject(seq, new DrpcError(Code.HandleTimeout, `call ${serviceMethod} timed out after ${timeout} ms`)),
+          timeout,
+        );
+      if (options.signal) {
+        const signal = options.signal;
+        pending.onAbort = () =>
+          this.#pending.reject(seq, new DrpcError(Code.Canceled, `call ${serviceMethod} was canceled`, signal.reason));
+        signal.addEventListener('abort', pending.onAbort, { once: true });
+      }
+      this.#pending.add(seq, pending);
+      this.#writeWithHooks(m, 'beforeWriteCall', 'afterWriteCall', body).catch((err) => this.#pending.reject(seq, DrpcError.from(err)));
+    });
+  }
+
+  /** Sends a PUSH (one-way). Resolves once written; rejects with 102 if the session is closed. */
+  push(serviceMethod: string, body?: unknown, options: PushOptions = {}): Promise<void> {
+    const refused = this.#refuseWrite();
+    if (refused) return Promise.reject(refused);
+    const m = this.#outbound(MType.Push, serviceMethod, body, options);
+    if (m instanceof DrpcError) return Promise.reject(m);
+    return this.#writeWithHooks(m, 'beforeWritePush', 'afterWritePush', body).catch((err) => Promise.reject(DrpcError.from(err)));
+  }
+
+  // ---- handshake (drpc's EarlySession) -------------------------------------------------------
+
+  /** Sends one message as-is during the handshake (seq is assigned when 0 and the type is not a REPLY). */
+  earlySend(fields: Partial<Message> & Pick<Message, 'mtype'>, body?: unknown): Promise<void> {
+    const m = createMessage(fields);
+    if (body !== undefined && !fields.body) {
+      m.bodyCodec = fields.bodyCodec || this.#codec.id;
+      m.body = body instanceof Uint8Array ? body : this.codecs.require(m.bodyCodec).encode(body);
+    }
+    if (!m.seq && m.mtype !== MType.Reply && m.mtype !== MType.AuthReply) m.seq = this.#nextSeq();
+    return this.#write(m);
+  }
+
+  /** Receives the next message during the handshake (with its raw body), or rejects after `timeout` ms. */
+  earlyReceive(timeout = this.#opts.timeout): Promise<Message> {
+    const queued = this.#early.shift();
+    if (queued) return Promise.resolve(queued);
+    if (this.#state === 'closed') return Promise.reject(this.#closedError());
+    return new Promise((resolve, reject) => {
+      const timer =
+        timeout > 0
+          ? this.clock.setTimeout(
+              () => waiter.reject(new DrpcError(Code.HandleTimeout, `handshake: no message within ${timeout} ms`)),
+              timeout,
+            )
+          : undefined;
+      const done = () => {
+        if (timer !== undefined) this.clock.clearTimeout(timer);
+        this.#earlyWaiters.splice(this.#earlyWaiters.indexOf(waiter), 1);
+      };
+      const waiter = { resolve: (m: Message) => (done(), resolve(m)), reject: (e: DrpcError) => (done(), reject(e)) };
+      this.#earlyWaiters.push(waiter);
+    });
+  }
+
+  /** Decodes a message body with this session's codecs (400 on an unknown codec or bad body). */
+  decodeBody(m: Message): unknown {
+    if (m.body.length === 0) return undefined;
+    return this.codecs.require(m.bodyCodec).decode(m.body);
+  }
+
+  /** Ends the handshake: from now on only CALL, REPLY and PUSH are allowed. */
+  start(): void {
+    if (this.#state === 'preparing') this.#state = 'open';
+  }
+
+  // ---- close --------------------------------------------------------------------------------
+
+  /**
+   * Active close: refuses new calls, waits (up to `closeTimeout`) for running handlers and pending
+   * calls, then closes the transport. Pending calls still waiting settle with 102.
+   */
+  async close(reason = 'closed by this side', options: { timeout?: number } = {}): Promise<void> {
+    if (this.#state === 'closed' || this.#state === 'closing') return this.#closed;
+    this.#state = 'closing';
+    const timeout = options.timeout ?? this.#opts.closeTimeout;
+    if (timeout > 0 && (this.running.size || this.#pending.size)) {
+      let timer: ReturnType<Clock['setTimeout']> | undefined;
+      await Promise.race([
+        Promise.all([this.#idle(), this.#pending.drained()]),
+        new Promise<void>((r) => (timer = this.clock.setTimeout(r, timeout))),
+        this.#closed,
+      ]);
+      if (timer !== undefined) this.clock.clearTimeout(timer);
+    }
+    this.#transport.close(reason);
+    return this.#closed;
+  }
+
+  /** Closes at once because of a status (e.g. 405 or a bad frame); nothing is sent to the peer. */
+  abort(status: Status, reason = `${status.code} ${status.msg}`): void {
+    if (this.#state === 'closed') return;
+    this.#closeStatus ??= status;
+    this.#state = 'closing';
+    this.#transport.close(reason);
+  }
+
+  // ---- internals ----------------------------------------------------------------------------
+
+  #nextSeq(): number {
+    do this.#seq = nextSeq(this.#seq);
+    while (this.#pending.has(this.#seq));
+    return this.#seq;
+  }
+
+  #refuseWrite(): DrpcError | undefined {
+    if (this.#state === 'open') return undefined;
+    if (this.#state === 'preparing') return new DrpcError(Code.InvalidOp, 'session is still in its handshake');
+    return this.#closedError();
+  }
+
+  #refuseCall(o: CallOptions): DrpcError | undefined {
+    if (this.#pending.size >= this.#opts.maxPendingCalls)
+      return new DrpcError(Code.WriteFailed, `too many pending calls (limit ${this.#opts.maxPendingCalls})`);
+    if (o.signal?.aborted) return new DrpcError(Code.Canceled, 'call was canceled before it was sent', o.signal.reason);
+    return undefined;
+  }
+
+  #closedError(): DrpcError {
+    return new DrpcError(Code.ConnClosed, codeText(Code.ConnClosed), `session ${this.#id} is ${this.#state}`);
+  }
+
+  #outbound(mtype: number, serviceMethod: string, body: unknown, o: CallOptions): Message | DrpcError {
+    try {
+      const codec = o.codec === undefined ? this.#codec : this.codecs.require(o.codec);
+      const meta: Meta = o.meta ? { ...o.meta } : {};
+      if (o.acceptCodec !== undefined) meta[ACCEPT_BODY_CODEC] = String(this.codecs.require(o.acceptCodec).id);
+      const bytes = body instanceof Uint8Array ? body : codec.encode(body);
+      return createMessage({ seq: this.#nextSeq(), mtype, serviceMethod, meta, bodyCodec: codec.id, body: bytes, pipe: o.pipe });
+    } catch (err) {
+      return DrpcError.from(err, Code.BadMessage);
+    }
+  }
+
+  async #writeWithHooks(m: Message, before: HookName, after: HookName, body: unknown): Promise<void> {
+    if (this.plugins.length) await runHook(this.plugins, before, { session: this, message: m, body });
+    await this.#write(m);
+    if (this.plugins.length) this.#hook(after, m, body);
+  }
+
+  /** Runs a hook whose errors only get reported. */
+  #hook(name: HookName, message: Message, body?: unknown): void {
+    try {
+      const out = runHook(this.plugins, name, { session: this, message, body });
+      if (out) out.catch((err) => this.#onError(DrpcError.from(err), this));
+    } catch (err) {
+      this.#onError(DrpcError.from(err), this);
+    }
+  }
+
+  /** Packs and sends, keeping send order even when a filter packs asynchronously. */
+  writeMessage(m: Message): Promise<void> {
+    return this.#write(m);
+  }
+
+  #write(m: Message): Promise<void> {
+    if (this.#writeTail === null) {
+      let frame: Frame | Promise<Frame>;
+      try {
+        frame = this.proto.pack(m);
+      } catch (err) {
+        return Promise.reject(DrpcError.from(err, Code.BadMessage));
+      }
+      if (!(frame instanceof Promise)) return this.#send(frame);
+      return this.#chain(frame.then((f) => this.#send(f)));
+    }
+    return this.#chain(this.#writeTail.then(() => this.proto.pack(m)).then((f) => this.#send(f)));
+  }
+
+  #chain(p: Promise<void>): Promise<void> {
+    const tail = p.catch(() => {});
+    this.#writeTail = tail;
+    tail.then(() => {
+      if (this.#writeTail === tail) this.#writeTail = null;
+    });
+    return p.catch((err) => Promise.reject(DrpcError.from(err, Code.BadMessage)));
+  }
+
+  #send(frame: Frame): Promise<void> {
+    if (this.#state === 'closed') return Promise.reject(this.#closedError());
+    try {
+      this.#transport.send(frame);
+      return Promise.resolve();
+    } catch (err) {
+      return Promise.reject(new DrpcError(Code.WriteFailed, codeText(Code.WriteFailed), err));
+    }
+  }
+
+  #settleReply<T>(reply: Message, resolve: (r: Reply<T>) => void, reject: (e: DrpcError) => void): void {
+    const done = (): void => {
+      if (reply.status.code !== 0) return reject(DrpcError.fromStatus(reply.status));
+      let value: unknown;
+      try {
+        value = this.decodeBody(reply);
+      } catch (err) {
+        return reject(DrpcError.from(err, Code.BadMessage));
+      }
+      const ctx = { session: this, message: reply, body: value };
+      const after = this.plugins.length ? runHook(this.plugins, 'afterReadReplyBody', ctx) : undefined;
+      const ok = () => resolve({ value: ctx.body as T, meta: reply.meta, bodyCodec: reply.bodyCodec, status: reply.status });
+      if (after) after.then(ok, (e) => reject(DrpcError.from(e)));
+      else ok();
+    };
+    if (!this.plugins.length) return done();
+    try {
+      const out = runHook(this.plugins, 'afterReadReplyHeader', { session: this, message: reply });
+      if (out) out.then(done, (e) => reject(DrpcError.from(e)));
+      else done();
+    } catch (err) {
+      reject(DrpcError.from(err));
+    }
+  }
+
+  #onFrame(frame: Frame): void {
+    if (this.#state === 'closed') return;
+    if (this.#readTail) {
+      this.#readTail = this.#readTail.then(() => this.#unpackAndDispatch(frame));
+      return;
+    }
+    let m: Message | Promise<Message>;
+    try {
+      m = this.proto.unpack(frame);
+    } catch (err) {
+      return this.#badFrame(err);
+    }
+    if (!(m instanceof Promise)) return this.#dispatch(m);
+    const tail: Promise<void> = m.then(
+      (msg) => this.#dispatch(msg),
+      (err) => this.#badFrame(err),
+    );
+    this.#readTail = tail;
+    tail.then(() => {
+      if (this.#readTail === tail) this.#readTail = null;
+    });
+  }
+
+  #unpackAndDispatch(frame: Frame): Promise<void> {
+    if (this.#state === 'closed') return Promise.resolve();
+    return Promise.resolve()
+      .then(() => this.proto.unpack(frame))
+      .then(
+        (m) => this.#dispatch(m),
+        (err) => this.#badFrame(err),
+      );
+  }
+
+  #badFrame(err: unknown): void {
+    const e = DrpcError.from(err, Code.BadMessage);
+    this.#onError(e, this);
+    this.abort(e.toStatus(), `bad frame: ${e.message}`);
+  }
+
+  #dispatch(m: Message): void {
+    if (this.#state === 'closed') return;
+    if (this.#state === 'preparing') return this.#earlyArrived(m);
+    if (!ALLOWED[m.mtype]) {
+      const status = {
+        code: Code.MTypeNotAllowed,
+        msg: codeText(Code.MTypeNotAllowed),
+        cause: `got ${mtypeName(m.mtype)} (${m.mtype}) after the handshake`,
+      };
+      this.#onError(DrpcError.fromStatus(status), this);
+      return this.abort(status);
+    }
+    if (m.mtype === MType.Reply) {
+      const call = this.#pending.take(m.seq);
+      if (call) call.resolve(m); // a REPLY for an unknown seq is ignored, as drpc does
+      return;
+    }
+    const job: { controller?: AbortController } = {};
+    this.running.add(job);
+    const done = () => {
+      this.running.delete(job);
+      if (this.running.size === 0) this.#onIdle?.();
+    };
+    const p = m.mtype === MType.Call ? serveCall(this, m, job, this.#opts.maxConcurrentCalls) : servePush(this, m);
+    p.catch((err) => this.#onError(DrpcError.from(err), this)).then(done);
+  }
+
+  /** Reports an error nobody awaits (for serve.ts). */
+  reportError(err: DrpcError): void {
+    this.#onError(err, this);
+  }
+
+  /** The session's outbound codec. */
+  get codec(): Codec {
+    return this.#codec;
+  }
+
+  #earlyArrived(m: Message): void {
+    const waiter = this.#earlyWaiters[0];
+    if (waiter) return waiter.resolve(m);
+    if (this.#early.length >= 64)
+      return this.abort({ code: Code.BadMessage, msg: 'Bad Message', cause: 'more than 64 messages during the handshake' });
+    this.#early.push(m);
+  }
+
+  #idle(): Promise<void> {
+    if (this.running.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const prev = this.#onIdle;
+      this.#onIdle = () => {
+        this.#onIdle = prev;
+        prev?.();
+        resolve();
+      };
+    });
+  }
+
+  #onTransportClose(reason: string, error?: unknown): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    const err = new DrpcError(Code.ConnClosed, codeText(Code.ConnClosed), error ?? reason);
+    this.#pending.rejectAll(err);
+    for (const w of [...this.#earlyWaiters]) w.reject(err);
+    this.#early = [];
+    for (const job of this.running) job.controller?.abort(err);
+    this.#events.emit('close', { reason, status: this.#closeStatus });
+    this.#resolveClosed();
+    for (const p of this.plugins) {
+      if (!p.afterDisconnect) continue;
+      try {
+        Promise.resolve(p.afterDisconnect(this, reason)).catch((e) => this.#onError(DrpcError.from(e), this));
+      } catch (e) {
+        this.#onError(DrpcError.from(e), this);
+      }
+    }
+  }
+}

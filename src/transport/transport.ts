@@ -1,0 +1,25 @@
+/**
+ * A transport moves whole frames, one drpc message per frame, in order. It knows nothing of drpc:
+ * the session packs and unpacks. Each transport is one file; this is the whole contract.
+ */
+import type { Frame } from '../proto/proto.ts';
+
+export interface TransportHandlers {
+  /** One complete frame arrived. */
+  frame(frame: Frame): void;
+  /** The transport is gone (either side closed or it failed). Called once. */
+  close(reason: string, error?: unknown): void;
+}
+
+export interface Transport {
+  /** Starts delivery to `handlers`; frames that arrived earlier are delivered first. Called once. */
+  listen(handlers: TransportHandlers): void;
+  /** Queues one frame. Throws if the transport is already closed. */
+  send(frame: Frame): void;
+  /** Closes; `handlers.close` then fires once (if it has not already). */
+  close(reason?: string): void;
+  /** Bytes queued but not yet written, where the transport can tell (0 otherwise). */
+  readonly bufferedAmount: number;
+  /** Where the other side is, for logs and session ids (e.g. "ws://127.0.0.1:53211"). */
+  readonly remoteAddress: string;
+}
