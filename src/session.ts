@@ -108,6 +108,7 @@ export class Session {
   readonly running = new Set<{ controller?: AbortController }>();
   #onIdle?: () => void;
   #closeStatus?: Status;
+  #lastReceived: number;
 
   constructor(transport: Transport, options: SessionOptions = {}) {
     this.#transport = transport;
@@ -128,6 +129,7 @@ export class Session {
     this.#id = options.id ?? transport.remoteAddress;
     this.#state = options.preparing ? 'preparing' : 'open';
     this.#closed = new Promise((r) => (this.#resolveClosed = r));
+    this.#lastReceived = this.clock.now();
     transport.listen({ frame: (f) => this.#onFrame(f), close: (reason, err) => this.#onTransportClose(reason, err) });
   }
 
@@ -149,6 +151,11 @@ export class Session {
 
   get remoteAddress(): string {
     return this.#transport.remoteAddress;
+  }
+
+  /** Wall-clock time (clock.now()) of the last frame received, or of the session's start. */
+  get lastReceived(): number {
+    return this.#lastReceived;
   }
 
   /** Outbound calls waiting for a reply. */
@@ -222,7 +229,7 @@ export class Session {
       m.bodyCodec = fields.bodyCodec || this.#codec.id;
       m.body = body instanceof Uint8Array ? body : this.codecs.require(m.bodyCodec).encode(body);
     }
-    if (!m.seq && m.mtype !== MType.Reply && m.mtype !== MType.AuthReply) m.seq = this.#nextSeq();
+    if (!m.seq && m.mtype !== MType.Reply) m.seq = this.#nextSeq(); // AUTH_REPLY takes its own seq, as drpc
     return this.#write(m);
   }
 
@@ -287,7 +294,7 @@ export class Session {
     if (this.#state === 'closed') return;
     this.#closeStatus ??= status;
     this.#state = 'closing';
-    this.#transport.close(reason);
+    this.#transport.close(reason, status);
   }
 
   // ---- internals ----------------------------------------------------------------------------
@@ -408,6 +415,7 @@ export class Session {
 
   #onFrame(frame: Frame): void {
     if (this.#state === 'closed') return;
+    this.#lastReceived = this.clock.now();
     if (this.#readTail) {
       this.#readTail = this.#readTail.then(() => this.#unpackAndDispatch(frame));
       return;

@@ -181,16 +181,31 @@ export function metaFromValue(v: unknown, text = ''): Meta {
   const meta: Meta = {};
   for (const [k, val] of Object.entries(v as Record<string, unknown>)) {
     if (val === null || val === undefined) continue;
-    meta[k] = typeof val === 'string' ? val : JSON.stringify(val);
+    setMeta(meta, k, typeof val === 'string' ? val : JSON.stringify(val));
   }
   return meta;
+}
+
+/** Sets a meta key as an own property, even `__proto__` (plain assignment would hit the prototype setter). */
+function setMeta(meta: Meta, key: string, value: string): void {
+  if (key === '__proto__') Object.defineProperty(meta, key, { value, enumerable: true, writable: true, configurable: true });
+  else meta[key] = value;
 }
 
 // ---- erpc dialect: urlencoded status and meta -------------------------------------------------
 
 /** goutil's query escaping: keeps [A-Za-z0-9*-._], everything else %XX (uppercase). */
 function queryEscape(s: string): string {
-  return encodeURIComponent(s).replace(/[!'()~]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
+  return uriEscape(s).replace(/[!'()~]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
+}
+
+/** encodeURIComponent, with lone surrogates written as U+FFFD (as TextEncoder does) instead of a URIError. */
+function uriEscape(s: string): string {
+  try {
+    return encodeURIComponent(s);
+  } catch {
+    return encodeURIComponent(s.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd'));
+  }
 }
 
 function queryUnescape(s: string, what: string): string {
@@ -242,7 +257,7 @@ export function encodeMetaQuery(meta: Meta): string {
 
 export function decodeMetaQuery(text: string): Meta {
   const meta: Meta = {};
-  for (const [k, v] of parseQuery(text, 'meta')) if (!(k in meta)) meta[k] = v;
+  for (const [k, v] of parseQuery(text, 'meta')) if (!Object.hasOwn(meta, k)) setMeta(meta, k, v);
   return meta;
 }
 

@@ -3,6 +3,7 @@
  * the session packs and unpacks. Each transport is one file; this is the whole contract.
  */
 import type { Frame } from '../proto/proto.ts';
+import type { Status } from '../status.ts';
 
 export interface TransportHandlers {
   /** One complete frame arrived. */
@@ -16,8 +17,11 @@ export interface Transport {
   listen(handlers: TransportHandlers): void;
   /** Queues one frame. Throws if the transport is already closed. */
   send(frame: Frame): void;
-  /** Closes; `handlers.close` then fires once (if it has not already). */
-  close(reason?: string): void;
+  /**
+   * Closes; `handlers.close` then fires once (if it has not already). A status, when given, tells the
+   * peer why where the transport can (WebSocket: close code 4000 + status code).
+   */
+  close(reason?: string, status?: Status): void;
   /** Bytes queued but not yet written, where the transport can tell (0 otherwise). */
   readonly bufferedAmount: number;
   /** Where the other side is, for logs and session ids (e.g. "ws://127.0.0.1:53211"). */

@@ -1,0 +1,231 @@
+/**
+ * createEndpoint(): the server role in Node. Accepts drpc over WebSocket on an http.Server (its own
+ * or yours, beside Express/Fastify), keeps a hub of sessions, answers heartbeats, runs drpc's auth
+ * exchange, and enforces limits, each refusal with a clear drpc status.
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { createNanoEvents, type Emitter } from 'nanoevents';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { acceptAuth, type AuthChecker } from '../../src/auth.ts';
+import { systemClock, type Clock } from '../../src/clock.ts';
+import { SERVICE_RESTART } from '../../src/close-codes.ts';
+import type { CodecRegistry } from '../../src/codec/codec.ts';
+import type { FilterRegistry } from '../../src/filter/filter.ts';
+import type { Plugin } from '../../src/hooks.ts';
+import { autoProto } from '../../src/proto/auto.ts';
+import { DEFAULT_MAX_FRAME } from '../../src/proto/proto.ts';
+import { Router, type CallHandler, type PushHandler } from '../../src/router.ts';
+import { Session } from '../../src/session.ts';
+import { Code, DrpcError, codeText, type Status } from '../../src/status.ts';
+import { encodeStatus } from '../../src/wire-text.ts';
+import { SessionHub } from './hub.ts';
+import { routePong, startPongChecker } from './pong.ts';
+import { NodeWebSocketTransport } from './ws-transport.ts';
+
+export interface UpgradeInfo {
+  request: IncomingMessage;
+  url: URL;
+}
+
+export interface EndpointOptions {
+  /** Encoding until a peer's first frame says otherwise: binary = RAW, text = JSON sub-protocol. Default 'raw'. */
+  proto?: 'raw' | 'json';
+  /** Codec for outbound bodies. Default 'json'. */
+  codec?: number | string;
+  codecs?: CodecRegistry;
+  filters?: FilterRegistry;
+  plugins?: Plugin[];
+  clock?: Clock;
+  /** Default timeout (ms) of server → client calls; 0 = none. Default 30000. */
+  timeout?: number;
+  /** AUTH_CALL checker, run first on every connection; its return value is the AUTH_REPLY body. Default: no auth. */
+  auth?: AuthChecker;
+  /** How long a new connection has to send its AUTH_CALL, in ms. Default 10000. */
+  authTimeout?: number;
+  /** Handshake-time check of the upgrade request (e.g. a token in the query); refuse by throwing a DrpcError. Default: accept. */
+  verifyUpgrade?: (info: UpgradeInfo) => unknown;
+  /** Allowed Origin header values (exact match); absent Origin (non-browser clients) is allowed. Default: any origin. */
+  origins?: string[];
+  /** Most open connections; more are refused with HTTP 503. Default 10000. */
+  maxConnections?: number;
+  /** Largest inbound frame in bytes. Default 16 MiB. */
+  maxFrameSize?: number;
+  /** Most inbound CALLs handled at once per session; more get REPLY 500. Default 1024. */
+  maxConcurrentCalls?: number;
+  /** Errors nobody awaits (push handler failures, bad frames …). Default: console.warn. */
+  onError?: (err: DrpcError, session?: Session) => void;
+}
+
+export interface EndpointEvents {
+  /** A session finished its handshake and is open. */
+  session(session: Session): void;
+}
+
+export function createEndpoint(options: EndpointOptions = {}): Endpoint {
+  return new Endpoint(options);
+}
+
+export class Endpoint {
+  readonly router = new Router();
+  readonly sessions = new SessionHub();
+  readonly clock: Clock;
+  readonly #opts: EndpointOptions;
+  readonly #wss: WebSocketServer;
+  readonly #events: Emitter<EndpointEvents> = createNanoEvents<EndpointEvents>();
+  readonly #attached: { server: Server; off: () => void }[] = [];
+  readonly #transports = new Set<NodeWebSocketTransport>();
+  #ownServer?: Server;
+  #closing = false;
+  #connections = 0;
+  readonly #stopPong: () => void;
+
+  constructor(options: EndpointOptions = {}) {
+    this.#opts = options;
+    this.clock = options.clock ?? systemClock;
+    // No permessage-deflate and no subprotocol unless asked: Go's x/net/websocket client expects neither.
+    this.#wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: options.maxFrameSize ?? DEFAULT_MAX_FRAME });
+    routePong(this.router);
+    this.#stopPong = startPongChecker(this.sessions, this.clock, (s, silent) =>
+      s.abort({ code: Code.ConnClosed, msg: codeText(Code.ConnClosed), cause: `heartbeat: silent for ${silent} ms` }),
+    );
+  }
+
+  route(serviceMethod: string, handler: CallHandler): this {
+    this.router.route(serviceMethod, handler);
+    return this;
+  }
+
+  routePush(serviceMethod: string, handler: PushHandler): this {
+    this.router.routePush(serviceMethod, handler);
+    return this;
+  }
+
+  on<E extends keyof EndpointEvents>(event: E, cb: EndpointEvents[E]): () => void {
+    return this.#events.on(event, cb);
+  }
+
+  /** Serves drpc WebSocket upgrades on `path` of an existing server; other requests are left alone. */
+  attach(server: Server, { path = '/' }: { path?: string } = {}): this {
+    const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      if (url.pathname !== path) return; // someone else's upgrade (another library on the same server)
+      this.#upgrade(req, socket, head, url);
+    };
+    server.on('upgrade', onUpgrade);
+    this.#attached.push({ server, off: () => server.off('upgrade', onUpgrade) });
+    return this;
+  }
+
+  /** Starts an http.Server of its own on 127.0.0.1 (or `host`) and attaches to it. */
+  async listen({ port = 0, host = '127.0.0.1', path = '/' }: { port?: number; host?: string; path?: string } = {}): Promise<{
+    port: number;
+    url: string;
+  }> {
+    const server = createServer((_req, res) => {
+      res
+        .writeHead(426, { 'content-type': 'application/json' })
+        .end(encodeStatus({ code: Code.BadMessage, msg: codeText(Code.BadMessage), cause: 'this path speaks drpc over WebSocket' }));
+    });
+    this.#ownServer = server;
+    this.attach(server, { path });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => (server.off('error', reject), resolve()));
+    });
+    const addr = server.address() as AddressInfo;
+    return { port: addr.port, url: `ws://${host.includes(':') ? `[${host}]` : host}:${addr.port}${path}` };
+  }
+
+  /**
+   * Stops accepting, lets running handlers finish (up to `drain` ms), then closes every session with
+   * WebSocket code 1012 (service restart) so clients reconnect, possibly to another node.
+   */
+  async close({ drain = 5000 }: { drain?: number } = {}): Promise<void> {
+    this.#closing = true;
+    this.#stopPong();
+    for (const t of this.#transports) t.closeCode = SERVICE_RESTART;
+    await Promise.all(this.sessions.list().map((s) => s.close('endpoint closing', { timeout: drain })));
+    for (const t of this.#transports) t.close('endpoint closed');
+    for (const a of this.#attached.splice(0)) a.off();
+    this.#wss.close();
+    const own = this.#ownServer;
+    if (own) {
+      own.closeAllConnections?.();
+      await new Promise<void>((r) => own.close(() => r()));
+    }
+  }
+
+  // ---- accepting ------------------------------------------------------------------------------
+
+  async #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): Promise<void> {
+    try {
+      if (this.#closing) throw refusal(503, Code.ConnClosed, 'endpoint is shutting down');
+      const origin = req.headers.origin;
+      if (origin && this.#opts.origins && !this.#opts.origins.includes(origin))
+        throw refusal(403, Code.Unauthorized, `origin ${origin} is not allowed`);
+      const max = this.#opts.maxConnections ?? 10_000;
+      if (this.#connections >= max) throw refusal(503, Code.InternalServerError, `too many connections (limit ${max})`);
+      if (this.#opts.verifyUpgrade) await this.#opts.verifyUpgrade({ request: req, url });
+    } catch (err) {
+      return rejectUpgrade(socket, err);
+    }
+    if (socket.destroyed) return;
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, req));
+  }
+
+  async #accept(ws: WebSocket, req: IncomingMessage): Promise<void> {
+    this.#connections++;
+    const o = this.#opts;
+    const transport = new NodeWebSocketTransport(ws, `ws://${req.socket.remoteAddress}:${req.socket.remotePort}`);
+    this.#transports.add(transport);
+    const session = new Session(transport, {
+      proto: autoProto({ initial: o.proto, maxFrameSize: o.maxFrameSize, filters: o.filters }),
+      codecs: o.codecs,
+      codec: o.codec,
+      router: this.router,
+      plugins: o.plugins,
+      clock: this.clock,
+      timeout: o.timeout,
+      maxConcurrentCalls: o.maxConcurrentCalls,
+      preparing: !!o.auth,
+      onError: (err, s) =>
+        o.onError ? o.onError(err, s) : console.warn(`[drpc] session ${s.id}: ${err.message}${err.causeText ? ` (${err.causeText})` : ''}`),
+    });
+    session.on('close', () => {
+      this.#connections--;
+      this.#transports.delete(transport);
+    });
+    if (o.auth) {
+      try {
+        await acceptAuth(session, o.auth, o.authTimeout ?? 10_000);
+      } catch (err) {
+        const e = DrpcError.from(err, Code.Unauthorized);
+        // drpc closes a session whose auth failed; the AUTH_REPLY with the status went out first.
+        return session.abort(e.toStatus(), `auth failed: ${e.causeText || e.message}`);
+      }
+      if (session.state === 'closed') return;
+      session.start();
+    }
+    this.sessions.add(session);
+    this.#events.emit('session', session);
+  }
+}
+
+function refusal(http: number, code: number, cause: string): DrpcError & { http: number } {
+  return Object.assign(new DrpcError(code, codeText(code), cause), { http });
+}
+
+/** Answers a refused upgrade with an HTTP status and the drpc status JSON as body (drpc answers 403). */
+function rejectUpgrade(socket: Duplex, err: unknown): void {
+  const e = DrpcError.from(err, Code.Unauthorized);
+  const http = (err as { http?: number }).http ?? (e.code === Code.Unauthorized ? 401 : 403);
+  const body = encodeStatus(e.toStatus() as Status);
+  if (!socket.writable) return void socket.destroy();
+  socket.once('finish', () => socket.destroy());
+  socket.end(
+    `HTTP/1.1 ${http} ${http === 401 ? 'Unauthorized' : http === 503 ? 'Service Unavailable' : 'Forbidden'}\r\n` +
+      `Connection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}

@@ -1,0 +1,72 @@
+/** Server side of a WebSocket connection (the `ws` library) as a drpc Transport. */
+import type { WebSocket } from 'ws';
+import type { Frame } from '../../src/proto/proto.ts';
+import type { Transport, TransportHandlers } from '../../src/transport/transport.ts';
+import { statusToClose } from '../../src/close-codes.ts';
+import type { Status } from '../../src/status.ts';
+import { clipReason } from '../../src/transport/websocket.ts';
+
+export class NodeWebSocketTransport implements Transport {
+  #handlers?: TransportHandlers;
+  #early: Frame[] = [];
+  #done = false;
+  #reason = '';
+  /** WebSocket close code used when the session closes without a status (1012 when draining). */
+  closeCode = 1000;
+
+  constructor(
+    private readonly ws: WebSocket,
+    readonly remoteAddress: string,
+  ) {
+    ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
+      const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+      const frame: Frame = isBinary ? buf : buf.toString('utf8');
+      if (this.#handlers) this.#handlers.frame(frame);
+      else this.#early.push(frame);
+    });
+    ws.on('close', (code: number, reason: Buffer) =>
+      this.#finish(`websocket closed (${code}${reason.length ? ' ' + reason.toString() : ''})`),
+    );
+    ws.on('error', (err: Error) => this.#finish(`websocket error: ${err.message}`));
+  }
+
+  get bufferedAmount(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  listen(handlers: TransportHandlers): void {
+    this.#handlers = handlers;
+    for (const f of this.#early.splice(0)) handlers.frame(f);
+    if (this.#done) handlers.close(this.#reason);
+  }
+
+  send(frame: Frame): void {
+    if (this.#done || this.ws.readyState !== 1) throw new Error('websocket is not open');
+    this.ws.send(frame, { binary: typeof frame !== 'string' });
+  }
+
+  close(reason = 'closed', status?: Status): void {
+    if (this.#done) return;
+    const { code, reason: text } = status && status.code !== 0 ? statusToClose(status) : { code: this.closeCode, reason };
+    try {
+      this.ws.close(code, clipReason(text));
+    } catch {
+      this.ws.terminate();
+    }
+    this.#finish(reason);
+  }
+
+  /** Drops the TCP connection without a close handshake (a peer that stopped reading never answers one). */
+  terminate(): void {
+    this.ws.terminate();
+  }
+
+  #finish(reason: string): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#reason = reason;
+    this.ws.removeAllListeners('message');
+    this.ws.on('error', () => {}); // late socket errors have nobody to tell
+    this.#handlers?.close(reason);
+  }
+}

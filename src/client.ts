@@ -1,0 +1,359 @@
+/**
+ * connect(url): the client role. A Client keeps one drpc session alive over WebSocket: it dials,
+ * authenticates (AUTH_CALL first), heartbeats, and redials with backoff when the connection drops.
+ * Routes, push listeners and auth survive reconnects; calls made while disconnected wait in a
+ * bounded offline queue; calls in flight when the connection drops settle with 102.
+ */
+import { createNanoEvents, type Emitter } from 'nanoevents';
+import { authenticate } from './auth.ts';
+import { backoffDelay, type BackoffOptions } from './backoff.ts';
+import { systemClock, type Clock, type TimerHandle } from './clock.ts';
+import { closeToStatus, SERVICE_RESTART } from './close-codes.ts';
+import type { CodecRegistry } from './codec/codec.ts';
+import { HeartbeatPing } from './heartbeat.ts';
+import type { Plugin } from './hooks.ts';
+import { OfflineQueue } from './offline-queue.ts';
+import type { Proto } from './proto/proto.ts';
+import { autoProto } from './proto/auto.ts';
+import { Router, type CallHandler, type PushContext } from './router.ts';
+import { Session, type CallOptions, type PushOptions, type Reply } from './session.ts';
+import { Code, DrpcError, codeText, type Status } from './status.ts';
+import { openWebSocket, type WebSocketConstructor, type WebSocketTransport } from './transport/websocket.ts';
+import type { FilterRegistry } from './filter/filter.ts';
+
+export type ClientState = 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+export interface StateInfo {
+  state: ClientState;
+  /** Why the client entered this state. */
+  reason: string;
+  /** The drpc status behind it, when there is one (e.g. 401 from auth, a kick's status). */
+  status?: Status;
+  /** Reconnect attempt number (reconnecting), 0 otherwise. */
+  attempt: number;
+}
+
+export interface ClientEvents {
+  state(info: StateInfo): void;
+  connecting(info: StateInfo): void;
+  open(info: StateInfo): void;
+  reconnecting(info: StateInfo): void;
+  closed(info: StateInfo): void;
+}
+
+export interface ConnectOptions {
+  /** Frame format: 'raw' (binary frames, carries status; default) or 'json' (drpc's JSON sub-protocol), or a Proto. */
+  proto?: 'raw' | 'json' | Proto;
+  /** Largest inbound frame in bytes. Default 16 MiB. */
+  maxFrameSize?: number;
+  /** Codec for outbound bodies. Default 'json'. */
+  codec?: number | string;
+  codecs?: CodecRegistry;
+  filters?: FilterRegistry;
+  plugins?: Plugin[];
+  clock?: Clock;
+  /** Default call timeout in ms (0 = none). Default 30000. */
+  timeout?: number;
+  /** Query parameters added to the URL on every dial (e.g. a token for handshake-time checks); a function is re-run each dial. */
+  query?: Record<string, string> | (() => Record<string, string> | Promise<Record<string, string>>);
+  /** AUTH_CALL payload, re-run on every (re)connect. A rejection (401) stops reconnecting until `reconnect()`. Default: no auth. */
+  auth?: () => unknown;
+  /** Reconnect backoff (full jitter), or false to never redial. Default { min: 500, max: 30000, attempts: Infinity }. */
+  reconnect?: BackoffOptions | false;
+  /** Heartbeat rate in seconds (min 3), or false. Default { rate: 15 }. */
+  heartbeat?: { rate: number } | false;
+  /** Calls and pushes held while disconnected (0 = fail fast with 102). Default 1024. */
+  offlineQueue?: number;
+  /** Dial timeout in ms. Default 10000. */
+  connectTimeout?: number;
+  /** WebSocket implementation (default: the global one, else `ws`). */
+  WebSocket?: WebSocketConstructor;
+}
+
+type PushListener = (body: unknown, ctx: PushContext) => unknown;
+
+export function connect(url: string, options: ConnectOptions = {}): Client {
+  return new Client(url, options);
+}
+
+export class Client {
+  readonly router = new Router();
+  readonly clock: Clock;
+  readonly #events: Emitter<ClientEvents> = createNanoEvents<ClientEvents>();
+  readonly #opts: ConnectOptions;
+  readonly #proto: Proto;
+  readonly #queue: OfflineQueue;
+  readonly #listeners = new Map<string, Set<PushListener>>();
+  #state: StateInfo = { state: 'connecting', reason: 'connect() called', attempt: 0 };
+  #session?: Session;
+  #heartbeat?: HeartbeatPing;
+  #retryTimer?: TimerHandle;
+  #attempt = 0;
+  #dialId = 0; // stale-callback guard: callbacks from an older dial are ignored
+  #stopEnv?: () => void;
+
+  constructor(
+    readonly url: string,
+    options: ConnectOptions = {},
+  ) {
+    this.#opts = options;
+    this.clock = options.clock ?? systemClock;
+    const protoOpts = { maxFrameSize: options.maxFrameSize, filters: options.filters };
+    // Read both encodings (an endpoint may push RAW before it has seen our first frame), write ours.
+    this.#proto =
+      typeof options.proto === 'object' ? options.proto : autoProto({ ...protoOpts, initial: options.proto ?? 'raw', learn: false });
+    this.#queue = new OfflineQueue(this.clock, options.offlineQueue ?? 1024);
+    this.#stopEnv = watchEnvironment(() => this.#wake());
+    queueMicrotask(() => this.#dial());
+  }
+
+  get state(): ClientState {
+    return this.#state.state;
+  }
+
+  /** The current session while open (for its id, data, lastReceived …). */
+  get session(): Session | undefined {
+    return this.#state.state === 'open' ? this.#session : undefined;
+  }
+
+  on<E extends keyof ClientEvents>(event: E, cb: ClientEvents[E]): () => void {
+    return this.#events.on(event, cb);
+  }
+
+  /** Resolves when open; rejects if the client closes first. */
+  ready(): Promise<void> {
+    if (this.#state.state === 'open') return Promise.resolve();
+    if (this.#state.state === 'closed') return Promise.reject(this.#closedError());
+    return new Promise((resolve, reject) => {
+      const offs = [
+        this.on('open', () => (offs.forEach((f) => f()), resolve())),
+        this.on('closed', () => (offs.forEach((f) => f()), reject(this.#closedError()))),
+      ];
+    });
+  }
+
+  call<T = unknown>(serviceMethod: string, body?: unknown, options?: CallOptions): Promise<T> {
+    return this.callReply<T>(serviceMethod, body, options).then((r) => r.value);
+  }
+
+  callReply<T = unknown>(serviceMethod: string, body?: unknown, options: CallOptions = {}): Promise<Reply<T>> {
+    const s = this.session;
+    if (s) return s.callReply<T>(serviceMethod, body, options);
+    if (this.#state.state === 'closed') return Promise.reject(this.#closedError());
+    return new Promise((resolve, reject) => {
+      const timeout = options.timeout ?? this.#opts.timeout ?? 30_000;
+      this.#queue.add(
+        `call ${serviceMethod}`,
+        timeout,
+        (remaining) =>
+          this.#sessionFor(reject)
+            ?.callReply<T>(serviceMethod, body, { ...options, timeout: remaining })
+            .then(resolve, reject),
+        reject,
+      );
+    });
+  }
+
+  push(serviceMethod: string, body?: unknown, options?: PushOptions): Promise<void> {
+    const s = this.session;
+    if (s) return s.push(serviceMethod, body, options);
+    if (this.#state.state === 'closed') return Promise.reject(this.#closedError());
+    return new Promise((resolve, reject) => {
+      this.#queue.add(
+        `push ${serviceMethod}`,
+        this.#opts.timeout ?? 30_000,
+        () => this.#sessionFor(reject)?.push(serviceMethod, body, options).then(resolve, reject),
+        reject,
+      );
+    });
+  }
+
+  /** Listens for PUSHes to `serviceMethod`; returns the function that stops listening. */
+  onPush(serviceMethod: string, listener: PushListener): () => void {
+    let set = this.#listeners.get(serviceMethod);
+    if (!set) {
+      const listeners = (set = new Set());
+      this.#listeners.set(serviceMethod, listeners);
+      this.router.routePush(serviceMethod, async (body, ctx) => {
+        for (const l of [...listeners]) await l(body, ctx);
+      });
+    }
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0) {
+        this.#listeners.delete(serviceMethod);
+        this.router.unroute(serviceMethod);
+      }
+    };
+  }
+
+  /** Serves CALLs from the server (server → client calls with a reply). */
+  route(serviceMethod: string, handler: CallHandler): this {
+    this.router.route(serviceMethod, handler);
+    return this;
+  }
+
+  /** Dials again after a rejected auth, exhausted attempts or close(). */
+  reconnect(): void {
+    if (this.#state.state === 'open' || this.#state.state === 'connecting') return;
+    this.#stopEnv ??= watchEnvironment(() => this.#wake());
+    this.#attempt = 0;
+    this.#dial();
+  }
+
+  /** Closes for good: no redial, queued calls fail with 102, running handlers may finish. */
+  async close(reason = 'closed by the client'): Promise<void> {
+    this.#setState('closed', reason);
+    this.#teardown();
+    const s = this.#session;
+    this.#session = undefined;
+    await s?.close(reason);
+  }
+
+  // ---- connection lifecycle -----------------------------------------------------------------
+
+  async #dial(): Promise<void> {
+    const id = ++this.#dialId;
+    this.#retryTimer = undefined;
+    if (this.#attempt === 0) this.#setState('connecting', 'dialing');
+    let transport: WebSocketTransport | undefined;
+    let session: Session | undefined;
+    try {
+      const url = await this.#url();
+      transport = await openWebSocket(url, { WebSocket: this.#opts.WebSocket, connectTimeout: this.#opts.connectTimeout });
+      if (id !== this.#dialId) return transport.close('superseded');
+      session = this.#newSession(transport, id);
+      if (this.#opts.auth) {
+        await authenticate(session, await this.#opts.auth(), this.#opts.timeout ?? 30_000);
+        if (id !== this.#dialId) return void session.close('superseded');
+        session.start();
+      }
+      if (session.state !== 'open') throw new DrpcError(Code.ConnClosed, codeText(Code.ConnClosed), 'closed during the handshake');
+    } catch (err) {
+      if (id !== this.#dialId) return;
+      session?.abort({ code: Code.DialFailed, msg: codeText(Code.DialFailed), cause: 'dial failed' });
+      transport?.close('dial failed');
+      return this.#dialFailed(DrpcError.from(err, Code.DialFailed));
+    }
+    this.#session = session;
+    this.#attempt = 0;
+    if (this.#opts.heartbeat !== false) {
+      this.#heartbeat = new HeartbeatPing(session, this.clock, this.#opts.heartbeat?.rate ?? 15, (why) => {
+        if (id === this.#dialId) session.abort({ code: Code.ConnClosed, msg: codeText(Code.ConnClosed), cause: why }, why);
+      });
+    }
+    this.#setState('open', 'connected');
+    this.#queue.flush();
+  }
+
+  #newSession(transport: WebSocketTransport, id: number): Session {
+    const o = this.#opts;
+    const session = new Session(transport, {
+      proto: this.#proto,
+      codecs: o.codecs,
+      codec: o.codec,
+      router: this.router,
+      plugins: o.plugins,
+      clock: this.clock,
+      timeout: o.timeout,
+      preparing: !!o.auth,
+      onError: (err) =>
+        console.warn(`[drpc] ${this.url}: ${err.message}${err.causeText && err.causeText !== err.message ? ` (${err.causeText})` : ''}`),
+    });
+    session.on('close', (info) => {
+      if (id !== this.#dialId || this.#session !== session) return;
+      this.#session = undefined;
+      this.#heartbeat?.stop();
+      const details = transport.closeDetails;
+      const status = info.status ?? (details ? closeToStatus(details.code, details.reason) : undefined);
+      this.#lost(info.reason, status, details?.code === SERVICE_RESTART);
+    });
+    return session;
+  }
+
+  #dialFailed(err: DrpcError): void {
+    const status = err.toStatus();
+    if (err.code === Code.Unauthorized) return this.#giveUp(`auth rejected: ${err.causeText || err.message}`, status);
+    this.#lost(`dial failed: ${err.causeText || err.message}`, status, false);
+  }
+
+  #lost(reason: string, status: Status | undefined, immediate: boolean): void {
+    if (this.#state.state === 'closed') return;
+    if (status?.code === Code.Unauthorized) return this.#giveUp(reason, status);
+    const r = this.#opts.reconnect;
+    if (r === false || this.#attempt >= (r?.attempts ?? Infinity)) return this.#giveUp(`${reason}; not reconnecting`, status);
+    const delay = immediate ? 0 : backoffDelay(this.#attempt, r ?? {});
+    this.#attempt++;
+    this.#setState('reconnecting', reason, status);
+    this.#retryTimer = this.clock.setTimeout(() => this.#dial(), delay);
+  }
+
+  #giveUp(reason: string, status?: Status): void {
+    this.#setState('closed', reason, status);
+    this.#teardown();
+  }
+
+  #teardown(): void {
+    this.#dialId++;
+    this.#heartbeat?.stop();
+    if (this.#retryTimer !== undefined) this.clock.clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    this.#stopEnv?.();
+    this.#stopEnv = undefined;
+    this.#queue.rejectAll(this.#closedError());
+  }
+
+  /** The browser came back online or the tab became visible: judge liveness, retry now. */
+  #wake(): void {
+    if (this.#state.state === 'open') return this.#heartbeat?.check();
+    if (this.#state.state === 'reconnecting' && this.#retryTimer !== undefined) {
+      this.clock.clearTimeout(this.#retryTimer);
+      this.#dial();
+    }
+  }
+
+  #sessionFor(reject: (e: DrpcError) => void): Session | undefined {
+    const s = this.session;
+    if (!s) reject(this.#closedError());
+    return s;
+  }
+
+  async #url(): Promise<string> {
+    const q = this.#opts.query;
+    if (!q) return this.url;
+    const params = typeof q === 'function' ? await q() : q;
+    const u = new URL(this.url);
+    for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v);
+    return u.toString();
+  }
+
+  #closedError(): DrpcError {
+    const s = this.#state;
+    return new DrpcError(Code.ConnClosed, codeText(Code.ConnClosed), `client is ${s.state}: ${s.reason}`);
+  }
+
+  #setState(state: ClientState, reason: string, status?: Status): void {
+    this.#state = { state, reason, status, attempt: state === 'reconnecting' ? this.#attempt : 0 };
+    const info = { ...this.#state };
+    this.#events.emit('state', info);
+    this.#events.emit(state, info);
+  }
+}
+
+/** Calls `wake` when a browser goes back online or its tab becomes visible; no-op elsewhere. */
+function watchEnvironment(wake: () => void): () => void {
+  const g = globalThis as {
+    addEventListener?: typeof addEventListener;
+    removeEventListener?: typeof removeEventListener;
+    document?: Document;
+  };
+  if (!g.addEventListener || !g.removeEventListener) return () => {};
+  const onVisible = () => g.document?.visibilityState === 'visible' && wake();
+  g.addEventListener('online', wake);
+  g.document?.addEventListener('visibilitychange', onVisible);
+  return () => {
+    g.removeEventListener!('online', wake);
+    g.document?.removeEventListener('visibilitychange', onVisible);
+  };
+}

@@ -1,0 +1,21 @@
+/**
+ * How a drpc status rides on a WebSocket close: code 4000 + status code for drpc codes 1-999
+ * (4401 = 401 Unauthorized), 4000 for anything else; the reason carries the message. 1012
+ * ("service restart") tells clients to reconnect at once, possibly elsewhere.
+ */
+import { codeText, type Status } from './status.ts';
+
+export const SERVICE_RESTART = 1012;
+
+export function statusToClose(s: Status): { code: number; reason: string } {
+  const code = s.code > 0 && s.code < 1000 ? 4000 + s.code : 4000;
+  const text = s.code > 0 && s.code < 1000 ? s.cause || s.msg : `${s.code} ${s.cause || s.msg}`;
+  return { code, reason: text };
+}
+
+export function closeToStatus(code: number, reason: string): Status | undefined {
+  if (code < 4000 || code > 4999) return undefined;
+  if (code > 4000) return { code: code - 4000, msg: codeText(code - 4000), cause: reason };
+  const m = /^(-?\d+) (.*)$/s.exec(reason);
+  return m ? { code: Number(m[1]), msg: m[2]!, cause: m[2]! } : { code: -1, msg: codeText(-1), cause: reason };
+}

@@ -1,0 +1,73 @@
+/**
+ * Heartbeat as drpc: `/heartbeat` with meta `hb_` = rate in whole seconds (min 3). The pinging side
+ * sends it as a CALL when it has heard nothing for `rate`, so a dead peer is found by the missing
+ * REPLY. Liveness is also judged against wall-clock time: a tab throttled in the background or a
+ * laptop waking from sleep fires its timer late, sees the deadline long past, and reconnects at once.
+ */
+import type { Clock, TimerHandle } from './clock.ts';
+import type { Session } from './session.ts';
+import { Code, type DrpcError } from './status.ts';
+
+export const HEARTBEAT_METHOD = '/heartbeat';
+export const HEARTBEAT_META = 'hb_';
+export const MIN_RATE_SECONDS = 3;
+
+export function normalizeRate(seconds: number): number {
+  return Math.max(MIN_RATE_SECONDS, Math.round(seconds) || MIN_RATE_SECONDS);
+}
+
+export class HeartbeatPing {
+  readonly #rateMs: number;
+  readonly #rate: string;
+  #timer?: TimerHandle;
+  #stopped = false;
+
+  constructor(
+    private readonly session: Session,
+    private readonly clock: Clock,
+    rateSeconds: number,
+    private readonly onDead: (why: string) => void,
+  ) {
+    const rate = normalizeRate(rateSeconds);
+    this.#rateMs = rate * 1000;
+    this.#rate = String(rate);
+    this.#arm();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timer !== undefined) this.clock.clearTimeout(this.#timer);
+  }
+
+  /** Judges liveness now (call when the page becomes visible or the network comes back). */
+  check(): void {
+    if (this.#stopped) return;
+    const silent = this.clock.now() - this.session.lastReceived;
+    if (silent >= 2 * this.#rateMs) return this.#dead(`no frame for ${silent} ms (deadline ${2 * this.#rateMs} ms)`);
+    // Ticks come every `rate`; pinging from half of it on means an idle link is pinged at every tick,
+    // and a ping unanswered within `rate` declares the peer dead by the 2 × rate deadline.
+    if (silent >= this.#rateMs / 2) this.#ping();
+  }
+
+  #arm(): void {
+    this.#timer = this.clock.setTimeout(() => {
+      this.check();
+      if (!this.#stopped) this.#arm();
+    }, this.#rateMs);
+  }
+
+  #ping(): void {
+    this.session
+      .call(HEARTBEAT_METHOD, undefined, { meta: { [HEARTBEAT_META]: this.#rate }, timeout: this.#rateMs })
+      .catch((err: DrpcError) => {
+        // Any REPLY, even an error status (a peer without a pong route answers 404), proves liveness.
+        if (err.code === Code.HandleTimeout) this.#dead(`heartbeat unanswered for ${this.#rateMs} ms`);
+      });
+  }
+
+  #dead(why: string): void {
+    if (this.#stopped) return;
+    this.stop();
+    this.onDead(why);
+  }
+}

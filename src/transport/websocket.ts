@@ -1,0 +1,170 @@
+/**
+ * WebSocket transport (client side): one drpc message per WebSocket message, binary frames for RAW,
+ * text frames for the JSON sub-protocol. Uses the global WebSocket where it exists (browsers, Deno,
+ * Bun, Node ≥ 22) and `ws` through isomorphic-ws on Node 20. No subprotocol header is sent: drpc
+ * servers reject two and need none.
+ */
+import IsoWebSocket from 'isomorphic-ws';
+import type { Frame } from '../proto/proto.ts';
+import { Code, DrpcError, type Status } from '../status.ts';
+import { statusToClose } from '../close-codes.ts';
+import type { Transport, TransportHandlers } from './transport.ts';
+
+/** The part of the WebSocket API we use (browser and `ws` both have it). */
+export interface WebSocketLike {
+  binaryType: string;
+  readonly readyState: number;
+  readonly bufferedAmount: number;
+  onopen: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+  send(data: Uint8Array | string): void;
+  close(code?: number, reason?: string): void;
+}
+
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
+
+export interface WebSocketTransportOptions {
+  /** WebSocket implementation. Default: the global one, else `ws` (Node 20). */
+  WebSocket?: WebSocketConstructor;
+  /** Give up opening after this many ms (fails with 105 Dial Failed). Default 10000. */
+  connectTimeout?: number;
+}
+
+const OPEN = 1;
+
+/** Details of how a WebSocket closed: the close code and reason, which may carry a drpc status. */
+export interface CloseDetails {
+  code: number;
+  reason: string;
+}
+
+export function defaultWebSocket(): WebSocketConstructor {
+  const g = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+  return g ?? (IsoWebSocket as unknown as WebSocketConstructor);
+}
+
+/** Opens a WebSocket to `url`; resolves with a transport once open, rejects with 105 Dial Failed. */
+export function openWebSocket(url: string, options: WebSocketTransportOptions = {}): Promise<WebSocketTransport> {
+  const Ctor = options.WebSocket ?? defaultWebSocket();
+  return new Promise((resolve, reject) => {
+    let ws: WebSocketLike;
+    try {
+      ws = new Ctor(url);
+    } catch (err) {
+      return reject(new DrpcError(Code.DialFailed, `cannot open ${url}`, err));
+    }
+    const fail = (why: string) => {
+      clearTimeout(timer);
+      ws.onopen = ws.onclose = ws.onerror = null;
+      try {
+        ws.close();
+      } catch {
+        // already closing
+      }
+      reject(new DrpcError(Code.DialFailed, `cannot open ${url}`, why));
+    };
+    const timer = setTimeout(() => fail(`no answer within ${options.connectTimeout ?? 10_000} ms`), options.connectTimeout ?? 10_000);
+    (timer as { unref?: () => void }).unref?.();
+    if (ws.binaryType !== 'nodebuffer') ws.binaryType = 'arraybuffer'; // `ws` hands Buffers (already Uint8Arrays)
+    ws.onerror = (ev) => fail(errorText(ev));
+    ws.onclose = (ev) => fail(`closed during the handshake (${ev.code}${ev.reason ? ' ' + ev.reason : ''})`);
+    ws.onopen = () => {
+      clearTimeout(timer);
+      resolve(new WebSocketTransport(ws, url));
+    };
+  });
+}
+
+function errorText(ev: unknown): string {
+  const e = ev as { message?: string; error?: { message?: string } };
+  return e?.error?.message ?? e?.message ?? 'connection failed';
+}
+
+export class WebSocketTransport implements Transport {
+  #handlers?: TransportHandlers;
+  #early: Frame[] = [];
+  #done = false;
+  /** How the socket closed, once it has. */
+  closeDetails?: CloseDetails;
+
+  constructor(
+    private readonly ws: WebSocketLike,
+    readonly remoteAddress: string,
+  ) {
+    ws.onmessage = (ev) => {
+      const frame = toFrame(ev.data);
+      if (this.#handlers) this.#handlers.frame(frame);
+      else this.#early.push(frame);
+    };
+    ws.onclose = (ev) =>
+      this.#finish(`websocket closed (${ev.code}${ev.reason ? ' ' + ev.reason : ''})`, { code: ev.code, reason: ev.reason });
+    ws.onerror = (ev) => this.#finish(`websocket error: ${errorText(ev)}`);
+  }
+
+  get bufferedAmount(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  listen(handlers: TransportHandlers): void {
+    this.#handlers = handlers;
+    const early = this.#early;
+    this.#early = [];
+    for (const f of early) handlers.frame(f);
+    if (this.#done) handlers.close(this.#reason);
+  }
+
+  send(frame: Frame): void {
+    if (this.#done || this.ws.readyState !== OPEN) throw new Error('websocket is not open');
+    this.ws.send(frame);
+  }
+
+  close(reason = 'closed', status?: Status): void {
+    if (this.#done) return;
+    const code = status && status.code !== 0 ? statusToClose(status).code : 1000;
+    try {
+      this.ws.close(code, clipReason(reason));
+    } catch {
+      // already closed
+    }
+    this.#finish(reason, { code, reason });
+  }
+
+  #reason = '';
+
+  #finish(reason: string, details?: CloseDetails): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#reason = reason;
+    this.closeDetails = details;
+    // Stale-callback guard: nothing from this socket reaches anyone after it is done.
+    this.ws.onmessage = this.ws.onclose = this.ws.onerror = null;
+    this.#handlers?.close(reason);
+  }
+}
+
+function toFrame(data: unknown): Frame {
+  if (typeof data === 'string') return data;
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (Array.isArray(data)) return concat(data as Uint8Array[]); // ws 'fragments' binaryType
+  throw new DrpcError(Code.BadMessage, `unexpected websocket message type ${Object.prototype.toString.call(data)}`);
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** RFC 6455 caps a close reason at 123 bytes. */
+export function clipReason(reason: string): string {
+  const bytes = new TextEncoder().encode(reason);
+  if (bytes.length <= 123) return reason;
+  return new TextDecoder().decode(bytes.subarray(0, 120)).replace(/\uFFFD$/, '') + '...';
+}
