@@ -15,7 +15,23 @@ import type { Plugin } from './hooks.ts';
 import { OfflineQueue } from './offline-queue.ts';
 import type { Proto } from './proto/proto.ts';
 import { autoProto } from './proto/auto.ts';
-import { Router, type CallHandler, type PushContext } from './router.ts';
+import { Router, type CallContext, type CallHandler, type PushContext } from './router.ts';
+import {
+  pushSchemaOf,
+  specOf,
+  validate,
+  type AnyContract,
+  type CallInput,
+  type CallName,
+  type CallOutput,
+  type ClientCallName,
+  type ClientHandlerInput,
+  type ClientHandlerOutput,
+  type Contract,
+  type PushName,
+  type PushPayload,
+  type Untyped,
+} from './contract.ts';
 import { Session, type CallOptions, type PushOptions, type Reply } from './session.ts';
 import { Code, DrpcError, codeText, type Status } from './status.ts';
 import { openWebSocket, type WebSocketConstructor, type WebSocketTransport } from './transport/websocket.ts';
@@ -41,7 +57,11 @@ export interface ClientEvents {
   closed(info: StateInfo): void;
 }
 
-export interface ConnectOptions {
+export interface ConnectOptions<C extends AnyContract = Untyped> {
+  /** Typed contract: `call`, `onPush` and `route` are typed from it; client routes validate their input. */
+  contract?: C;
+  /** Also validate replies and pushes against the contract (opt-in; a bad reply fails with 400, a bad push is reported and dropped). Default false. */
+  validate?: boolean;
   /** Frame format: 'raw' (binary frames, carries status; default) or 'json' (drpc's JSON sub-protocol), or a Proto. */
   proto?: 'raw' | 'json' | Proto;
   /** Largest inbound frame in bytes. Default 16 MiB. */
@@ -72,15 +92,18 @@ export interface ConnectOptions {
 
 type PushListener = (body: unknown, ctx: PushContext) => unknown;
 
-export function connect(url: string, options: ConnectOptions = {}): Client {
-  return new Client(url, options);
+export function connect<C extends AnyContract = Untyped>(url: string, options: ConnectOptions<C> = {}): Client<C> {
+  return new Client<C>(url, options);
 }
 
-export class Client {
+/** Arguments after the method name: the body is required when the contract types it. */
+type CallArgs<C, M> = C extends Contract ? [body: CallInput<C, M>, options?: CallOptions] : [body?: unknown, options?: CallOptions];
+
+export class Client<C extends AnyContract = Untyped> {
   readonly router = new Router();
   readonly clock: Clock;
   readonly #events: Emitter<ClientEvents> = createNanoEvents<ClientEvents>();
-  readonly #opts: ConnectOptions;
+  readonly #opts: ConnectOptions<C>;
   readonly #proto: Proto;
   readonly #queue: OfflineQueue;
   readonly #listeners = new Map<string, Set<PushListener>>();
@@ -94,7 +117,7 @@ export class Client {
 
   constructor(
     readonly url: string,
-    options: ConnectOptions = {},
+    options: ConnectOptions<C> = {},
   ) {
     this.#opts = options;
     this.clock = options.clock ?? systemClock;
@@ -132,11 +155,21 @@ export class Client {
     });
   }
 
-  call<T = unknown>(serviceMethod: string, body?: unknown, options?: CallOptions): Promise<T> {
-    return this.callReply<T>(serviceMethod, body, options).then((r) => r.value);
+  /** Calls `serviceMethod` on the server; resolves with the reply body, rejects with a DrpcError. */
+  call<M extends CallName<C>>(serviceMethod: M, ...args: CallArgs<C, M>): Promise<CallOutput<C, M>> {
+    return this.callReply(serviceMethod, ...args).then((r) => r.value);
   }
 
-  callReply<T = unknown>(serviceMethod: string, body?: unknown, options: CallOptions = {}): Promise<Reply<T>> {
+  /** Like `call`, resolving with the whole reply (value, meta, codec, status). */
+  callReply<M extends CallName<C>>(serviceMethod: M, ...args: CallArgs<C, M>): Promise<Reply<CallOutput<C, M>>> {
+    const [body, options = {}] = args;
+    const reply = this.#callReply<CallOutput<C, M>>(serviceMethod, body, options);
+    const schema = this.#opts.validate ? specOf(this.#opts.contract, 'calls', serviceMethod)?.output : undefined;
+    if (!schema) return reply;
+    return reply.then(async (r) => ({ ...r, value: (await validate(schema, r.value, `reply of ${serviceMethod}`)) as CallOutput<C, M> }));
+  }
+
+  #callReply<T>(serviceMethod: string, body: unknown, options: CallOptions): Promise<Reply<T>> {
     const s = this.session;
     if (s) return s.callReply<T>(serviceMethod, body, options);
     if (this.#state.state === 'closed') return Promise.reject(this.#closedError());
@@ -169,13 +202,19 @@ export class Client {
   }
 
   /** Listens for PUSHes to `serviceMethod`; returns the function that stops listening. */
-  onPush(serviceMethod: string, listener: PushListener): () => void {
+  onPush<M extends PushName<C>>(serviceMethod: M, listener: (body: PushPayload<C, M>, ctx: PushContext) => unknown): () => void {
+    return this.#onPush(serviceMethod, listener as PushListener);
+  }
+
+  #onPush(serviceMethod: string, listener: PushListener): () => void {
     let set = this.#listeners.get(serviceMethod);
     if (!set) {
       const listeners = (set = new Set());
       this.#listeners.set(serviceMethod, listeners);
+      const schema = this.#opts.validate ? pushSchemaOf(this.#opts.contract, serviceMethod) : undefined;
       this.router.routePush(serviceMethod, async (body, ctx) => {
-        for (const l of [...listeners]) await l(body, ctx);
+        const value = schema ? await validate(schema, body, `push ${serviceMethod}`) : body;
+        for (const l of [...listeners]) await l(value, ctx);
       });
     }
     set.add(listener);
@@ -189,8 +228,13 @@ export class Client {
   }
 
   /** Serves CALLs from the server (server → client calls with a reply). */
-  route(serviceMethod: string, handler: CallHandler): this {
-    this.router.route(serviceMethod, handler);
+  route<M extends ClientCallName<C>>(
+    serviceMethod: M,
+    handler: (input: ClientHandlerInput<C, M>, ctx: CallContext) => ClientHandlerOutput<C, M> | Promise<ClientHandlerOutput<C, M>>,
+  ): this {
+    const schema = specOf(this.#opts.contract, 'client', serviceMethod)?.input;
+    const h = handler as CallHandler;
+    this.router.route(serviceMethod, schema ? async (body, ctx) => h(await validate(schema, body, `input of ${serviceMethod}`), ctx) : h);
     return this;
   }
 

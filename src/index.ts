@@ -38,3 +38,25 @@ export type { Plugin, HookContext } from './hooks.ts';
 export { systemClock, ManualClock, type Clock, type TimerHandle } from './clock.ts';
 export type { Transport, TransportHandlers } from './transport/transport.ts';
 export { memoryPair, type MemoryTransport } from './transport/memory.ts';
+export { connect, Client, type ConnectOptions, type ClientState, type ClientEvents, type StateInfo } from './client.ts';
+export {
+  contract,
+  validate,
+  type Contract,
+  type CallSpec,
+  type Schema,
+  type StandardSchemaV1,
+  type Untyped,
+  type AnyContract,
+} from './contract.ts';
+export { backoffDelay, type BackoffOptions } from './backoff.ts';
+export { HEARTBEAT_METHOD, HEARTBEAT_META } from './heartbeat.ts';
+export { authenticate, acceptAuth, type AuthChecker } from './auth.ts';
+export { autoProto, type AutoProtoOptions } from './proto/auto.ts';
+export {
+  openWebSocket,
+  WebSocketTransport,
+  type WebSocketConstructor,
+  type WebSocketLike,
+  type WebSocketTransportOptions,
+} from './transport/websocket.ts';

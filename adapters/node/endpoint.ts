@@ -16,8 +16,22 @@ import type { FilterRegistry } from '../../src/filter/filter.ts';
 import type { Plugin } from '../../src/hooks.ts';
 import { autoProto } from '../../src/proto/auto.ts';
 import { DEFAULT_MAX_FRAME } from '../../src/proto/proto.ts';
-import { Router, type CallHandler, type PushHandler } from '../../src/router.ts';
-import { Session } from '../../src/session.ts';
+import { Router, type CallContext, type CallHandler, type PushHandler } from '../../src/router.ts';
+import { Session, type CallOptions, type PushOptions } from '../../src/session.ts';
+import {
+  specOf,
+  validate,
+  type AnyContract,
+  type CallName,
+  type ClientCallInput,
+  type ClientCallName,
+  type ClientCallOutput,
+  type HandlerInput,
+  type HandlerOutput,
+  type PushInput,
+  type PushName,
+  type Untyped,
+} from '../../src/contract.ts';
 import { Code, DrpcError, codeText, type Status } from '../../src/status.ts';
 import { encodeStatus } from '../../src/wire-text.ts';
 import { SessionHub } from './hub.ts';
@@ -29,7 +43,11 @@ export interface UpgradeInfo {
   url: URL;
 }
 
-export interface EndpointOptions {
+export interface EndpointOptions<C extends AnyContract = Untyped> {
+  /** Typed contract: routes are typed from it and inputs validated (400 naming the failing paths). */
+  contract?: C;
+  /** Also validate handler outputs against the contract (a bad output becomes 500). Default false. */
+  validateOutput?: boolean;
   /** Encoding until a peer's first frame says otherwise: binary = RAW, text = JSON sub-protocol. Default 'raw'. */
   proto?: 'raw' | 'json';
   /** Codec for outbound bodies. Default 'json'. */
@@ -63,15 +81,17 @@ export interface EndpointEvents {
   session(session: Session): void;
 }
 
-export function createEndpoint(options: EndpointOptions = {}): Endpoint {
-  return new Endpoint(options);
+export function createEndpoint<C extends AnyContract = Untyped>(options: EndpointOptions<C> = {}): Endpoint<C> {
+  return new Endpoint<C>(options);
 }
 
-export class Endpoint {
+type Target = Session | string;
+
+export class Endpoint<C extends AnyContract = Untyped> {
   readonly router = new Router();
   readonly sessions = new SessionHub();
   readonly clock: Clock;
-  readonly #opts: EndpointOptions;
+  readonly #opts: EndpointOptions<C>;
   readonly #wss: WebSocketServer;
   readonly #events: Emitter<EndpointEvents> = createNanoEvents<EndpointEvents>();
   readonly #attached: { server: Server; off: () => void }[] = [];
@@ -81,7 +101,7 @@ export class Endpoint {
   #connections = 0;
   readonly #stopPong: () => void;
 
-  constructor(options: EndpointOptions = {}) {
+  constructor(options: EndpointOptions<C> = {}) {
     this.#opts = options;
     this.clock = options.clock ?? systemClock;
     // No permessage-deflate and no subprotocol unless asked: Go's x/net/websocket client expects neither.
@@ -92,14 +112,50 @@ export class Endpoint {
     );
   }
 
-  route(serviceMethod: string, handler: CallHandler): this {
-    this.router.route(serviceMethod, handler);
+  /** Serves CALLs; with a contract the input is validated (400) before `handler` runs. */
+  route<M extends CallName<C>>(
+    serviceMethod: M,
+    handler: (input: HandlerInput<C, M>, ctx: CallContext) => HandlerOutput<C, M> | Promise<HandlerOutput<C, M>>,
+  ): this {
+    const spec = specOf(this.#opts.contract, 'calls', serviceMethod);
+    const h = handler as CallHandler;
+    if (!spec) {
+      this.router.route(serviceMethod, h);
+      return this;
+    }
+    const checkOutput = this.#opts.validateOutput;
+    this.router.route(serviceMethod, async (body, ctx) => {
+      const out = await h(await validate(spec.input, body, `input of ${serviceMethod}`), ctx);
+      return checkOutput ? validate(spec.output, out, `output of ${serviceMethod}`, Code.InternalServerError) : out;
+    });
     return this;
   }
 
   routePush(serviceMethod: string, handler: PushHandler): this {
     this.router.routePush(serviceMethod, handler);
     return this;
+  }
+
+  /** Pushes to one session (by session or id); typed from the contract's pushes. */
+  push<M extends PushName<C>>(target: Target, serviceMethod: M, payload: PushInput<C, M>, options?: PushOptions): Promise<void> {
+    return this.#session(target).then((s) => s.push(serviceMethod, payload, options));
+  }
+
+  /** Calls a route the client serves (server → client call) and resolves with its reply. */
+  call<M extends ClientCallName<C>>(
+    target: Target,
+    serviceMethod: M,
+    input: ClientCallInput<C, M>,
+    options?: CallOptions,
+  ): Promise<ClientCallOutput<C, M>> {
+    return this.#session(target).then((s) => s.call<ClientCallOutput<C, M>>(serviceMethod, input, options));
+  }
+
+  async #session(target: Target): Promise<Session> {
+    if (typeof target !== 'string') return target;
+    const s = this.sessions.get(target);
+    if (!s) throw new DrpcError(Code.NotFound, codeText(Code.NotFound), `no session ${JSON.stringify(target)}`);
+    return s;
   }
 
   on<E extends keyof EndpointEvents>(event: E, cb: EndpointEvents[E]): () => void {

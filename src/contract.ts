@@ -1,0 +1,141 @@
+/**
+ * Typed contracts shared by both sides: which calls the server serves, which pushes it sends, and
+ * which calls the client serves (server → client). Schemas are any Standard Schema validator
+ * (zod, valibot, arktype …), so the validator is the user's dependency, not ours.
+ */
+import { Code, DrpcError, codeText } from './status.ts';
+
+/** The Standard Schema v1 interface (https://standardschema.dev), inlined so we depend on nothing. */
+export interface StandardSchemaV1<Input = unknown, Output = Input> {
+  readonly '~standard': {
+    readonly version: 1;
+    readonly vendor: string;
+    readonly validate: (value: unknown) => StandardResult<Output> | Promise<StandardResult<Output>>;
+    readonly types?: { readonly input: Input; readonly output: Output } | undefined;
+  };
+}
+
+export type StandardResult<Output> =
+  | { readonly value: Output; readonly issues?: undefined }
+  | {
+      readonly issues: ReadonlyArray<{
+        readonly message: string;
+        readonly path?: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }>;
+      }>;
+    };
+
+export type Schema = StandardSchemaV1;
+export type InputOf<S> = S extends StandardSchemaV1<infer I, unknown> ? I : unknown;
+export type OutputOf<S> = S extends StandardSchemaV1<unknown, infer O> ? O : unknown;
+
+export interface CallSpec {
+  input: Schema;
+  output: Schema;
+}
+
+export interface Contract<
+  Calls extends Record<string, CallSpec> = Record<string, CallSpec>,
+  Pushes extends Record<string, Schema> = Record<string, Schema>,
+  ClientCalls extends Record<string, CallSpec> = Record<string, CallSpec>,
+> {
+  readonly calls: Calls;
+  readonly pushes: Pushes;
+  readonly client: ClientCalls;
+}
+
+/** Declares a contract; sections left out are empty. */
+export function contract<
+  const Calls extends Record<string, CallSpec> = Record<never, CallSpec>,
+  const Pushes extends Record<string, Schema> = Record<never, Schema>,
+  const ClientCalls extends Record<string, CallSpec> = Record<never, CallSpec>,
+>(c: { calls?: Calls; pushes?: Pushes; client?: ClientCalls }): Contract<Calls, Pushes, ClientCalls> {
+  return { calls: c.calls ?? ({} as Calls), pushes: c.pushes ?? ({} as Pushes), client: c.client ?? ({} as ClientCalls) };
+}
+
+/** The type parameter of a client or endpoint built without a contract: everything untyped. */
+export interface Untyped {
+  readonly untyped: true;
+}
+
+export type AnyContract = Contract | Untyped;
+
+type CallsOf<C, K extends 'calls' | 'client'> = C extends Contract ? C[K] : never;
+
+/** Method names callable on the server (`string` when untyped). */
+export type CallName<C> = C extends Contract ? keyof C['calls'] & string : string;
+/** What the caller sends to a server call. */
+export type CallInput<C, M> = C extends Contract
+  ? M extends keyof C['calls']
+    ? InputOf<CallsOf<C, 'calls'>[M]['input']>
+    : never
+  : unknown;
+/** What the caller gets back. */
+export type CallOutput<C, M> = C extends Contract
+  ? M extends keyof C['calls']
+    ? OutputOf<CallsOf<C, 'calls'>[M]['output']>
+    : never
+  : unknown;
+/** What a server handler receives (after validation). */
+export type HandlerInput<C, M> = C extends Contract
+  ? M extends keyof C['calls']
+    ? OutputOf<CallsOf<C, 'calls'>[M]['input']>
+    : never
+  : unknown;
+/** What a server handler returns. */
+export type HandlerOutput<C, M> = C extends Contract
+  ? M extends keyof C['calls']
+    ? InputOf<CallsOf<C, 'calls'>[M]['output']>
+    : never
+  : unknown;
+
+export type PushName<C> = C extends Contract ? keyof C['pushes'] & string : string;
+export type PushPayload<C, M> = C extends Contract ? (M extends keyof C['pushes'] ? OutputOf<C['pushes'][M]> : never) : unknown;
+export type PushInput<C, M> = C extends Contract ? (M extends keyof C['pushes'] ? InputOf<C['pushes'][M]> : never) : unknown;
+
+export type ClientCallName<C> = C extends Contract ? keyof C['client'] & string : string;
+export type ClientCallInput<C, M> = C extends Contract
+  ? M extends keyof C['client']
+    ? InputOf<CallsOf<C, 'client'>[M]['input']>
+    : never
+  : unknown;
+export type ClientCallOutput<C, M> = C extends Contract
+  ? M extends keyof C['client']
+    ? OutputOf<CallsOf<C, 'client'>[M]['output']>
+    : never
+  : unknown;
+export type ClientHandlerInput<C, M> = C extends Contract
+  ? M extends keyof C['client']
+    ? OutputOf<CallsOf<C, 'client'>[M]['input']>
+    : never
+  : unknown;
+export type ClientHandlerOutput<C, M> = C extends Contract
+  ? M extends keyof C['client']
+    ? InputOf<CallsOf<C, 'client'>[M]['output']>
+    : never
+  : unknown;
+
+/**
+ * Validates `value`; resolves with the schema's output or throws a DrpcError with `code`
+ * (400 for inputs, 500 for a server's own bad output) whose message lists every failing path.
+ */
+export async function validate(schema: Schema | undefined, value: unknown, what: string, code: number = Code.BadMessage): Promise<unknown> {
+  if (!schema) return value;
+  const result = await schema['~standard'].validate(value);
+  if (!result.issues) return result.value;
+  const details = result.issues
+    .map((i) => {
+      const path = (i.path ?? []).map((p) => String(typeof p === 'object' ? p.key : p)).join('.');
+      return path ? `${path}: ${i.message}` : i.message;
+    })
+    .join('; ');
+  throw new DrpcError(code, codeText(code), `invalid ${what}: ${details}`);
+}
+
+/** The schemas of a contract by method, or undefined when untyped. */
+export function specOf(c: AnyContract | undefined, section: 'calls' | 'client', method: string): CallSpec | undefined {
+  return c && 'calls' in c ? (c[section] as Record<string, CallSpec>)[method] : undefined;
+}
+
+export function pushSchemaOf(c: AnyContract | undefined, method: string): Schema | undefined {
+  return c && 'pushes' in c ? (c.pushes as Record<string, Schema>)[method] : undefined;
+}

@@ -1,0 +1,64 @@
+/**
+ * Type tests, checked by `tsc --noEmit` (never run). Lines marked @ts-expect-error MUST fail to
+ * compile: if one compiles, tsc reports the unused directive and the typecheck fails.
+ */
+import { z } from 'zod';
+import { connect, contract } from '../../src/index.ts';
+import { createEndpoint } from '../../adapters/node/index.ts';
+
+const api = contract({
+  calls: { '/math/add': { input: z.object({ a: z.number(), b: z.number() }), output: z.number() } },
+  pushes: { '/chat/msg': z.object({ room: z.string(), text: z.string() }) },
+  client: { '/ui/confirm': { input: z.string(), output: z.boolean() } },
+});
+
+export async function client() {
+  const peer = connect('ws://127.0.0.1:1/rpc', { contract: api });
+  const sum: number = await peer.call('/math/add', { a: 1, b: 2 });
+  // @ts-expect-error: the result is a number
+  const wrong: string = await peer.call('/math/add', { a: 1, b: 2 });
+  // @ts-expect-error: b must be a number
+  await peer.call('/math/add', { a: 1, b: '2' });
+  // @ts-expect-error: the body is required when typed
+  await peer.call('/math/add');
+  // @ts-expect-error: unknown method
+  await peer.call('/math/sub', { a: 1, b: 2 });
+  peer.onPush('/chat/msg', (msg) => {
+    const room: string = msg.room;
+    // @ts-expect-error: no such field
+    void msg.user;
+    void room;
+  });
+  // @ts-expect-error: unknown push
+  peer.onPush('/chat/other', () => {});
+  peer.route('/ui/confirm', async (question) => question.length > 0);
+  // @ts-expect-error: must answer a boolean
+  peer.route('/ui/confirm', (question) => question);
+  void sum;
+  void wrong;
+}
+
+export async function untypedClient() {
+  const peer = connect('ws://127.0.0.1:1/rpc');
+  const anything: unknown = await peer.call('/whatever', { x: 1 });
+  await peer.call('/no-body');
+  peer.onPush('/any', (body: unknown) => void body);
+  peer.route('/any', (body) => body);
+  void anything;
+}
+
+export async function endpoint() {
+  const ep = createEndpoint({ contract: api });
+  ep.route('/math/add', ({ a, b }) => a + b);
+  // @ts-expect-error: must return a number
+  ep.route('/math/add', ({ a }) => String(a));
+  // @ts-expect-error: unknown route
+  ep.route('/math/mul', () => 1);
+  await ep.push('some-session', '/chat/msg', { room: 'r', text: 't' });
+  // @ts-expect-error: text is missing
+  await ep.push('some-session', '/chat/msg', { room: 'r' });
+  const ok: boolean = await ep.call('some-session', '/ui/confirm', 'Sure?');
+  // @ts-expect-error: input is a string
+  await ep.call('some-session', '/ui/confirm', 42);
+  void ok;
+}
