@@ -11,7 +11,7 @@
  */
 import { createMessage, formatSeq, parseSeq, type Message } from '../message.ts';
 import { resolvePipe, packPipe, unpackPipe, type FilterRegistry } from '../filter/filter.ts';
-import { Code, DrpcError, type Status } from '../status.ts';
+import { Code, DrpcError, OK_STATUS, type Status } from '../status.ts';
 import { asciiDecode, isAscii, utf8Decode, utf8Encode } from '../utf8.ts';
 import * as text from '../wire-text.ts';
 import { guard, resolveProtoOptions, tooLarge, type Proto, type ProtoOptions } from './proto.ts';
@@ -60,9 +60,19 @@ function makeRaw(name: string, dialect: Dialect, options: ProtoOptions): Proto {
     name,
     binary: true,
     pack(m) {
-      const pipe = m.pipe.length ? resolvePipe(filters, m.pipe) : undefined;
-      const payload = encodePayload(m, dialect);
-      if (!pipe) return frame(m, payload, prefix);
+      const parts = encodeParts(m, dialect);
+      if (!m.pipe.length) {
+        // The common case: one allocation, header and payload written in place.
+        const size = 4 + prefix + parts.size;
+        const out = new Uint8Array(size);
+        writeHead(out, size, prefix, m.pipe);
+        writePayload(out, 4 + prefix, parts, m);
+        m.size = size;
+        return out;
+      }
+      const pipe = resolvePipe(filters, m.pipe);
+      const payload = new Uint8Array(parts.size);
+      writePayload(payload, 0, parts, m);
       const out = packPipe(pipe, payload);
       return out instanceof Promise ? out.then((p) => frame(m, p, prefix)) : frame(m, out, prefix);
     },
@@ -76,26 +86,54 @@ function makeRaw(name: string, dialect: Dialect, options: ProtoOptions): Proto {
 }
 
 function frame(m: Message, payload: Uint8Array, prefix: number): Uint8Array {
-  const pipeLen = m.pipe.length;
-  const size = 4 + prefix + pipeLen + payload.length;
+  const size = 4 + prefix + m.pipe.length + payload.length;
   if (size > 0xffffffff) throw new DrpcError(Code.BadMessage, `frame of ${size} bytes exceeds the u32 length field`);
   const out = new Uint8Array(size);
-  new DataView(out.buffer).setUint32(0, size);
-  let at = 4;
-  if (prefix === 2) out[at++] = RAW_VERSION;
-  out[at++] = pipeLen;
-  for (const id of m.pipe) out[at++] = id;
+  const at = writeHead(out, size, prefix, m.pipe);
   out.set(payload, at);
   m.size = size;
   return out;
 }
 
+/** Writes length, version (drpc) and the pipe ids; returns where the payload starts. */
+function writeHead(out: Uint8Array, size: number, prefix: number, pipe: readonly number[]): number {
+  out[0] = size >>> 24;
+  out[1] = (size >>> 16) & 0xff;
+  out[2] = (size >>> 8) & 0xff;
+  out[3] = size & 0xff;
+  let at = 4;
+  if (prefix === 2) out[at++] = RAW_VERSION;
+  out[at++] = pipe.length;
+  for (const id of pipe) out[at++] = id;
+  return at;
+}
+
 const OK_STATUS_BYTES = utf8Encode(text.encodeStatus({ code: 0, msg: '', cause: '' }));
 const EMPTY_META_BYTES = utf8Encode('{}');
 
-function encodePayload(m: Message, dialect: Dialect): Uint8Array {
+interface Parts {
+  seq: string;
+  method: Uint8Array;
+  status: Uint8Array;
+  meta: Uint8Array;
+  size: number;
+}
+
+// Service methods repeat: keep their UTF-8 bytes (bounded, so hostile names cannot grow it).
+const methodCache = new Map<string, Uint8Array>();
+
+function methodBytes(name: string): Uint8Array {
+  let b = methodCache.get(name);
+  if (b) return b;
+  b = utf8Encode(name);
+  if (methodCache.size >= 1024) methodCache.clear();
+  methodCache.set(name, b);
+  return b;
+}
+
+function encodeParts(m: Message, dialect: Dialect): Parts {
   const seq = formatSeq(m.seq);
-  const method = utf8Encode(m.serviceMethod);
+  const method = methodBytes(m.serviceMethod);
   if (method.length > 255)
     throw new DrpcError(Code.BadMessage, `service method of ${method.length} bytes is longer than 255 (raw proto limit)`);
   const s = m.status;
@@ -106,8 +144,11 @@ function encodePayload(m: Message, dialect: Dialect): Uint8Array {
   if (meta.length > 0xffff) throw new DrpcError(Code.BadMessage, `meta of ${meta.length} bytes exceeds 65535`);
   if (m.mtype < 0 || m.mtype > 255) throw new DrpcError(Code.BadMessage, `mtype ${m.mtype} is not a byte`);
   const size = 1 + seq.length + 2 + method.length + 2 + status.length + 2 + meta.length + 1 + m.body.length;
-  const out = new Uint8Array(size);
-  let at = 0;
+  return { seq, method, status, meta, size };
+}
+
+function writePayload(out: Uint8Array, at: number, p: Parts, m: Message): void {
+  const { seq, method, status, meta } = p;
   out[at++] = seq.length;
   for (let i = 0; i < seq.length; i++) out[at++] = seq.charCodeAt(i);
   out[at++] = m.mtype;
@@ -120,11 +161,10 @@ function encodePayload(m: Message, dialect: Dialect): Uint8Array {
   at += status.length;
   out[at++] = meta.length >> 8;
   out[at++] = meta.length & 0xff;
-  out.set(meta, at);
+  if (meta.length) out.set(meta, at);
   at += meta.length;
   out[at++] = m.bodyCodec;
-  out.set(m.body, at);
-  return out;
+  if (m.body.length) out.set(m.body, at);
 }
 
 function unpackFrame(
@@ -156,8 +196,10 @@ function decodePayload(p: Uint8Array, pipe: number[], size: number, dialect: Dia
   const seqText = r.ascii(seqLen, 'seq');
   const mtype = r.u8('mtype');
   const method = r.utf8(r.u8('service method length'), 'service method');
-  const status = dialect.decodeStatus(r.utf8(r.u16('status length'), 'status'));
-  const meta = dialect.decodeMeta(r.utf8(r.u16('meta length'), 'meta'));
+  const statusLen = r.u16('status length');
+  const status = r.matches(OK_STATUS_BYTES, statusLen) ? OK_STATUS : dialect.decodeStatus(r.utf8(statusLen, 'status'));
+  const metaLen = r.u16('meta length');
+  const meta = r.matches(EMPTY_META_BYTES, metaLen) ? {} : dialect.decodeMeta(r.utf8(metaLen, 'meta'));
   const bodyCodec = r.u8('body codec');
   const m = createMessage({ seq: parseSeq(seqText), mtype, serviceMethod: method, status, meta, bodyCodec, body: p.subarray(r.at), pipe });
   m.size = size;
@@ -180,6 +222,13 @@ class Reader {
   u16(what: string): number {
     const i = this.take(2, what);
     return (this.p[i]! << 8) | this.p[i + 1]!;
+  }
+  /** Consumes `n` bytes if they equal `expected` (fast paths for the OK status and `{}` meta). */
+  matches(expected: Uint8Array, n: number): boolean {
+    if (n !== expected.length || this.at + n > this.p.length) return false;
+    for (let i = 0; i < n; i++) if (this.p[this.at + i] !== expected[i]) return false;
+    this.at += n;
+    return true;
   }
   ascii(n: number, what: string): string {
     const i = this.take(n, what);
