@@ -414,7 +414,7 @@ export class Session {
   }
 
   #onFrame(frame: Frame): void {
-    if (this.#state === 'closed') return;
+    if (this.#state === 'closed' || this.#closeStatus) return; // abort() ended reading, as drpc's read loop ends
     this.#lastReceived = this.clock.now();
     if (this.#readTail) {
       this.#readTail = this.#readTail.then(() => this.#unpackAndDispatch(frame));
@@ -438,7 +438,7 @@ export class Session {
   }
 
   #unpackAndDispatch(frame: Frame): Promise<void> {
-    if (this.#state === 'closed') return Promise.resolve();
+    if (this.#state === 'closed' || this.#closeStatus) return Promise.resolve();
     return Promise.resolve()
       .then(() => this.proto.unpack(frame))
       .then(
@@ -454,7 +454,7 @@ export class Session {
   }
 
   #dispatch(m: Message): void {
-    if (this.#state === 'closed') return;
+    if (this.#state === 'closed' || this.#closeStatus) return;
     if (this.#state === 'preparing') return this.#earlyArrived(m);
     if (!ALLOWED[m.mtype]) {
       const status = {

@@ -65,11 +65,21 @@ export function goQuote(s: string): string {
   return out + '"';
 }
 
-/** Rewrites Go-only escapes (`\x`, `\a`, `\v`, `\U`) that strconv.Quote emits into JSON escapes. */
+/**
+ * Rewrites what Go writes but JSON forbids: strconv.Quote's escapes (`\x`, `\a`, `\v`, `\U`) and raw
+ * control characters inside strings (drpc's JSON sub-protocol copies body bytes with only `"` escaped).
+ */
 function goEscapesToJSON(text: string): string {
   let out = '';
+  let inString = false;
   for (let i = 0; i < text.length; i++) {
     const ch = text[i]!;
+    const c = ch.charCodeAt(0);
+    if (ch === '"') inString = !inString;
+    else if (c < 0x20 && inString) {
+      out += u4(c);
+      continue;
+    }
     if (ch !== '\\') {
       out += ch;
       continue;
@@ -83,7 +93,7 @@ function goEscapesToJSON(text: string): string {
       i += 1;
     } else if (n === 'U') {
       const cp = parseInt(text.slice(i + 2, i + 10), 16);
-      out += Number.isNaN(cp) || cp > 0x10ffff ? '\ufffd' : JSON.stringify(String.fromCodePoint(cp)).slice(1, -1);
+      out += !(cp >= 0 && cp <= 0x10ffff) ? '\ufffd' : JSON.stringify(String.fromCodePoint(cp)).slice(1, -1);
       i += 9;
     } else {
       out += ch + (n ?? '');
@@ -93,12 +103,14 @@ function goEscapesToJSON(text: string): string {
   return out;
 }
 
-function parseLenient(text: string): unknown {
+/** JSON.parse, retried on Go's non-JSON output (see goEscapesToJSON); throws the parse error otherwise. */
+export function parseLenient(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (first) {
-    if (!text.includes('\\')) throw first;
-    return JSON.parse(goEscapesToJSON(text));
+    const fixed = goEscapesToJSON(text);
+    if (fixed === text) throw first;
+    return JSON.parse(fixed);
   }
 }
 

@@ -21,7 +21,7 @@ export const CodecId = {
 
 const bad = (codec: string, what: string, cause?: unknown) => new DrpcError(Code.BadMessage, `${codec} codec: ${what}`, cause);
 
-/** json 'j' (106): JSON text; `undefined` is an empty body. */
+/** json 'j' (106): JSON text; `undefined` is an empty body, both ways. */
 export const jsonCodec: Codec = {
   id: CodecId.Json,
   name: 'json',
@@ -36,6 +36,7 @@ export const jsonCodec: Codec = {
     return text === undefined ? EMPTY_BYTES : utf8Encode(text);
   },
   decode(bytes) {
+    if (bytes.length === 0) return undefined; // the empty body `encode(undefined)` writes
     const text = utf8Decode(bytes, 'json body');
     try {
       return JSON.parse(text);

@@ -22,6 +22,7 @@ export function msgpackCodec(options: { id?: number; name?: string } = {}): Code
       }
     },
     decode(bytes) {
+      if (bytes.length === 0) return undefined; // the empty body `encode(undefined)` writes
       try {
         return packr.unpack(bytes);
       } catch (err) {

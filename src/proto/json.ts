@@ -13,7 +13,7 @@ import { createMessage, isInt32, type Message } from '../message.ts';
 import { resolvePipe, packPipe, unpackPipe } from '../filter/filter.ts';
 import { Code, DrpcError, OK_STATUS } from '../status.ts';
 import { utf8Decode, utf8Encode } from '../utf8.ts';
-import { clip, decodeMeta, decodeStatus, encodeMeta, encodeStatus, goQuote, metaFromValue } from '../wire-text.ts';
+import { clip, decodeMeta, decodeStatus, encodeMeta, encodeStatus, goQuote, metaFromValue, parseLenient } from '../wire-text.ts';
 import { guard, resolveProtoOptions, tooLarge, type Proto, type ProtoOptions } from './proto.ts';
 
 export interface JsonProtoOptions extends ProtoOptions {
@@ -73,7 +73,7 @@ function withBody(m: Message, body: Uint8Array): Message {
 function parse(text: string): { m: Message; body: Uint8Array } {
   let v: unknown;
   try {
-    v = JSON.parse(text);
+    v = parseLenient(text); // Go frames: raw control characters in bodies, strconv.Quote escapes in method and meta
   } catch (err) {
     throw new DrpcError(Code.BadMessage, `json frame is not valid JSON (${(err as Error).message})`);
   }
