@@ -1,7 +1,11 @@
 /**
  * Outbound CALLs waiting for their REPLY, keyed by seq. Each entry settles exactly once: whoever
  * takes it out of the table (reply, timeout, abort, write failure, disconnect) settles it, and
- * taking also clears its timer and abort listener.
+ * taking also disarms its timeout and abort listener.
+ *
+ * Timeouts do not cost a timer per call: calls are grouped by timeout value, and within a group
+ * deadlines only grow, so each group is a FIFO with one timer armed at its head. Settled calls leave
+ * their queue slot behind (lazily skipped); a group with no live call drops its queue and timer.
  */
 import type { Clock, TimerHandle } from './clock.ts';
 import type { DrpcError } from './status.ts';
@@ -11,16 +15,36 @@ export interface PendingCall {
   readonly serviceMethod: string;
   resolve(reply: Message): void;
   reject(err: DrpcError): void;
-  timer?: TimerHandle;
   signal?: AbortSignal;
   onAbort?: () => void;
+  /** Set by `add` when the call has a timeout. */
+  group?: Group;
+}
+
+interface Slot {
+  seq: number;
+  call: PendingCall;
+  deadline: number;
+}
+
+interface Group {
+  readonly timeout: number;
+  queue: Slot[];
+  head: number;
+  live: number;
+  timer?: TimerHandle;
 }
 
 export class PendingCalls {
   readonly #calls = new Map<number, PendingCall>();
+  readonly #groups = new Map<number, Group>();
   #onEmpty?: () => void;
 
-  constructor(private readonly clock: Clock) {}
+  constructor(
+    private readonly clock: Clock,
+    /** Called when a call's timeout passes while it is still pending. */
+    private readonly expire: (seq: number, call: PendingCall, timeout: number) => void,
+  ) {}
 
   get size(): number {
     return this.#calls.size;
@@ -30,8 +54,16 @@ export class PendingCalls {
     return this.#calls.has(seq);
   }
 
-  add(seq: number, call: PendingCall): void {
+  /** Adds a call; with `timeout` > 0 it expires that many ms from now unless settled first. */
+  add(seq: number, call: PendingCall, timeout: number): void {
     this.#calls.set(seq, call);
+    if (timeout <= 0) return;
+    let g = this.#groups.get(timeout);
+    if (!g) this.#groups.set(timeout, (g = { timeout, queue: [], head: 0, live: 0 }));
+    call.group = g;
+    g.live++;
+    g.queue.push({ seq, call, deadline: this.clock.now() + timeout });
+    if (g.timer === undefined) this.#arm(g);
   }
 
   /** Removes and returns the call (disarmed), or undefined if it has already settled. */
@@ -39,7 +71,12 @@ export class PendingCalls {
     const call = this.#calls.get(seq);
     if (!call) return undefined;
     this.#calls.delete(seq);
-    if (call.timer !== undefined) this.clock.clearTimeout(call.timer);
+    const g = call.group;
+    if (g) {
+      call.group = undefined;
+      if (--g.live === 0) this.#drop(g);
+      else if (g.queue.length - g.head > 2 * g.live + 1024) this.#compact(g);
+    }
     if (call.onAbort) call.signal!.removeEventListener('abort', call.onAbort);
     if (this.#calls.size === 0) this.#onEmpty?.();
     return call;
@@ -66,5 +103,38 @@ export class PendingCalls {
         resolve();
       };
     });
+  }
+
+  #arm(g: Group): void {
+    while (g.head < g.queue.length && g.queue[g.head]!.call.group !== g) g.head++; // skip settled slots
+    if (g.head >= g.queue.length) return this.#drop(g);
+    const delay = g.queue[g.head]!.deadline - this.clock.now();
+    g.timer = this.clock.setTimeout(() => this.#fire(g), Math.max(0, delay));
+  }
+
+  #fire(g: Group): void {
+    g.timer = undefined;
+    const now = this.clock.now();
+    const due: Slot[] = [];
+    while (g.head < g.queue.length && g.queue[g.head]!.deadline <= now) {
+      const slot = g.queue[g.head++]!;
+      if (slot.call.group === g) due.push(slot);
+    }
+    if (g.head > 1024) this.#compact(g);
+    if (this.#groups.get(g.timeout) === g) this.#arm(g);
+    for (const slot of due) if (this.#calls.get(slot.seq) === slot.call) this.expire(slot.seq, slot.call, g.timeout);
+  }
+
+  #compact(g: Group): void {
+    g.queue = g.queue.slice(g.head).filter((s) => s.call.group === g);
+    g.head = 0;
+  }
+
+  #drop(g: Group): void {
+    if (g.timer !== undefined) this.clock.clearTimeout(g.timer);
+    g.timer = undefined;
+    g.queue = [];
+    g.head = 0;
+    if (this.#groups.get(g.timeout) === g) this.#groups.delete(g.timeout);
   }
 }

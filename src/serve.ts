@@ -6,7 +6,7 @@
 import { ACCEPT_BODY_CODEC, replyCodec } from './codec/codec.ts';
 import { runHook } from './hooks.ts';
 import { createMessage, MType, type Message } from './message.ts';
-import type { CallContext, PushContext } from './router.ts';
+import type { CallContext, CallHandler, PushContext } from './router.ts';
 import type { Session } from './session.ts';
 import { Code, DrpcError, OK_STATUS, codeText, type Status } from './status.ts';
 import type { Meta } from './wire-text.ts';
@@ -49,8 +49,27 @@ class Ctx implements CallContext {
   }
 }
 
-export async function serveCall(session: Session, m: Message, job: Job, maxConcurrent: number): Promise<void> {
+export function serveCall(session: Session, m: Message, job: Job, maxConcurrent: number): Promise<void> | void {
   const ctx = new Ctx(session, m, job);
+  if (session.plugins.length) return serveWithHooks(session, m, ctx, maxConcurrent);
+  // Without plugins a synchronous handler is answered in the same turn: no promise per call.
+  let result: unknown;
+  try {
+    if (session.running.size > maxConcurrent)
+      throw new DrpcError(Code.InternalServerError, `too many concurrent calls (limit ${maxConcurrent})`);
+    result = dispatch(session, m, ctx);
+  } catch (err) {
+    return writeReply(session, m, ctx, errorStatus(err), undefined);
+  }
+  if (result instanceof Promise)
+    return result.then(
+      (v) => writeReply(session, m, ctx, OK_STATUS, v),
+      (err) => writeReply(session, m, ctx, errorStatus(err), undefined),
+    );
+  return writeReply(session, m, ctx, OK_STATUS, result);
+}
+
+async function serveWithHooks(session: Session, m: Message, ctx: Ctx, maxConcurrent: number): Promise<void> {
   let status: Status = OK_STATUS;
   let result: unknown;
   try {
@@ -63,12 +82,22 @@ export async function serveCall(session: Session, m: Message, job: Job, maxConcu
   await writeReply(session, m, ctx, status, result);
 }
 
-async function handle(session: Session, m: Message, ctx: Ctx): Promise<unknown> {
-  const hooks = session.plugins.length > 0;
-  if (hooks) await runHook(session.plugins, 'afterReadCallHeader', { session, message: m });
+/** Route lookup (400 for an empty method, 404 for none), body decode (400) and the handler call. */
+function dispatch(session: Session, m: Message, ctx: Ctx): unknown {
+  return route(session, m)(decode(session, m), ctx);
+}
+
+function route(session: Session, m: Message): CallHandler {
   if (!m.serviceMethod) throw new DrpcError(Code.BadMessage, codeText(Code.BadMessage), 'invalid service method for message');
   const handler = session.router.call(m.serviceMethod);
   if (!handler) throw new DrpcError(Code.NotFound, codeText(Code.NotFound), `no CALL route for ${JSON.stringify(m.serviceMethod)}`);
+  return handler;
+}
+
+async function handle(session: Session, m: Message, ctx: Ctx): Promise<unknown> {
+  const hooks = session.plugins.length > 0;
+  if (hooks) await runHook(session.plugins, 'afterReadCallHeader', { session, message: m });
+  const handler = route(session, m);
   const hookCtx = { session, message: m, body: decode(session, m) };
   if (hooks) await runHook(session.plugins, 'afterReadCallBody', hookCtx);
   return handler(hookCtx.body, ctx);
@@ -89,28 +118,31 @@ function errorStatus(err: unknown): Status {
   return new DrpcError(Code.InternalServerError, codeText(Code.InternalServerError), err).toStatus();
 }
 
-async function writeReply(session: Session, call: Message, ctx: Ctx, status: Status, result: unknown): Promise<void> {
+function writeReply(session: Session, call: Message, ctx: Ctx, status: Status, result: unknown): Promise<void> | void {
   if (session.state === 'closed') return;
-  let reply = buildReply(session, call, ctx, status, result);
+  const reply = buildReply(session, call, ctx, status, result);
+  if (session.plugins.length) return writeReplyWithHooks(session, call, ctx, reply, result);
+  return session.writeMessage(reply).then(undefined, (err) => replyFailed(session, call, ctx, err));
+}
+
+async function writeReplyWithHooks(session: Session, call: Message, ctx: Ctx, reply: Message, result: unknown): Promise<void> {
   try {
-    if (session.plugins.length) await runHook(session.plugins, 'beforeWriteReply', { session, message: reply, body: result });
+    await runHook(session.plugins, 'beforeWriteReply', { session, message: reply, body: result });
     await session.writeMessage(reply);
   } catch (err) {
-    const e = DrpcError.from(err);
-    if (e.code === Code.ConnClosed || (session.state as string) === 'closed') return;
-    // drpc answers a failed REPLY write with a second REPLY carrying 500.
-    reply = errorReply(
-      call,
-      new DrpcError(Code.InternalServerError, codeText(Code.InternalServerError), `reply failed: ${e.message}`).toStatus(),
-      ctx.replyMeta,
-    );
-    await session.writeMessage(reply).catch((e2) => session.reportError(DrpcError.from(e2)));
-    return;
+    return replyFailed(session, call, ctx, err);
   }
-  if (session.plugins.length)
-    await Promise.resolve()
-      .then(() => runHook(session.plugins, 'afterWriteReply', { session, message: reply, body: result }))
-      .catch((e) => session.reportError(DrpcError.from(e)));
+  await Promise.resolve()
+    .then(() => runHook(session.plugins, 'afterWriteReply', { session, message: reply, body: result }))
+    .catch((e) => session.reportError(DrpcError.from(e)));
+}
+
+/** drpc answers a failed REPLY write (other than a closed connection) with a second REPLY carrying 500. */
+function replyFailed(session: Session, call: Message, ctx: Ctx, err: unknown): Promise<void> | void {
+  const e = DrpcError.from(err);
+  if (e.code === Code.ConnClosed || session.state === 'closed') return;
+  const status = new DrpcError(Code.InternalServerError, codeText(Code.InternalServerError), `reply failed: ${e.message}`).toStatus();
+  return session.writeMessage(errorReply(call, status, ctx.replyMeta)).catch((e2) => session.reportError(DrpcError.from(e2)));
 }
 
 function buildReply(session: Session, call: Message, ctx: Ctx, status: Status, result: unknown): Message {

@@ -8,7 +8,7 @@ import { systemClock, type Clock } from './clock.ts';
 import { codecs as defaultCodecs, type Codec, type CodecRegistry, ACCEPT_BODY_CODEC } from './codec/codec.ts';
 import { runHook, type Plugin, type HookName } from './hooks.ts';
 import { createMessage, MType, mtypeName, nextSeq, type Message } from './message.ts';
-import { PendingCalls } from './pending.ts';
+import { PendingCalls, type PendingCall } from './pending.ts';
 import type { Frame, Proto } from './proto/proto.ts';
 import { rawProto } from './proto/raw.ts';
 import { Router } from './router.ts';
@@ -118,7 +118,9 @@ export class Session {
     this.clock = options.clock ?? systemClock;
     this.plugins = options.plugins ?? [];
     this.#codec = this.codecs.require(options.codec ?? 'json');
-    this.#pending = new PendingCalls(this.clock);
+    this.#pending = new PendingCalls(this.clock, (seq, call, timeout) =>
+      this.#pending.reject(seq, new DrpcError(Code.HandleTimeout, `call ${call.serviceMethod} timed out after ${timeout} ms`)),
+    );
     this.#opts = {
       timeout: options.timeout ?? 30_000,
       maxPendingCalls: options.maxPendingCalls ?? 65_536,
@@ -173,41 +175,37 @@ export class Session {
   }
 
   /** Calls `serviceMethod` and resolves with the decoded reply body; rejects with a DrpcError. */
-  call<T = unknown>(serviceMethod: string, body?: unknown, options?: CallOptions): Promise<T> {
-    return this.callReply<T>(serviceMethod, body, options).then((r) => r.value);
+  call<T = unknown>(serviceMethod: string, body?: unknown, options: CallOptions = {}): Promise<T> {
+    return this.#call<T, T>(serviceMethod, body, options, true);
   }
 
   /** Like `call`, resolving with the whole reply (value, meta, codec, status). */
   callReply<T = unknown>(serviceMethod: string, body?: unknown, options: CallOptions = {}): Promise<Reply<T>> {
-    return new Promise<Reply<T>>((resolve, reject) => {
+    return this.#call<T, Reply<T>>(serviceMethod, body, options, false);
+  }
+
+  #call<T, R>(serviceMethod: string, body: unknown, options: CallOptions, valueOnly: boolean): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
       const refused = this.#refuseWrite() ?? this.#refuseCall(options);
       if (refused) return reject(refused);
       const m = this.#outbound(MType.Call, serviceMethod, body, options);
       if (m instanceof DrpcError) return reject(m);
       const seq = m.seq;
-      const settle = (reply: Message) => this.#settleReply<T>(reply, resolve, reject);
-      const pending = {
+      const pending: PendingCall = {
         serviceMethod,
-        resolve: settle,
+        resolve: (reply) => this.#settleReply<T>(reply, valueOnly, resolve as (r: T | Reply<T>) => void, reject),
         reject,
-        signal: options.signal,
-        onAbort: undefined as undefined | (() => void),
-        timer: undefined as ReturnType<Clock['setTimeout']> | undefined,
       };
-      const timeout = options.timeout ?? this.#opts.timeout;
-      if (timeout > 0)
-        pending.timer = this.clock.setTimeout(
-          () => this.#pending.reject(seq, new DrpcError(Code.HandleTimeout, `call ${serviceMethod} timed out after ${timeout} ms`)),
-          timeout,
-        );
-      if (options.signal) {
-        const signal = options.signal;
+      const signal = options.signal;
+      if (signal) {
+        pending.signal = signal;
         pending.onAbort = () =>
           this.#pending.reject(seq, new DrpcError(Code.Canceled, `call ${serviceMethod} was canceled`, signal.reason));
         signal.addEventListener('abort', pending.onAbort, { once: true });
       }
-      this.#pending.add(seq, pending);
-      this.#writeWithHooks(m, 'beforeWriteCall', 'afterWriteCall', body).catch((err) => this.#pending.reject(seq, DrpcError.from(err)));
+      this.#pending.add(seq, pending, options.timeout ?? this.#opts.timeout);
+      const written = this.plugins.length ? this.#writeWithHooks(m, 'beforeWriteCall', 'afterWriteCall', body) : this.#write(m);
+      written.catch((err) => this.#pending.reject(seq, DrpcError.from(err)));
     });
   }
 
@@ -217,6 +215,7 @@ export class Session {
     if (refused) return Promise.reject(refused);
     const m = this.#outbound(MType.Push, serviceMethod, body, options);
     if (m instanceof DrpcError) return Promise.reject(m);
+    if (!this.plugins.length) return this.#write(m);
     return this.#writeWithHooks(m, 'beforeWritePush', 'afterWritePush', body).catch((err) => Promise.reject(DrpcError.from(err)));
   }
 
@@ -388,7 +387,7 @@ export class Session {
     }
   }
 
-  #settleReply<T>(reply: Message, resolve: (r: Reply<T>) => void, reject: (e: DrpcError) => void): void {
+  #settleReply<T>(reply: Message, valueOnly: boolean, resolve: (r: T | Reply<T>) => void, reject: (e: DrpcError) => void): void {
     const done = (): void => {
       if (reply.status.code !== 0) return reject(DrpcError.fromStatus(reply.status));
       let value: unknown;
@@ -399,7 +398,8 @@ export class Session {
       }
       const ctx = { session: this, message: reply, body: value };
       const after = this.plugins.length ? runHook(this.plugins, 'afterReadReplyBody', ctx) : undefined;
-      const ok = () => resolve({ value: ctx.body as T, meta: reply.meta, bodyCodec: reply.bodyCodec, status: reply.status });
+      const ok = () =>
+        resolve(valueOnly ? (ctx.body as T) : { value: ctx.body as T, meta: reply.meta, bodyCodec: reply.bodyCodec, status: reply.status });
       if (after) after.then(ok, (e) => reject(DrpcError.from(e)));
       else ok();
     };
@@ -476,8 +476,14 @@ export class Session {
       this.running.delete(job);
       if (this.running.size === 0) this.#onIdle?.();
     };
-    const p = m.mtype === MType.Call ? serveCall(this, m, job, this.#opts.maxConcurrentCalls) : servePush(this, m);
-    p.catch((err) => this.#onError(DrpcError.from(err), this)).then(done);
+    let p: Promise<void> | void;
+    try {
+      p = m.mtype === MType.Call ? serveCall(this, m, job, this.#opts.maxConcurrentCalls) : servePush(this, m);
+    } catch (err) {
+      p = Promise.reject(err);
+    }
+    if (p) p.catch((err) => this.#onError(DrpcError.from(err), this)).then(done);
+    else done();
   }
 
   /** Reports an error nobody awaits (for serve.ts). */
