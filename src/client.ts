@@ -84,6 +84,8 @@ export interface ConnectOptions<C extends AnyContract = Untyped> {
   heartbeat?: { rate: number } | false;
   /** Calls and pushes held while disconnected (0 = fail fast with 102). Default 1024. */
   offlineQueue?: number;
+  /** Calls awaiting a reply at once; more fail with 104 Write Failed. Default 65536. */
+  maxPendingCalls?: number;
   /** Dial timeout in ms. Default 10000. */
   connectTimeout?: number;
   /** WebSocket implementation (default: the global one, else `ws`). */
@@ -113,6 +115,7 @@ export class Client<C extends AnyContract = Untyped> {
   #retryTimer?: TimerHandle;
   #attempt = 0;
   #dialId = 0; // stale-callback guard: callbacks from an older dial are ignored
+  #handshaking?: WebSocketTransport; // open but not yet authenticated: close() ends it at once
   #stopEnv?: () => void;
 
   constructor(
@@ -157,6 +160,9 @@ export class Client<C extends AnyContract = Untyped> {
 
   /** Calls `serviceMethod` on the server; resolves with the reply body, rejects with a DrpcError. */
   call<M extends CallName<C>>(serviceMethod: M, ...args: CallArgs<C, M>): Promise<CallOutput<C, M>> {
+    // The hot path: open, nothing to validate: straight to the session, no reply object built.
+    const s = this.session;
+    if (s && !this.#opts.validate) return s.call<CallOutput<C, M>>(serviceMethod, args[0], args[1]);
     return this.callReply(serviceMethod, ...args).then((r) => r.value);
   }
 
@@ -214,13 +220,27 @@ export class Client<C extends AnyContract = Untyped> {
       const schema = this.#opts.validate ? pushSchemaOf(this.#opts.contract, serviceMethod) : undefined;
       this.router.routePush(serviceMethod, async (body, ctx) => {
         const value = schema ? await validate(schema, body, `push ${serviceMethod}`) : body;
-        for (const l of [...listeners]) await l(value, ctx);
+        // Listeners are independent: one that throws is reported and the others still hear the push.
+        let failed = false;
+        let first: unknown;
+        for (const l of [...listeners]) {
+          try {
+            await l(value, ctx);
+          } catch (err) {
+            if (!failed) {
+              failed = true;
+              first = err;
+            }
+          }
+        }
+        if (failed) throw first;
       });
     }
     set.add(listener);
     return () => {
-      set.delete(listener);
-      if (set.size === 0) {
+      // Idempotent: a second call must not unroute a newer subscription to the same method.
+      if (!set.delete(listener)) return;
+      if (set.size === 0 && this.#listeners.get(serviceMethod) === set) {
         this.#listeners.delete(serviceMethod);
         this.router.unroute(serviceMethod);
       }
@@ -248,7 +268,7 @@ export class Client<C extends AnyContract = Untyped> {
 
   /** Closes for good: no redial, queued calls fail with 102, running handlers may finish. */
   async close(reason = 'closed by the client'): Promise<void> {
-    this.#setState('closed', reason);
+    if (this.#state.state !== 'closed') this.#setState('closed', reason); // once: a second close() says nothing new
     this.#teardown();
     const s = this.#session;
     this.#session = undefined;
@@ -269,15 +289,19 @@ export class Client<C extends AnyContract = Untyped> {
       if (id !== this.#dialId) return transport.close('superseded');
       session = this.#newSession(transport, id);
       if (this.#opts.auth) {
+        this.#handshaking = transport;
         await authenticate(session, await this.#opts.auth(), this.#opts.timeout ?? 30_000);
         if (id !== this.#dialId) return void session.close('superseded');
+        this.#handshaking = undefined;
         session.start();
       }
       if (session.state !== 'open') throw new DrpcError(Code.ConnClosed, codeText(Code.ConnClosed), 'closed during the handshake');
     } catch (err) {
-      if (id !== this.#dialId) return;
+      // Close first, superseded or not: a dial abandoned by close() must not leave its socket open.
       session?.abort({ code: Code.DialFailed, msg: codeText(Code.DialFailed), cause: 'dial failed' });
       transport?.close('dial failed');
+      if (this.#handshaking === transport) this.#handshaking = undefined;
+      if (id !== this.#dialId) return;
       return this.#dialFailed(DrpcError.from(err, Code.DialFailed));
     }
     this.#session = session;
@@ -301,6 +325,7 @@ export class Client<C extends AnyContract = Untyped> {
       plugins: o.plugins,
       clock: this.clock,
       timeout: o.timeout,
+      maxPendingCalls: o.maxPendingCalls,
       preparing: !!o.auth,
       onError: (err) =>
         console.warn(`[drpc] ${this.url}: ${err.message}${err.causeText && err.causeText !== err.message ? ` (${err.causeText})` : ''}`),
@@ -331,6 +356,9 @@ export class Client<C extends AnyContract = Untyped> {
     this.#attempt++;
     this.#setState('reconnecting', reason, status);
     this.#retryTimer = this.clock.setTimeout(() => this.#dial(), delay);
+    // The system clock unrefs its timers; a client that is reconnecting keeps a Node process alive, as an
+    // open socket does (else `await client.call()` during a server restart lets the process exit mid-call).
+    (this.#retryTimer as { ref?: () => void }).ref?.();
   }
 
   #giveUp(reason: string, status?: Status): void {
@@ -340,6 +368,8 @@ export class Client<C extends AnyContract = Untyped> {
 
   #teardown(): void {
     this.#dialId++;
+    this.#handshaking?.close('closed during the handshake');
+    this.#handshaking = undefined;
     this.#heartbeat?.stop();
     if (this.#retryTimer !== undefined) this.clock.clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;

@@ -44,9 +44,10 @@ export class HeartbeatPing {
     if (this.#stopped) return;
     const silent = this.clock.now() - this.session.lastReceived;
     if (silent >= 2 * this.#rateMs) return this.#dead(`no frame for ${silent} ms (deadline ${2 * this.#rateMs} ms)`);
-    // Ticks come every `rate`; pinging from half of it on means an idle link is pinged at every tick,
-    // and a ping unanswered within `rate` declares the peer dead by the 2 × rate deadline.
-    if (silent >= this.#rateMs / 2) this.#ping();
+    // Ping at every tick (every `rate`), even while frames keep arriving: the peer judges *our* silence
+    // (its pong closes a session it has not heard from for 2 × rate), and a peer that still writes may
+    // have stopped reading. A ping unanswered within `rate` declares the peer dead by the 2 × rate deadline.
+    this.#ping();
   }
 
   #arm(): void {

@@ -8,7 +8,7 @@
  * their queue slot behind (lazily skipped); a group with no live call drops its queue and timer.
  */
 import type { Clock, TimerHandle } from './clock.ts';
-import type { DrpcError } from './status.ts';
+import { Code, DrpcError } from './status.ts';
 import type { Message } from './message.ts';
 
 export interface PendingCall {
@@ -35,16 +35,16 @@ interface Group {
   timer?: TimerHandle;
 }
 
+const EMPTY: Map<number, PendingCall> = new Map();
+const EMPTY_GROUPS: Map<number, Group> = new Map();
+
 export class PendingCalls {
-  readonly #calls = new Map<number, PendingCall>();
-  readonly #groups = new Map<number, Group>();
+  // Both made on first use: most server sessions never call, and idle sessions should stay small.
+  #calls: Map<number, PendingCall> = EMPTY;
+  #groups: Map<number, Group> = EMPTY_GROUPS;
   #onEmpty?: () => void;
 
-  constructor(
-    private readonly clock: Clock,
-    /** Called when a call's timeout passes while it is still pending. */
-    private readonly expire: (seq: number, call: PendingCall, timeout: number) => void,
-  ) {}
+  constructor(private readonly clock: Clock) {}
 
   get size(): number {
     return this.#calls.size;
@@ -56,8 +56,10 @@ export class PendingCalls {
 
   /** Adds a call; with `timeout` > 0 it expires that many ms from now unless settled first. */
   add(seq: number, call: PendingCall, timeout: number): void {
+    if (this.#calls === EMPTY) this.#calls = new Map();
     this.#calls.set(seq, call);
     if (timeout <= 0) return;
+    if (this.#groups === EMPTY_GROUPS) this.#groups = new Map();
     let g = this.#groups.get(timeout);
     if (!g) this.#groups.set(timeout, (g = { timeout, queue: [], head: 0, live: 0 }));
     call.group = g;
@@ -122,7 +124,9 @@ export class PendingCalls {
     }
     if (g.head > 1024) this.#compact(g);
     if (this.#groups.get(g.timeout) === g) this.#arm(g);
-    for (const slot of due) if (this.#calls.get(slot.seq) === slot.call) this.expire(slot.seq, slot.call, g.timeout);
+    for (const slot of due)
+      if (this.#calls.get(slot.seq) === slot.call)
+        this.reject(slot.seq, new DrpcError(Code.HandleTimeout, `call ${slot.call.serviceMethod} timed out after ${g.timeout} ms`));
   }
 
   #compact(g: Group): void {

@@ -3,7 +3,6 @@
  * same engine: either side calls, pushes, and serves routes. The session owns seq allocation, the
  * pending-call table, inbound dispatch and the close protocol.
  */
-import { createNanoEvents, type Emitter } from 'nanoevents';
 import { systemClock, type Clock } from './clock.ts';
 import { codecs as defaultCodecs, type Codec, type CodecRegistry, ACCEPT_BODY_CODEC } from './codec/codec.ts';
 import { runHook, type Plugin, type HookName } from './hooks.ts';
@@ -79,6 +78,16 @@ export interface SessionEvents {
   id(id: string, previous: string): void;
 }
 
+type Listener = (...args: unknown[]) => void;
+
+interface Job {
+  controller?: AbortController;
+}
+const NO_JOBS: ReadonlySet<Job> = new Set();
+const NO_PLUGINS: readonly Plugin[] = Object.freeze([]);
+// Never written to: replaced by a fresh array before the first push.
+const NONE: never[] = [];
+
 const ALLOWED = [false, true, true, true, false, false]; // CALL, REPLY, PUSH after the handshake
 
 export class Session {
@@ -87,25 +96,25 @@ export class Session {
   readonly codecs: CodecRegistry;
   readonly clock: Clock;
   readonly plugins: readonly Plugin[];
-  /** Per-session user data (drpc's Swap): bind the user, auth info, … */
-  readonly data = new Map<string, unknown>();
-  readonly #events: Emitter<SessionEvents> = createNanoEvents<SessionEvents>();
+  #data?: Map<string, unknown>;
+  /** Listeners by event, made on first `on()` (an idle server session should stay small). */
+  #listeners?: Record<string, Listener[] | undefined>;
   readonly #transport: Transport;
   readonly #pending: PendingCalls;
   readonly #opts: Required<Pick<SessionOptions, 'timeout' | 'maxPendingCalls' | 'maxConcurrentCalls' | 'closeTimeout'>>;
   readonly #onError: (err: DrpcError, session: Session) => void;
   readonly #codec: Codec;
-  readonly #closed: Promise<void>;
-  #resolveClosed!: () => void;
+  #closed?: Promise<void>;
+  #resolveClosed?: () => void;
   #id: string;
   #state: SessionState;
   #seq = 0;
   #writeTail: Promise<void> | null = null;
   #readTail: Promise<void> | null = null;
-  #early: Message[] = [];
-  #earlyWaiters: { resolve(m: Message): void; reject(e: DrpcError): void }[] = [];
-  /** Inbound CALL and PUSH handlers now running, with their abort controllers (created lazily). */
-  readonly running = new Set<{ controller?: AbortController }>();
+  // Handshake-only state, shared empty arrays until used (idle sessions should stay small).
+  #early: Message[] = NONE;
+  #earlyWaiters: { resolve(m: Message): void; reject(e: DrpcError): void }[] = NONE;
+  #running?: Set<Job>;
   #onIdle?: () => void;
   #closeStatus?: Status;
   #lastReceived: number;
@@ -116,11 +125,9 @@ export class Session {
     this.proto = options.proto ?? rawProto();
     this.codecs = options.codecs ?? defaultCodecs;
     this.clock = options.clock ?? systemClock;
-    this.plugins = options.plugins ?? [];
+    this.plugins = options.plugins ?? NO_PLUGINS;
     this.#codec = this.codecs.require(options.codec ?? 'json');
-    this.#pending = new PendingCalls(this.clock, (seq, call, timeout) =>
-      this.#pending.reject(seq, new DrpcError(Code.HandleTimeout, `call ${call.serviceMethod} timed out after ${timeout} ms`)),
-    );
+    this.#pending = new PendingCalls(this.clock);
     this.#opts = {
       timeout: options.timeout ?? 30_000,
       maxPendingCalls: options.maxPendingCalls ?? 65_536,
@@ -130,7 +137,6 @@ export class Session {
     this.#onError = options.onError ?? ((err) => console.warn(`[drpc] session ${this.#id}: ${err.message}`));
     this.#id = options.id ?? transport.remoteAddress;
     this.#state = options.preparing ? 'preparing' : 'open';
-    this.#closed = new Promise((r) => (this.#resolveClosed = r));
     this.#lastReceived = this.clock.now();
     transport.listen({ frame: (f) => this.#onFrame(f), close: (reason, err) => this.#onTransportClose(reason, err) });
   }
@@ -144,7 +150,7 @@ export class Session {
     const prev = this.#id;
     if (id === prev) return;
     this.#id = id;
-    this.#events.emit('id', id, prev);
+    this.#emit('id', id, prev);
   }
 
   get state(): SessionState {
@@ -160,6 +166,11 @@ export class Session {
     return this.#lastReceived;
   }
 
+  /** Inbound CALL and PUSH handlers now running, with their abort controllers (created lazily). */
+  get running(): ReadonlySet<Job> {
+    return this.#running ?? NO_JOBS;
+  }
+
   /** Outbound calls waiting for a reply. */
   get pendingCalls(): number {
     return this.#pending.size;
@@ -167,11 +178,29 @@ export class Session {
 
   /** Resolves once the session is closed (either side, any reason). */
   get closed(): Promise<void> {
+    // Made on first use: an idle server session should cost as little memory as possible.
+    if (!this.#closed) {
+      this.#closed = this.#state === 'closed' ? Promise.resolve() : new Promise((r) => (this.#resolveClosed = r));
+    }
     return this.#closed;
   }
 
+  /** Per-session user data (drpc's Swap): bind the user, auth info, … */
+  get data(): Map<string, unknown> {
+    return (this.#data ??= new Map());
+  }
+
   on<E extends keyof SessionEvents>(event: E, cb: SessionEvents[E]): () => void {
-    return this.#events.on(event, cb);
+    const all: Record<string, Listener[] | undefined> = (this.#listeners ??= {});
+    (all[event] ??= []).push(cb as Listener);
+    return () => {
+      all[event] = all[event]?.filter((f) => f !== cb);
+    };
+  }
+
+  #emit<E extends keyof SessionEvents>(event: E, ...args: Parameters<SessionEvents[E]>): void {
+    const list = this.#listeners?.[event];
+    if (list) for (const cb of [...list]) cb(...args);
   }
 
   /** Calls `serviceMethod` and resolves with the decoded reply body; rejects with a DrpcError. */
@@ -250,6 +279,7 @@ export class Session {
         this.#earlyWaiters.splice(this.#earlyWaiters.indexOf(waiter), 1);
       };
       const waiter = { resolve: (m: Message) => (done(), resolve(m)), reject: (e: DrpcError) => (done(), reject(e)) };
+      if (this.#earlyWaiters === NONE) this.#earlyWaiters = [];
       this.#earlyWaiters.push(waiter);
     });
   }
@@ -272,7 +302,7 @@ export class Session {
    * calls, then closes the transport. Pending calls still waiting settle with 102.
    */
   async close(reason = 'closed by this side', options: { timeout?: number } = {}): Promise<void> {
-    if (this.#state === 'closed' || this.#state === 'closing') return this.#closed;
+    if (this.#state === 'closed' || this.#state === 'closing') return this.closed;
     this.#state = 'closing';
     const timeout = options.timeout ?? this.#opts.closeTimeout;
     if (timeout > 0 && (this.running.size || this.#pending.size)) {
@@ -280,12 +310,12 @@ export class Session {
       await Promise.race([
         Promise.all([this.#idle(), this.#pending.drained()]),
         new Promise<void>((r) => (timer = this.clock.setTimeout(r, timeout))),
-        this.#closed,
+        this.closed,
       ]);
       if (timer !== undefined) this.clock.clearTimeout(timer);
     }
     this.#transport.close(reason);
-    return this.#closed;
+    return this.closed;
   }
 
   /** Closes at once because of a status (e.g. 405 or a bad frame); nothing is sent to the peer. */
@@ -470,10 +500,10 @@ export class Session {
       if (call) call.resolve(m); // a REPLY for an unknown seq is ignored, as drpc does
       return;
     }
-    const job: { controller?: AbortController } = {};
-    this.running.add(job);
+    const job: Job = {};
+    (this.#running ??= new Set()).add(job);
     const done = () => {
-      this.running.delete(job);
+      this.#running!.delete(job);
       if (this.running.size === 0) this.#onIdle?.();
     };
     let p: Promise<void> | void;
@@ -501,6 +531,7 @@ export class Session {
     if (waiter) return waiter.resolve(m);
     if (this.#early.length >= 64)
       return this.abort({ code: Code.BadMessage, msg: 'Bad Message', cause: 'more than 64 messages during the handshake' });
+    if (this.#early === NONE) this.#early = [];
     this.#early.push(m);
   }
 
@@ -522,10 +553,10 @@ export class Session {
     const err = new DrpcError(Code.ConnClosed, codeText(Code.ConnClosed), error ?? reason);
     this.#pending.rejectAll(err);
     for (const w of [...this.#earlyWaiters]) w.reject(err);
-    this.#early = [];
+    this.#early = NONE;
     for (const job of this.running) job.controller?.abort(err);
-    this.#events.emit('close', { reason, status: this.#closeStatus });
-    this.#resolveClosed();
+    this.#emit('close', { reason, status: this.#closeStatus });
+    this.#resolveClosed?.();
     for (const p of this.plugins) {
       if (!p.afterDisconnect) continue;
       try {

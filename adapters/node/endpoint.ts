@@ -4,10 +4,10 @@
  * exchange, and enforces limits, each refusal with a clear drpc status.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createNanoEvents, type Emitter } from 'nanoevents';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
 import { acceptAuth, type AuthChecker } from '../../src/auth.ts';
 import { systemClock, type Clock } from '../../src/clock.ts';
 import { SERVICE_RESTART } from '../../src/close-codes.ts';
@@ -15,7 +15,9 @@ import type { CodecRegistry } from '../../src/codec/codec.ts';
 import type { FilterRegistry } from '../../src/filter/filter.ts';
 import type { Plugin } from '../../src/hooks.ts';
 import { autoProto } from '../../src/proto/auto.ts';
-import { DEFAULT_MAX_FRAME } from '../../src/proto/proto.ts';
+import { DEFAULT_MAX_FRAME, type Proto } from '../../src/proto/proto.ts';
+import { rawProto } from '../../src/proto/raw.ts';
+import { jsonProto } from '../../src/proto/json.ts';
 import { Router, type CallContext, type CallHandler, type PushHandler } from '../../src/router.ts';
 import { Session, type CallOptions, type PushOptions } from '../../src/session.ts';
 import {
@@ -33,9 +35,11 @@ import {
   type Untyped,
 } from '../../src/contract.ts';
 import { Code, DrpcError, codeText, type Status } from '../../src/status.ts';
+import type { Transport } from '../../src/transport/transport.ts';
 import { encodeStatus } from '../../src/wire-text.ts';
 import { SessionHub } from './hub.ts';
-import { routePong, startPongChecker } from './pong.ts';
+import { Pong } from './pong.ts';
+import { NodeTcpTransport } from './tcp.ts';
 import { NodeWebSocketTransport } from './ws-transport.ts';
 
 export interface UpgradeInfo {
@@ -95,21 +99,38 @@ export class Endpoint<C extends AnyContract = Untyped> {
   readonly #wss: WebSocketServer;
   readonly #events: Emitter<EndpointEvents> = createNanoEvents<EndpointEvents>();
   readonly #attached: { server: Server; off: () => void }[] = [];
-  readonly #transports = new Set<NodeWebSocketTransport>();
+  readonly #transports = new Set<Transport>();
+  readonly #tcpServers = new Set<{ close(): Promise<void> }>();
   #ownServer?: Server;
   #closing = false;
   #connections = 0;
-  readonly #stopPong: () => void;
+  readonly #pong: Pong;
+  readonly #onError = (err: DrpcError, s: Session): void => {
+    const report = this.#opts.onError;
+    if (report) report(err, s);
+    else console.warn(`[drpc] session ${s.id}: ${err.message}${err.causeText ? ` (${err.causeText})` : ''}`);
+  };
+  /** Stateless protos shared by every connection (each connection's autoProto only holds its mode). */
+  readonly #protos: { raw: Proto; json: Proto };
 
   constructor(options: EndpointOptions<C> = {}) {
+    const protoOpts = { maxFrameSize: options.maxFrameSize, filters: options.filters };
+    this.#protos = { raw: rawProto(protoOpts), json: jsonProto(protoOpts) };
     this.#opts = options;
     this.clock = options.clock ?? systemClock;
     // No permessage-deflate and no subprotocol unless asked: Go's x/net/websocket client expects neither.
-    this.#wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: options.maxFrameSize ?? DEFAULT_MAX_FRAME });
-    routePong(this.router);
-    this.#stopPong = startPongChecker(this.sessions, this.clock, (s, silent) =>
+    // closeTimeout: a peer that stopped reading never answers our close frame; drop it after 2 s, not ws's 30 s
+    // (close() and the http server's own close wait for every socket).
+    this.#wss = new WebSocketServer({
+      noServer: true,
+      perMessageDeflate: false,
+      maxPayload: options.maxFrameSize ?? DEFAULT_MAX_FRAME,
+      closeTimeout: 2000, // a ws server option (we depend on ws ^8.23); @types/ws lacks it
+    } as ServerOptions);
+    this.#pong = new Pong(this.clock, (s, silent) =>
       s.abort({ code: Code.ConnClosed, msg: codeText(Code.ConnClosed), cause: `heartbeat: silent for ${silent} ms` }),
     );
+    this.#pong.route(this.router);
   }
 
   /** Serves CALLs; with a contract the input is validated (400) before `handler` runs. */
@@ -200,8 +221,8 @@ export class Endpoint<C extends AnyContract = Untyped> {
    */
   async close({ drain = 5000 }: { drain?: number } = {}): Promise<void> {
     this.#closing = true;
-    this.#stopPong();
-    for (const t of this.#transports) t.closeCode = SERVICE_RESTART;
+    this.#pong.stop();
+    for (const t of this.#transports) if (t instanceof NodeWebSocketTransport) t.closeCode = SERVICE_RESTART;
     await Promise.all(this.sessions.list().map((s) => s.close('endpoint closing', { timeout: drain })));
     for (const t of this.#transports) t.close('endpoint closed');
     for (const a of this.#attached.splice(0)) a.off();
@@ -211,11 +232,52 @@ export class Endpoint<C extends AnyContract = Untyped> {
       own.closeAllConnections?.();
       await new Promise<void>((r) => own.close(() => r()));
     }
+    await Promise.all([...this.#tcpServers].map((l) => l.close()));
+  }
+
+  /**
+   * Serves drpc over plain TCP (RAW frames, DMicro's default transport) on 127.0.0.1 (or `host`).
+   * `close()` stops this listener and drops the connections it accepted; `Endpoint.close` closes it too.
+   */
+  async listenTcp({ port = 0, host = '127.0.0.1' }: { port?: number; host?: string } = {}): Promise<{
+    port: number;
+    close(): Promise<void>;
+  }> {
+    const o = this.#opts;
+    const accepted = new Set<NodeTcpTransport>();
+    const server: TcpServer = createTcpServer((socket) => {
+      socket.on('error', () => {}); // the transport reports errors once it owns the socket
+      const max = o.maxConnections ?? 10_000;
+      if (this.#closing || this.#connections >= max) return void socket.destroy();
+      const transport = new NodeTcpTransport(socket, { maxFrameSize: o.maxFrameSize });
+      accepted.add(transport);
+      socket.once('close', () => accepted.delete(transport));
+      void this.serve(transport, { proto: rawProto({ maxFrameSize: o.maxFrameSize, filters: o.filters }) });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => (server.off('error', reject), resolve()));
+    });
+    let closing: Promise<void> | undefined;
+    const listener = {
+      port: (server.address() as AddressInfo).port,
+      close: () =>
+        (closing ??= new Promise<void>((resolve) => {
+          this.#tcpServers.delete(listener);
+          server.close(() => resolve());
+          for (const t of accepted) t.close('tcp listener closed');
+        })),
+    };
+    this.#tcpServers.add(listener);
+    return listener;
   }
 
   // ---- accepting ------------------------------------------------------------------------------
 
   async #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): Promise<void> {
+    // http drops its socket error listener on upgrade and ws adds its own only in handleUpgrade: a peer
+    // that resets the connection while verifyUpgrade runs must not crash the process.
+    socket.on('error', ignoreError); // module-level: a closure here would keep `req` alive per connection
     try {
       if (this.#closing) throw refusal(503, Code.ConnClosed, 'endpoint is shutting down');
       const origin = req.headers.origin;
@@ -223,21 +285,46 @@ export class Endpoint<C extends AnyContract = Untyped> {
         throw refusal(403, Code.Unauthorized, `origin ${origin} is not allowed`);
       const max = this.#opts.maxConnections ?? 10_000;
       if (this.#connections >= max) throw refusal(503, Code.InternalServerError, `too many connections (limit ${max})`);
-      if (this.#opts.verifyUpgrade) await this.#opts.verifyUpgrade({ request: req, url });
+      if (this.#opts.verifyUpgrade) {
+        await this.#opts.verifyUpgrade({ request: req, url });
+        // again: connections accepted (or close() begun) while verifyUpgrade ran count too
+        if (this.#closing) throw refusal(503, Code.ConnClosed, 'endpoint is shutting down');
+        if (this.#connections >= max) throw refusal(503, Code.InternalServerError, `too many connections (limit ${max})`);
+      }
     } catch (err) {
       return rejectUpgrade(socket, err);
     }
     if (socket.destroyed) return;
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, req));
+    this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      socket.off('error', ignoreError); // the transport reports errors from here on
+      this.#accept(ws, req);
+    });
   }
 
-  async #accept(ws: WebSocket, req: IncomingMessage): Promise<void> {
+  #accept(ws: WebSocket, req: IncomingMessage): void {
+    // join() makes a flat string; a template literal would keep a rope of parts per connection.
+    void this.serve(new NodeWebSocketTransport(ws, ['ws://', req.socket.remoteAddress, ':', req.socket.remotePort].join('')));
+  }
+
+  /**
+   * Serves one connection, on any Transport, as a session of this endpoint: auth first (when
+   * configured), then the hub and the 'session' event. Resolves with the open session, or undefined
+   * when it was refused (auth failed, endpoint closing). Default proto: RAW or JSON by frame kind.
+   */
+  async serve(transport: Transport, options: { proto?: Proto } = {}): Promise<Session | undefined> {
+    if (this.#closing) {
+      transport.close('endpoint is shutting down', {
+        code: Code.ConnClosed,
+        msg: codeText(Code.ConnClosed),
+        cause: 'endpoint is shutting down',
+      });
+      return undefined;
+    }
     this.#connections++;
     const o = this.#opts;
-    const transport = new NodeWebSocketTransport(ws, `ws://${req.socket.remoteAddress}:${req.socket.remotePort}`);
     this.#transports.add(transport);
     const session = new Session(transport, {
-      proto: autoProto({ initial: o.proto, maxFrameSize: o.maxFrameSize, filters: o.filters }),
+      proto: options.proto ?? autoProto({ initial: o.proto, raw: this.#protos.raw, json: this.#protos.json }),
       codecs: o.codecs,
       codec: o.codec,
       router: this.router,
@@ -246,12 +333,12 @@ export class Endpoint<C extends AnyContract = Untyped> {
       timeout: o.timeout,
       maxConcurrentCalls: o.maxConcurrentCalls,
       preparing: !!o.auth,
-      onError: (err, s) =>
-        o.onError ? o.onError(err, s) : console.warn(`[drpc] session ${s.id}: ${err.message}${err.causeText ? ` (${err.causeText})` : ''}`),
+      onError: this.#onError,
     });
     session.on('close', () => {
       this.#connections--;
       this.#transports.delete(transport);
+      this.sessions.remove(session);
     });
     if (o.auth) {
       try {
@@ -259,15 +346,19 @@ export class Endpoint<C extends AnyContract = Untyped> {
       } catch (err) {
         const e = DrpcError.from(err, Code.Unauthorized);
         // drpc closes a session whose auth failed; the AUTH_REPLY with the status went out first.
-        return session.abort(e.toStatus(), `auth failed: ${e.causeText || e.message}`);
+        session.abort(e.toStatus(), `auth failed: ${e.causeText || e.message}`);
+        return undefined;
       }
-      if (session.state === 'closed') return;
+      if (session.state === 'closed') return undefined;
       session.start();
     }
     this.sessions.add(session);
     this.#events.emit('session', session);
+    return session;
   }
 }
+
+function ignoreError(): void {}
 
 function refusal(http: number, code: number, cause: string): DrpcError & { http: number } {
   return Object.assign(new DrpcError(code, codeText(code), cause), { http });

@@ -5,18 +5,17 @@ import type { Status } from '../../src/status.ts';
 export class SessionHub {
   readonly #byId = new Map<string, Session>();
 
-  /** Adds a session and keeps it keyed through `setId` until it closes. */
+  /** Adds a session and keeps it keyed through `setId`; the owner calls `remove` when it closes. */
   add(session: Session): void {
     this.#byId.set(session.id, session);
-    const offId = session.on('id', (id, prev) => {
+    session.on('id', (id, prev) => {
       if (this.#byId.get(prev) === session) this.#byId.delete(prev);
-      this.#byId.set(id, session);
+      if (session.state !== 'closed') this.#byId.set(id, session);
     });
-    const offClose = session.on('close', () => {
-      offId();
-      offClose();
-      if (this.#byId.get(session.id) === session) this.#byId.delete(session.id);
-    });
+  }
+
+  remove(session: Session): void {
+    if (this.#byId.get(session.id) === session) this.#byId.delete(session.id);
   }
 
   get(id: string): Session | undefined {

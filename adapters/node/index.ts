@@ -1,4 +1,5 @@
-/** Node-only parts: the server endpoint (WebSocket on http.Server). */
+/** Node-only parts: the server endpoint (WebSocket on http.Server, plain TCP) and the TCP client. */
 export { createEndpoint, Endpoint, type EndpointOptions, type EndpointEvents, type UpgradeInfo } from './endpoint.ts';
 export { SessionHub } from './hub.ts';
 export { NodeWebSocketTransport } from './ws-transport.ts';
+export { NodeTcpTransport, dialTcp, type DialTcpOptions, type TcpTransportOptions } from './tcp.ts';

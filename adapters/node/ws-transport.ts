@@ -5,24 +5,29 @@ import type { Transport, TransportHandlers } from '../../src/transport/transport
 import { statusToClose } from '../../src/close-codes.ts';
 import type { Status } from '../../src/status.ts';
 import { clipReason } from '../../src/transport/websocket.ts';
+import { batchWrite, corkableOf, type Corkable, type WriteBatch } from '../../src/transport/cork.ts';
 
-export class NodeWebSocketTransport implements Transport {
+export class NodeWebSocketTransport implements Transport, WriteBatch {
   #handlers?: TransportHandlers;
-  #early: Frame[] = [];
+  #early?: Frame[];
   #done = false;
   #reason = '';
   /** WebSocket close code used when the session closes without a status (1012 when draining). */
   closeCode = 1000;
+  /** Write coalescing state (see cork.ts). */
+  corkable?: Corkable;
+  corked = false;
 
   constructor(
     private readonly ws: WebSocket,
     readonly remoteAddress: string,
   ) {
+    this.corkable = corkableOf(ws);
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
       const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
       const frame: Frame = isBinary ? buf : buf.toString('utf8');
       if (this.#handlers) this.#handlers.frame(frame);
-      else this.#early.push(frame);
+      else (this.#early ??= []).push(frame);
     });
     ws.on('close', (code: number, reason: Buffer) =>
       this.#finish(`websocket closed (${code}${reason.length ? ' ' + reason.toString() : ''})`),
@@ -36,12 +41,15 @@ export class NodeWebSocketTransport implements Transport {
 
   listen(handlers: TransportHandlers): void {
     this.#handlers = handlers;
-    for (const f of this.#early.splice(0)) handlers.frame(f);
+    const early = this.#early;
+    this.#early = undefined;
+    if (early) for (const f of early) handlers.frame(f);
     if (this.#done) handlers.close(this.#reason);
   }
 
   send(frame: Frame): void {
     if (this.#done || this.ws.readyState !== 1) throw new Error('websocket is not open');
+    batchWrite(this);
     this.ws.send(frame, { binary: typeof frame !== 'string' });
   }
 

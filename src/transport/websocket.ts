@@ -8,6 +8,7 @@ import IsoWebSocket from 'isomorphic-ws';
 import type { Frame } from '../proto/proto.ts';
 import { Code, DrpcError, type Status } from '../status.ts';
 import { statusToClose } from '../close-codes.ts';
+import { batchWrite, corkableOf, type Corkable, type WriteBatch } from './cork.ts';
 import type { Transport, TransportHandlers } from './transport.ts';
 
 /** The part of the WebSocket API we use (browser and `ws` both have it). */
@@ -57,7 +58,8 @@ export function openWebSocket(url: string, options: WebSocketTransportOptions = 
     }
     const fail = (why: string) => {
       clearTimeout(timer);
-      ws.onopen = ws.onclose = ws.onerror = null;
+      ws.onopen = ws.onclose = null;
+      ws.onerror = ignore; // `ws` emits 'error' when a connecting socket is closed; unheard, that would throw
       try {
         ws.close();
       } catch {
@@ -77,15 +79,20 @@ export function openWebSocket(url: string, options: WebSocketTransportOptions = 
   });
 }
 
+function ignore(): void {}
+
 function errorText(ev: unknown): string {
   const e = ev as { message?: string; error?: { message?: string } };
   return e?.error?.message ?? e?.message ?? 'connection failed';
 }
 
-export class WebSocketTransport implements Transport {
+export class WebSocketTransport implements Transport, WriteBatch {
   #handlers?: TransportHandlers;
   #early: Frame[] = [];
   #done = false;
+  /** Write coalescing state (see cork.ts). */
+  corkable?: Corkable;
+  corked = false;
   /** How the socket closed, once it has. */
   closeDetails?: CloseDetails;
 
@@ -93,6 +100,7 @@ export class WebSocketTransport implements Transport {
     private readonly ws: WebSocketLike,
     readonly remoteAddress: string,
   ) {
+    this.corkable = corkableOf(ws);
     ws.onmessage = (ev) => {
       const frame = toFrame(ev.data);
       if (this.#handlers) this.#handlers.frame(frame);
@@ -117,6 +125,7 @@ export class WebSocketTransport implements Transport {
 
   send(frame: Frame): void {
     if (this.#done || this.ws.readyState !== OPEN) throw new Error('websocket is not open');
+    batchWrite(this);
     this.ws.send(frame);
   }
 
@@ -139,7 +148,8 @@ export class WebSocketTransport implements Transport {
     this.#reason = reason;
     this.closeDetails = details;
     // Stale-callback guard: nothing from this socket reaches anyone after it is done.
-    this.ws.onmessage = this.ws.onclose = this.ws.onerror = null;
+    this.ws.onmessage = this.ws.onclose = null;
+    this.ws.onerror = ignore; // a late error from a closing `ws` socket must not throw
     this.#handlers?.close(reason);
   }
 }

@@ -7,7 +7,7 @@ export const info = {
   packages: ['ws'],
   push: true,
   persistent: true,
-  notes: 'Client connect() with heartbeat off and default offline queue; endpoint attach() on the given server.',
+  notes: 'Client connect() with defaults (30 s call timeout, offline queue) except heartbeat and redial off; endpoint attach() on the given server.',
 };
 
 const dist = new URL('../../../dist/esm/', import.meta.url);

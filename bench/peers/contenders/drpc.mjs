@@ -7,7 +7,7 @@ export const info = {
   packages: ['ws'],
   push: true,
   persistent: true,
-  notes: 'Client connect() with heartbeat off and default offline queue; endpoint attach() on the given server.',
+  notes: 'Client connect() with defaults (30 s call timeout, offline queue) except heartbeat and redial off; endpoint attach() on the given server.',
 };
 
 const dist = new URL('../../../dist/esm/', import.meta.url);
@@ -39,7 +39,7 @@ export async function startServer({ httpServer }) {
 
 export async function connectClient(baseUrl) {
   const { connect } = await import(new URL('index.js', dist).href);
-  const client = connect(baseUrl.replace(/^http/, 'ws') + '/', { heartbeat: false, reconnect: false, timeout: 0 });
+  const client = connect(baseUrl.replace(/^http/, 'ws') + '/', { heartbeat: false, reconnect: false });
   await client.ready();
   const handlers = new Map();
   client.onPush('/msg', (m) => {

@@ -1,0 +1,235 @@
+/** drpc's auth exchange (AUTH_CALL / AUTH_REPLY first) and handshake-time checks of the upgrade request. */
+import assert from 'node:assert/strict';
+import type { Socket } from 'node:net';
+import { describe, test } from 'node:test';
+import { createEndpoint } from '../../adapters/node/endpoint.ts';
+import { authenticate } from '../../src/auth.ts';
+import { MType } from '../../src/message.ts';
+import { Session } from '../../src/session.ts';
+import { Code, DrpcError, codeText } from '../../src/status.ts';
+import { openWebSocket } from '../../src/transport/websocket.ts';
+import { Harness, decodeJson, delay, onlySession, rawDial, rejection, until, within } from './helpers.ts';
+
+const reject401 = (cause: string) => new DrpcError(Code.Unauthorized, codeText(Code.Unauthorized), cause);
+
+describe('auth', { timeout: 30_000 }, () => {
+  test('pass: the endpoint checks the AUTH_CALL payload, binds the user, and only then admits the session', async (t) => {
+    const h = new Harness(t);
+    const payloads: unknown[] = [];
+    const { ep, url } = await h.endpoint({
+      auth: (payload: any, session) => {
+        payloads.push(payload);
+        if (payload?.token !== 'good') throw reject401('bad token');
+        session.data.set('user', 'alice');
+        return { user: 'alice', role: 'admin' };
+      },
+    });
+    const admitted: string[] = [];
+    ep.on('session', (s) => void admitted.push(String(s.data.get('user'))));
+    ep.route('/whoami', (_b, ctx) => ctx.session.data.get('user'));
+    const { client: c, log } = h.logged(url, { auth: () => ({ token: 'good' }) });
+    assert.equal(await c.call('/whoami'), 'alice');
+    assert.deepEqual(payloads, [{ token: 'good' }]);
+    assert.deepEqual(admitted, ['alice']);
+    assert.deepEqual(log.states, ['connecting', 'open']);
+
+    // the AUTH_REPLY carries the checker's return value (seen through the Session-level API)
+    const transport = await openWebSocket(url);
+    const s = new Session(transport, { preparing: true, onError: () => {} });
+    h.defer(() => s.close(), true);
+    assert.deepEqual(await authenticate(s, { token: 'good' }, 2000), { user: 'alice', role: 'admin' });
+    s.start();
+    assert.equal(await s.call('/whoami'), 'alice');
+
+    // and on the wire: AUTH_REPLY (mtype 5), OK status, the body in the AUTH_CALL's codec
+    const raw = await h.raw(url);
+    raw.send({ seq: 7, mtype: MType.AuthCall }, { token: 'good' });
+    const reply = await raw.nextMessage();
+    assert.deepEqual([reply.mtype, reply.status.code, reply.bodyCodec], [MType.AuthReply, 0, 106]);
+    assert.deepEqual(decodeJson(reply), { user: 'alice', role: 'admin' });
+  });
+
+  test('fail: the client closes with 401 and the cause, does not loop, and reconnect() tries again', async (t) => {
+    const h = new Harness(t);
+    let checks = 0;
+    const { ep, url } = await h.endpoint({
+      auth: (payload: any) => {
+        checks++;
+        if (payload !== 'letmein') throw reject401(`bad password ${JSON.stringify(payload)}`);
+        return 'welcome';
+      },
+    });
+    ep.route('/hi', () => 'hi');
+    let password = 'guess';
+    const { client: c, log } = h.logged(url, { auth: () => password, reconnect: { min: 5, max: 10 } });
+    const closed = await log.waitFor('closed');
+    assert.equal(closed.status?.code, Code.Unauthorized);
+    assert.equal(closed.status?.cause, 'bad password "guess"');
+    assert.match(closed.reason, /auth rejected/);
+    await assert.rejects(c.ready(), (e: DrpcError) => e.code === Code.ConnClosed);
+    await delay(100);
+    assert.equal(checks, 1, 'a rejected auth stops reconnecting');
+    assert.equal(ep.sessions.count, 0);
+    const err = await rejection(c.call('/hi'));
+    assert.equal(err.code, Code.ConnClosed);
+
+    password = 'letmein';
+    c.reconnect();
+    await c.ready();
+    assert.equal(checks, 2);
+    assert.equal(await c.call('/hi'), 'hi');
+    assert.deepEqual(log.states, ['connecting', 'closed', 'connecting', 'open']);
+  });
+
+  test('a checker that throws a plain Error or a non-401 status still refuses (401 / that status)', async (t) => {
+    const h = new Harness(t);
+    const { url } = await h.endpoint({
+      auth: (payload: any) => {
+        if (payload === 'plain') throw new Error('database down');
+        throw new DrpcError(1403, 'Forbidden', 'banned');
+      },
+    });
+    const plain = await rawAuth(h, url, 'plain');
+    assert.deepEqual([plain.mtype, plain.status.code, plain.status.cause], [MType.AuthReply, 401, 'database down']);
+    const custom = await rawAuth(h, url, 'custom');
+    assert.deepEqual([custom.status.code, custom.status.msg], [1403, 'Forbidden']);
+    // a non-401 refusal is not final for the client: it keeps retrying per backoff
+    const { log } = h.logged(url, { auth: () => 'custom', reconnect: { attempts: 1, min: 5, max: 5 } });
+    const rec = await log.waitFor('reconnecting');
+    assert.equal(rec.status?.code, 1403);
+    const closed = await log.waitFor('closed');
+    assert.match(closed.reason, /not reconnecting/);
+  });
+
+  test('the auth function is re-run on every reconnect', async (t) => {
+    const h = new Harness(t);
+    const seen: unknown[] = [];
+    const { ep, url } = await h.endpoint({ auth: (payload) => void seen.push(payload) });
+    let n = 0;
+    const { client: c, log } = h.logged(url, { auth: async () => ({ token: `t${++n}` }) });
+    await c.ready();
+    for (let i = 0; i < 2; i++) {
+      const s = await onlySession(ep);
+      const mark = log.events.length;
+      ep.sessions.kick(s.id, { code: Code.InternalServerError, msg: codeText(500), cause: 'rotate' });
+      await log.waitFor('open', mark);
+      await until(() => ep.sessions.count === 1 && ep.sessions.list()[0] !== s, 'the new session');
+    }
+    assert.deepEqual(seen, [{ token: 't1' }, { token: 't2' }, { token: 't3' }]);
+  });
+
+  test('an auth function that throws is a dial failure (105), retried per backoff', async (t) => {
+    const h = new Harness(t);
+    const { url } = await h.endpoint({ auth: () => 'ok' });
+    let calls = 0;
+    const { log } = h.logged(url, {
+      auth: () => {
+        calls++;
+        throw new Error('no token yet');
+      },
+      reconnect: { attempts: 1, min: 5, max: 5 },
+    });
+    const rec = await log.waitFor('reconnecting');
+    assert.equal(rec.status?.code, Code.DialFailed);
+    assert.equal(rec.status?.cause, 'no token yet');
+    await log.waitFor('closed');
+    assert.equal(calls, 2);
+  });
+
+  test('close() during the auth exchange closes the half-open connection', async (t) => {
+    const h = new Harness(t);
+    const { server, port } = await h.httpServer();
+    const sockets: Socket[] = [];
+    server.on('upgrade', (_req, socket: Socket) => void sockets.push(socket));
+    let release!: () => void;
+    const checking = new Promise<void>((r) => (release = r));
+    let checks = 0;
+    const ep = createEndpoint({
+      onError: () => {},
+      auth: async () => {
+        checks++;
+        await checking;
+        throw reject401('too late anyway');
+      },
+    }).attach(server, { path: '/rpc' });
+    h.defer(() => (release(), ep.close({ drain: 0 })));
+    const { client: c, log } = h.logged(`ws://127.0.0.1:${port}/rpc`, { auth: () => 'x' });
+    await until(() => checks === 1, 'the AUTH_CALL at the endpoint');
+    await c.close(); // the endpoint's check still hangs, the client's auth timeout (30 s) is far away
+    const gone = new Promise<void>((r) => (sockets[0]!.destroyed ? r() : sockets[0]!.once('close', () => r())));
+    await within(gone, 1000, 'the half-open connection to close');
+    assert.deepEqual(log.states, ['connecting', 'closed']);
+  });
+
+  test('without an AUTH_CALL: a CALL first is refused (AUTH_REPLY 401), silence past authTimeout closes with 4401', async (t) => {
+    const h = new Harness(t);
+    const { ep, url } = await h.endpoint({ auth: () => 'ok', authTimeout: 100 });
+    ep.route('/x', () => 'x');
+    const eager = await h.raw(url);
+    eager.send({ seq: 1, mtype: MType.Call, serviceMethod: '/x' });
+    const reply = await eager.nextMessage();
+    assert.deepEqual([reply.mtype, reply.status.code], [MType.AuthReply, Code.Unauthorized]);
+    assert.match(reply.status.cause, /expect: AUTH_CALL, but received: 1/);
+    assert.equal((await within(eager.closed, 1000, 'close')).code, 4401);
+
+    const silent = await h.raw(url);
+    const closed = await within(silent.closed, 2000, 'the auth timeout');
+    assert.equal(closed.code, 4401);
+    assert.match(closed.reason, /no AUTH_CALL/);
+    assert.equal(silent.frames.length, 0);
+    assert.equal(ep.sessions.count, 0);
+  });
+});
+
+describe('handshake-time checks (verifyUpgrade, query)', { timeout: 30_000 }, () => {
+  test('a refused token in the query is a dial failure (105), retried per backoff until attempts run out', async (t) => {
+    const h = new Harness(t);
+    const tokens: (string | null)[] = [];
+    const { url } = await h.endpoint({
+      verifyUpgrade: ({ url: u }) => {
+        tokens.push(u.searchParams.get('token'));
+        if (u.searchParams.get('token') !== 'good') throw reject401('token rejected at the handshake');
+      },
+    });
+    const refused = await rawDial(`${url}?token=bad`);
+    assert.equal(refused.open, false);
+    assert.equal(!refused.open && refused.status, 401);
+    assert.deepEqual(!refused.open && JSON.parse(refused.body), {
+      code: 401,
+      msg: 'Unauthorized',
+      cause: 'token rejected at the handshake',
+    });
+
+    tokens.length = 0;
+    const { log } = h.logged(url, { query: { token: 'bad' }, reconnect: { attempts: 1, min: 10, max: 10 } });
+    const closed = await log.waitFor('closed');
+    assert.deepEqual(log.states, ['connecting', 'reconnecting', 'closed']);
+    assert.equal(log.events[1]!.status?.code, Code.DialFailed);
+    assert.equal(closed.status?.code, Code.DialFailed);
+    assert.deepEqual(tokens, ['bad', 'bad']);
+  });
+
+  test('a query function is re-run on every dial', async (t) => {
+    const h = new Harness(t);
+    const tokens: (string | null)[] = [];
+    const { ep, url } = await h.endpoint({
+      verifyUpgrade: ({ url: u }) => {
+        tokens.push(u.searchParams.get('token'));
+        if (u.searchParams.get('token') !== 't3') throw reject401('stale');
+      },
+    });
+    ep.route('/ok', () => 'ok');
+    let n = 0;
+    const c = h.client(`${url}?keep=1`, { query: async () => ({ token: `t${++n}` }), reconnect: { min: 5, max: 10 } });
+    assert.equal(await c.call('/ok'), 'ok');
+    assert.deepEqual(tokens, ['t1', 't2', 't3']);
+  });
+});
+
+async function rawAuth(h: Harness, url: string, payload: unknown) {
+  const raw = await h.raw(url);
+  raw.send({ seq: 1, mtype: MType.AuthCall }, payload);
+  const reply = await raw.nextMessage();
+  await within(raw.closed, 1000, 'the close after a refused auth');
+  return reply;
+}

@@ -1,0 +1,277 @@
+/**
+ * Shared by the integration tests: real sockets on 127.0.0.1, Node client ↔ Node endpoint.
+ * A Harness owns everything a test opens and closes it (newest first) when the test ends, so
+ * every file exits by itself.
+ */
+import net from 'node:net';
+import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { TestContext } from 'node:test';
+import WebSocket from 'ws';
+import { createEndpoint, type Endpoint, type EndpointOptions } from '../../adapters/node/endpoint.ts';
+import { connect, type Client, type ClientState, type ConnectOptions, type StateInfo } from '../../src/client.ts';
+import { createMessage, type Message } from '../../src/message.ts';
+import { rawProto } from '../../src/proto/raw.ts';
+import type { Session } from '../../src/session.ts';
+import type { DrpcError } from '../../src/status.ts';
+
+export const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Polls `cond` every 5 ms until it holds; rejects after `timeout` ms naming `what`. */
+export async function until(cond: () => boolean, what = 'condition', timeout = 3000): Promise<void> {
+  const end = Date.now() + timeout;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
+    await delay(5);
+  }
+}
+
+/** Rejects if `p` has not settled within `ms`. */
+export function within<T>(p: Promise<T>, ms: number, what = 'promise'): Promise<T> {
+  let timer: ReturnType<typeof setTimeout>;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms))),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** The DrpcError a promise rejects with (fails if it resolves). */
+export async function rejection(p: Promise<unknown>): Promise<DrpcError> {
+  try {
+    const v = await p;
+    throw Object.assign(new Error(`expected a rejection, got ${JSON.stringify(v)}`), { resolvedInstead: true });
+  } catch (err) {
+    if ((err as { resolvedInstead?: boolean }).resolvedInstead) throw err;
+    return err as DrpcError;
+  }
+}
+
+/** Counts how often each tracked call settled, and how. */
+export class Settlements {
+  readonly results: { name: string; ok: boolean; value: unknown }[] = [];
+  track<T>(name: string, p: Promise<T>): Promise<T> {
+    p.then(
+      (value) => this.results.push({ name, ok: true, value }),
+      (value) => this.results.push({ name, ok: false, value }),
+    );
+    return p;
+  }
+  count(name: string): number {
+    return this.results.filter((r) => r.name === name).length;
+  }
+  get size(): number {
+    return this.results.length;
+  }
+}
+
+/** A port nobody listens on (right now). */
+export async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const { port } = srv.address() as net.AddressInfo;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+/** Every state event of a client, with waits. */
+export class StateLog {
+  readonly events: StateInfo[] = [];
+  #waiters: (() => void)[] = [];
+  constructor(client: Client) {
+    client.on('state', (info) => {
+      this.events.push(info);
+      for (const w of this.#waiters.splice(0)) w();
+    });
+  }
+  get states(): ClientState[] {
+    return this.events.map((e) => e.state);
+  }
+  /** States with consecutive repeats folded (several failed redials are one 'reconnecting'). */
+  get folded(): ClientState[] {
+    return this.states.filter((s, i, all) => i === 0 || all[i - 1] !== s);
+  }
+  /** Resolves with the first event in `state` at index ≥ `from`. */
+  async waitFor(state: ClientState, from = 0, timeout = 5000): Promise<StateInfo> {
+    const end = Date.now() + timeout;
+    for (;;) {
+      const hit = this.events.slice(from).find((e) => e.state === state);
+      if (hit) return hit;
+      const left = end - Date.now();
+      if (left <= 0) throw new Error(`no '${state}' state within ${timeout} ms (saw ${this.states.join(' → ')})`);
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, left);
+        this.#waiters.push(() => (clearTimeout(t), r()));
+      });
+    }
+  }
+  /** Waits for the next event in `state` after the ones seen so far. */
+  next(state: ClientState, timeout = 5000): Promise<StateInfo> {
+    return this.waitFor(state, this.events.length, timeout);
+  }
+}
+
+/** A plain `ws` client speaking raw bytes: sends what it is told, records what arrives. */
+export class RawPeer {
+  readonly frames: (Buffer | string)[] = [];
+  readonly closed: Promise<{ code: number; reason: string }>;
+  #waiters: (() => void)[] = [];
+  constructor(readonly ws: WebSocket) {
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      this.frames.push(isBinary ? data : data.toString('utf8'));
+      for (const w of this.#waiters.splice(0)) w();
+    });
+    ws.on('error', () => {});
+    this.closed = new Promise((r) => ws.once('close', (code: number, reason: Buffer) => r({ code, reason: reason.toString() })));
+  }
+  /** Decoded RAW messages received so far. */
+  get messages(): Message[] {
+    return this.frames.filter((f): f is Buffer => typeof f !== 'string').map((f) => unpackRaw(f));
+  }
+  send(fields: Partial<Message> & Pick<Message, 'mtype'>, body?: unknown): void {
+    this.ws.send(packRaw(fields, body));
+  }
+  async nextMessage(timeout = 3000): Promise<Message> {
+    const start = this.frames.length;
+    await until(() => this.frames.length > start, 'a frame', timeout);
+    return unpackRaw(this.frames[start] as Buffer);
+  }
+}
+
+const raw = rawProto();
+
+/** Packs one message as a RAW frame (a json body is encoded when given). */
+export function packRaw(fields: Partial<Message> & Pick<Message, 'mtype'>, body?: unknown): Uint8Array {
+  const m = createMessage(fields);
+  if (body !== undefined) {
+    m.bodyCodec = 106;
+    m.body = new TextEncoder().encode(JSON.stringify(body));
+  }
+  return raw.pack(m) as Uint8Array;
+}
+
+export function unpackRaw(frame: Uint8Array): Message {
+  return raw.unpack(frame) as Message;
+}
+
+export function decodeJson(m: Message): unknown {
+  return m.body.length ? JSON.parse(new TextDecoder().decode(m.body)) : undefined;
+}
+
+/** How a raw WebSocket dial ended: open, or the HTTP refusal with its body. */
+export type DialOutcome = { open: true; ws: WebSocket; peer: RawPeer } | { open: false; status: number; body: string };
+
+export function rawDial(url: string, options: WebSocket.ClientOptions = {}): Promise<DialOutcome> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { perMessageDeflate: false, ...options });
+    const peer = new RawPeer(ws); // listening from the start: a server may speak first
+    ws.once('open', () => resolve({ open: true, ws, peer }));
+    ws.once('unexpected-response', (_req, res: IncomingMessage) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ open: false, status: res.statusCode ?? 0, body }));
+      res.on('error', reject);
+    });
+    ws.once('error', reject);
+  });
+}
+
+/** Console warnings are collected, not printed (set DRPC_TEST_VERBOSE=1 to see them). */
+export const warnings: string[] = [];
+const warn = console.warn;
+console.warn = (...args: unknown[]) => {
+  warnings.push(args.map(String).join(' '));
+  if (process.env.DRPC_TEST_VERBOSE) warn(...args);
+};
+
+export interface Served {
+  ep: Endpoint;
+  url: string;
+  port: number;
+  /** Errors the endpoint reported through onError. */
+  errors: { err: DrpcError; session?: Session }[];
+}
+
+/** Everything one test opens; closed newest first when the test ends. */
+export class Harness {
+  readonly #cleanups: (() => unknown)[] = [];
+  /** Peers (clients, raw sockets) go before servers, so no client redials into a closing endpoint. */
+  readonly #peers: (() => unknown)[] = [];
+
+  constructor(t: TestContext) {
+    t.after(() => this.cleanup());
+  }
+
+  defer(fn: () => unknown, peer = false): void {
+    (peer ? this.#peers : this.#cleanups).push(fn);
+  }
+
+  async cleanup(): Promise<void> {
+    let first: unknown;
+    for (const fn of [...this.#peers.splice(0).reverse(), ...this.#cleanups.splice(0).reverse()]) {
+      try {
+        await fn();
+      } catch (err) {
+        first ??= err;
+      }
+    }
+    if (first) throw first;
+  }
+
+  /** A listening endpoint on 127.0.0.1 (path /rpc); errors it reports are collected. */
+  async endpoint(options: EndpointOptions = {}, listen: { port?: number; path?: string } = {}): Promise<Served> {
+    const errors: Served['errors'] = [];
+    const ep = createEndpoint({ onError: (err, session) => errors.push({ err, session }), ...options });
+    this.defer(() => ep.close({ drain: 0 }));
+    const { url, port } = await ep.listen({ port: listen.port ?? 0, path: listen.path ?? '/rpc' });
+    return { ep, url, port, errors };
+  }
+
+  /** A client (no heartbeat, quick redials unless told otherwise), closed at the end. */
+  client(url: string, options: ConnectOptions = {}): Client {
+    const c = connect(url, { heartbeat: false, reconnect: { min: 20, max: 200 }, ...options });
+    this.defer(() => c.close('test over'), true);
+    return c;
+  }
+
+  /** A client and its state log. */
+  logged(url: string, options: ConnectOptions = {}): { client: Client; log: StateLog } {
+    const client = this.client(url, options);
+    return { client, log: new StateLog(client) };
+  }
+
+  /** A plain http.Server on 127.0.0.1 (for attach()), closed at the end. */
+  async httpServer(handler?: RequestListener): Promise<{ server: Server; port: number }> {
+    const server = createServer(handler);
+    const sockets = new Set<Duplex>();
+    server.on('connection', (s) => (sockets.add(s), s.on('close', () => sockets.delete(s))));
+    this.defer(async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    return { server, port: (server.address() as net.AddressInfo).port };
+  }
+
+  async raw(url: string, options: WebSocket.ClientOptions = {}): Promise<RawPeer> {
+    const out = await rawDial(url, options);
+    if (!out.open) throw new Error(`raw dial refused: HTTP ${out.status} ${out.body}`);
+    this.defer(() => out.ws.terminate(), true);
+    return out.peer;
+  }
+}
+
+/** The endpoint's only session (waits for it). */
+export async function onlySession(ep: Endpoint): Promise<Session> {
+  await until(() => ep.sessions.count === 1, 'one session on the endpoint');
+  return ep.sessions.list()[0]!;
+}
+
+/** Records unhandled rejections while a test runs. */
+export function recordUnhandled(h: Harness): unknown[] {
+  const seen: unknown[] = [];
+  const on = (reason: unknown) => seen.push(reason);
+  process.on('unhandledRejection', on);
+  h.defer(() => process.off('unhandledRejection', on));
+  return seen;
+}
