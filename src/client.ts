@@ -114,7 +114,8 @@ export class Client<C extends AnyContract = Untyped> {
   #heartbeat?: HeartbeatPing;
   #retryTimer?: TimerHandle;
   #attempt = 0;
-  #dialId = 0; // stale-callback guard: callbacks from an older dial are ignored
+  #dialId = 0;
+  #authReply: unknown; // stale-callback guard: callbacks from an older dial are ignored
   #handshaking?: WebSocketTransport; // open but not yet authenticated: close() ends it at once
   #stopEnv?: () => void;
 
@@ -131,6 +132,11 @@ export class Client<C extends AnyContract = Untyped> {
     this.#queue = new OfflineQueue(this.clock, options.offlineQueue ?? 1024);
     this.#stopEnv = watchEnvironment(() => this.#wake());
     queueMicrotask(() => this.#dial());
+  }
+
+  /** The body of the last AUTH_REPLY (what the endpoint's `auth` checker returned), undefined without auth. */
+  get authReply(): unknown {
+    return this.#authReply;
   }
 
   get state(): ClientState {
@@ -242,7 +248,7 @@ export class Client<C extends AnyContract = Untyped> {
       if (!set.delete(listener)) return;
       if (set.size === 0 && this.#listeners.get(serviceMethod) === set) {
         this.#listeners.delete(serviceMethod);
-        this.router.unroute(serviceMethod);
+        this.router.unroutePush(serviceMethod);
       }
     };
   }
@@ -290,7 +296,7 @@ export class Client<C extends AnyContract = Untyped> {
       session = this.#newSession(transport, id);
       if (this.#opts.auth) {
         this.#handshaking = transport;
-        await authenticate(session, await this.#opts.auth(), this.#opts.timeout ?? 30_000);
+        this.#authReply = await authenticate(session, await this.#opts.auth(), this.#opts.timeout ?? 30_000);
         if (id !== this.#dialId) return void session.close('superseded');
         this.#handshaking = undefined;
         session.start();

@@ -14,6 +14,8 @@ export function statusToClose(s: Status): { code: number; reason: string } {
 }
 
 export function closeToStatus(code: number, reason: string): Status | undefined {
+  // 1009: the peer's WebSocket layer refused a frame over its size limit.
+  if (code === 1009) return { code: 400, msg: codeText(400), cause: `frame too large for the peer${reason ? ': ' + reason : ''}` };
   if (code < 4000 || code > 4999) return undefined;
   if (code > 4000) return { code: code - 4000, msg: codeText(code - 4000), cause: reason };
   const m = /^(-?\d+) (.*)$/s.exec(reason);

@@ -56,6 +56,12 @@ export class Router {
     return this;
   }
 
+  /** Removes the PUSH route only (a CALL route of the same name stays). */
+  unroutePush(serviceMethod: string): this {
+    this.#pushes.delete(serviceMethod);
+    return this;
+  }
+
   unroute(serviceMethod: string): this {
     this.#calls.delete(serviceMethod);
     this.#pushes.delete(serviceMethod);

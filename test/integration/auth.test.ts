@@ -32,6 +32,7 @@ describe('auth', { timeout: 30_000 }, () => {
     assert.deepEqual(payloads, [{ token: 'good' }]);
     assert.deepEqual(admitted, ['alice']);
     assert.deepEqual(log.states, ['connecting', 'open']);
+    assert.deepEqual(c.authReply, { user: 'alice', role: 'admin' }, 'the client keeps the AUTH_REPLY body');
 
     // the AUTH_REPLY carries the checker's return value (seen through the Session-level API)
     const transport = await openWebSocket(url);

@@ -74,6 +74,7 @@ describe('limits', { timeout: 30_000 }, () => {
     assert.equal(err.code, Code.ConnClosed);
     const lost = await log.waitFor('reconnecting');
     assert.match(lost.reason, /1009/, 'closed as "message too big"');
+    assert.equal(lost.status?.code, Code.BadMessage, 'a 1009 close reads as 400');
     assert.equal(await other.call('/echo', 'small'), 'small');
     await log.waitFor('open', log.events.indexOf(lost));
     assert.equal(await big.call('/echo', 'y'.repeat(900)), 'y'.repeat(900));

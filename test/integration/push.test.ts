@@ -57,6 +57,18 @@ describe('pushes', { timeout: 30_000 }, () => {
     assert.equal(await c.call('/ping'), 'pong');
   });
 
+  test('unsubscribing the last push listener keeps a CALL route of the same name', async (t) => {
+    const h = new Harness(t);
+    const { ep, url } = await h.endpoint();
+    const c = h.client(url);
+    c.route('/both', () => 'still routed');
+    const off = c.onPush('/both', () => {});
+    off();
+    await c.ready();
+    const s = await onlySession(ep);
+    assert.equal(await s.call('/both', null), 'still routed');
+  });
+
   test('calling an unsubscribe twice does not remove a later listener', async (t) => {
     const h = new Harness(t);
     const { ep, url } = await h.endpoint();
