@@ -77,6 +77,21 @@ const seqText = /^[+-]?[0-9a-zA-Z]+$/;
 
 /** Parses base-36 seq text as Go's `strconv.ParseInt(s, 36, 32)`; 400 on anything else. */
 export function parseSeq(text: string): number {
+  // Fast path: up to 6 lowercase base-36 digits (every seq below 36^6 ≈ 2.2e9, i.e. nearly all).
+  if (text.length > 0 && text.length <= 6) {
+    let n = 0;
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      const d = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 122 ? c - 87 : -1;
+      if (d < 0) return parseSeqSlow(text);
+      n = n * 36 + d;
+    }
+    if (n <= INT32_MAX) return n;
+  }
+  return parseSeqSlow(text);
+}
+
+function parseSeqSlow(text: string): number {
   if (!seqText.test(text)) throw new DrpcError(Code.BadMessage, `seq ${JSON.stringify(text)} is not base-36`);
   const n = parseInt(text, 36);
   if (n < INT32_MIN || n > INT32_MAX) throw new DrpcError(Code.BadMessage, `seq ${JSON.stringify(text)} is out of int32 range`);

@@ -122,7 +122,7 @@ function writeReply(session: Session, call: Message, ctx: Ctx, status: Status, r
   if (session.state === 'closed') return;
   const reply = buildReply(session, call, ctx, status, result);
   if (session.plugins.length) return writeReplyWithHooks(session, call, ctx, reply, result);
-  return session.writeMessage(reply).then(undefined, (err) => replyFailed(session, call, ctx, err));
+  return session.writeNow(reply)?.then(undefined, (err) => replyFailed(session, call, ctx, err));
 }
 
 async function writeReplyWithHooks(session: Session, call: Message, ctx: Ctx, reply: Message, result: unknown): Promise<void> {

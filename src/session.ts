@@ -84,6 +84,7 @@ interface Job {
   controller?: AbortController;
 }
 const NO_JOBS: ReadonlySet<Job> = new Set();
+const WRITTEN: Promise<void> = Promise.resolve();
 const NO_PLUGINS: readonly Plugin[] = Object.freeze([]);
 // Never written to: replaced by a fresh array before the first push.
 const NONE: never[] = [];
@@ -233,8 +234,8 @@ export class Session {
         signal.addEventListener('abort', pending.onAbort, { once: true });
       }
       this.#pending.add(seq, pending, options.timeout ?? this.#opts.timeout);
-      const written = this.plugins.length ? this.#writeWithHooks(m, 'beforeWriteCall', 'afterWriteCall', body) : this.#write(m);
-      written.catch((err) => this.#pending.reject(seq, DrpcError.from(err)));
+      const written = this.plugins.length ? this.#writeWithHooks(m, 'beforeWriteCall', 'afterWriteCall', body) : this.writeNow(m);
+      written?.catch((err) => this.#pending.reject(seq, DrpcError.from(err)));
     });
   }
 
@@ -244,7 +245,7 @@ export class Session {
     if (refused) return Promise.reject(refused);
     const m = this.#outbound(MType.Push, serviceMethod, body, options);
     if (m instanceof DrpcError) return Promise.reject(m);
-    if (!this.plugins.length) return this.#write(m);
+    if (!this.plugins.length) return this.writeNow(m) ?? WRITTEN;
     return this.#writeWithHooks(m, 'beforeWritePush', 'afterWritePush', body).catch((err) => Promise.reject(DrpcError.from(err)));
   }
 
@@ -384,6 +385,23 @@ export class Session {
     return this.#write(m);
   }
 
+  /**
+   * Like writeMessage, but returns undefined when the frame went out synchronously (the common case:
+   * no async filter, no write queued), so the hot path allocates no promise.
+   */
+  writeNow(m: Message): Promise<void> | undefined {
+    if (this.#writeTail !== null) return this.#write(m);
+    let frame: Frame | Promise<Frame>;
+    try {
+      frame = this.proto.pack(m);
+    } catch (err) {
+      return Promise.reject(DrpcError.from(err, Code.BadMessage));
+    }
+    if (frame instanceof Promise) return this.#chain(frame.then((f) => this.#send(f)));
+    const err = this.#sendSync(frame);
+    return err && Promise.reject(err);
+  }
+
   #write(m: Message): Promise<void> {
     if (this.#writeTail === null) {
       let frame: Frame | Promise<Frame>;
@@ -408,16 +426,32 @@ export class Session {
   }
 
   #send(frame: Frame): Promise<void> {
-    if (this.#state === 'closed') return Promise.reject(this.#closedError());
+    const err = this.#sendSync(frame);
+    return err ? Promise.reject(err) : Promise.resolve();
+  }
+
+  #sendSync(frame: Frame): DrpcError | undefined {
+    if (this.#state === 'closed') return this.#closedError();
     try {
       this.#transport.send(frame);
-      return Promise.resolve();
+      return undefined;
     } catch (err) {
-      return Promise.reject(new DrpcError(Code.WriteFailed, codeText(Code.WriteFailed), err));
+      return new DrpcError(Code.WriteFailed, codeText(Code.WriteFailed), err);
     }
   }
 
   #settleReply<T>(reply: Message, valueOnly: boolean, resolve: (r: T | Reply<T>) => void, reject: (e: DrpcError) => void): void {
+    if (!this.plugins.length) {
+      // The hot path: no hooks, so no closures.
+      if (reply.status.code !== 0) return reject(DrpcError.fromStatus(reply.status));
+      let value: T;
+      try {
+        value = this.decodeBody(reply) as T;
+      } catch (err) {
+        return reject(DrpcError.from(err, Code.BadMessage));
+      }
+      return resolve(valueOnly ? value : { value, meta: reply.meta, bodyCodec: reply.bodyCodec, status: reply.status });
+    }
     const done = (): void => {
       if (reply.status.code !== 0) return reject(DrpcError.fromStatus(reply.status));
       let value: unknown;

@@ -162,6 +162,7 @@ function compareUTF8(a: string, b: string): number {
 
 /** Meta as Go's `json.Marshal(map[string]…)`: `{}` when empty, keys sorted bytewise. */
 export function encodeMeta(meta: Meta): string {
+  if (isEmpty(meta)) return '{}';
   const keys = Object.keys(meta);
   if (keys.length === 0) return '{}';
   if (keys.length > 1) keys.sort(compareUTF8);
@@ -171,6 +172,11 @@ export function encodeMeta(meta: Meta): string {
     out += (i ? ',' : '') + goJSONString(k) + ':' + goJSONString(String(meta[k]));
   }
   return out + '}';
+}
+
+function isEmpty(o: object): boolean {
+  for (const _ in o) return false;
+  return true;
 }
 
 /** Parses a meta text (a JSON object, `null` or empty); non-string values become their JSON text. */

@@ -7,6 +7,9 @@ import type { Status } from '../../src/status.ts';
 import { clipReason } from '../../src/transport/websocket.ts';
 import { batchWrite, corkableOf, type Corkable, type WriteBatch } from '../../src/transport/cork.ts';
 
+const BINARY = { binary: true };
+const TEXT = { binary: false };
+
 export class NodeWebSocketTransport implements Transport, WriteBatch {
   #handlers?: TransportHandlers;
   #early?: Frame[];
@@ -50,7 +53,7 @@ export class NodeWebSocketTransport implements Transport, WriteBatch {
   send(frame: Frame): void {
     if (this.#done || this.ws.readyState !== 1) throw new Error('websocket is not open');
     batchWrite(this);
-    this.ws.send(frame, { binary: typeof frame !== 'string' });
+    this.ws.send(frame, typeof frame === 'string' ? TEXT : BINARY);
   }
 
   close(reason = 'closed', status?: Status): void {
