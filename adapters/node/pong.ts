@@ -10,6 +10,12 @@ import type { Router } from '../../src/router.ts';
 import type { Session } from '../../src/session.ts';
 import { Code, DrpcError, codeText } from '../../src/status.ts';
 
+/**
+ * DMicro's ping sleeps a rate and then compares, so a healthy Go client's pings are sometimes
+ * 2 × rate + a few ms apart; this much slack keeps such a client from being closed.
+ */
+const GRACE_MS = 500;
+
 export class Pong {
   /** Heartbeat rate in seconds of every session that has announced one. */
   readonly #rates = new Map<Session, number>();
@@ -54,7 +60,7 @@ export class Pong {
     const now = this.clock.now();
     for (const [s, rate] of this.#rates) {
       const silent = now - s.lastReceived;
-      if (silent > 2 * rate * 1000) this.onDead(s, silent);
+      if (silent > 2 * rate * 1000 + GRACE_MS) this.onDead(s, silent);
     }
     if (this.#rates.size) this.#timer = this.clock.setTimeout(() => this.#check(), 1000);
   }
