@@ -50,6 +50,12 @@ function protoCase(name: string, proto: Proto, codec: Codec): Case {
 
 const cases: Case[] = [
   { name: 'JSON.stringify+parse (baseline)', run: (obj) => JSON.parse(JSON.stringify(obj)) },
+  {
+    // What the raw-ws peer in bench/peers does per message: a JSON envelope, as UTF-8 bytes.
+    name: 'JSON envelope [id,method,params] as bytes',
+    run: (obj) =>
+      (JSON.parse(new TextDecoder().decode(new TextEncoder().encode(JSON.stringify([42, '/bench/echo', obj])))) as unknown[])[2],
+  },
   protoCase('RAW + json', rawProto(), jsonCodec),
   protoCase('RAW + msgpack', rawProto(), msgpack),
   protoCase('JSON sub-proto + json', jsonProto(), jsonCodec),

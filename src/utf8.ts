@@ -36,8 +36,13 @@ export function isAscii(bytes: Uint8Array, from = 0, to = bytes.length): boolean
   return true;
 }
 
+// Node's (and Bun's) native one-byte decoder, when the runtime has a global Buffer.
+const latin1Slice = (globalThis as { Buffer?: { prototype: { latin1Slice?: (this: Uint8Array, a: number, b: number) => string } } }).Buffer
+  ?.prototype.latin1Slice;
+
 /** Decodes ASCII bytes without a TextDecoder round trip (callers check with isAscii first). */
 export function asciiDecode(bytes: Uint8Array, from: number, to: number): string {
+  if (to - from > 24 && latin1Slice) return latin1Slice.call(bytes, from, to);
   let s = '';
   for (let i = from; i < to; i++) s += String.fromCharCode(bytes[i]!);
   return s;

@@ -196,6 +196,10 @@ export function metaFromValue(v: unknown, text = ''): Meta {
   if (v === null || v === undefined) return {};
   if (typeof v !== 'object' || Array.isArray(v))
     throw new DrpcError(Code.BadMessage, `meta is not a JSON object: ${clip(text || String(v))}`);
+  // Usual case: every value already a string; JSON.parse made a fresh plain object, so keep it.
+  let allStrings = true;
+  for (const k in v) if (typeof (v as Record<string, unknown>)[k] !== 'string') allStrings = false;
+  if (allStrings && Object.getPrototypeOf(v) === Object.prototype) return v as Meta;
   const meta: Meta = {};
   for (const [k, val] of Object.entries(v as Record<string, unknown>)) {
     if (val === null || val === undefined) continue;

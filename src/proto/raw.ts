@@ -41,6 +41,7 @@ const erpcDialect: Dialect = {
 };
 
 export const RAW_VERSION = 1;
+const NO_PIPE: readonly number[] = Object.freeze([]);
 
 /** drpc's RAW proto (DMicro dialect). */
 export function rawProto(options: ProtoOptions = {}): Proto {
@@ -183,14 +184,14 @@ function unpackFrame(
   const pipeLen = input[3 + prefix]!;
   const start = 4 + prefix + pipeLen;
   if (start > size) throw new DrpcError(Code.BadMessage, `raw frame truncated inside the filter pipe (${pipeLen} ids)`);
-  const pipe = Array.from(input.subarray(4 + prefix, start));
+  const pipe = pipeLen ? Array.from(input.subarray(4 + prefix, start)) : NO_PIPE;
   const payload = input.subarray(start);
   if (pipeLen === 0) return decodePayload(payload, pipe, size, dialect);
   const out = unpackPipe(resolvePipe(filters, pipe), payload, { maxSize: max });
   return out instanceof Promise ? out.then((p) => decodePayload(p, pipe, size, dialect)) : decodePayload(out, pipe, size, dialect);
 }
 
-function decodePayload(p: Uint8Array, pipe: number[], size: number, dialect: Dialect): Message {
+function decodePayload(p: Uint8Array, pipe: readonly number[], size: number, dialect: Dialect): Message {
   const r = new Reader(p);
   const seqLen = r.u8('seq length');
   const seqText = r.ascii(seqLen, 'seq');
