@@ -224,23 +224,9 @@ export class Client<C extends AnyContract = Untyped> {
       const listeners = (set = new Set());
       this.#listeners.set(serviceMethod, listeners);
       const schema = this.#opts.validate ? pushSchemaOf(this.#opts.contract, serviceMethod) : undefined;
-      this.router.routePush(serviceMethod, async (body, ctx) => {
-        const value = schema ? await validate(schema, body, `push ${serviceMethod}`) : body;
-        // Listeners are independent: one that throws is reported and the others still hear the push.
-        let failed = false;
-        let first: unknown;
-        for (const l of [...listeners]) {
-          try {
-            await l(value, ctx);
-          } catch (err) {
-            if (!failed) {
-              failed = true;
-              first = err;
-            }
-          }
-        }
-        if (failed) throw first;
-      });
+      this.router.routePush(serviceMethod, (body, ctx) =>
+        schema ? validate(schema, body, `push ${serviceMethod}`).then((v) => notify(listeners, v, ctx)) : notify(listeners, body, ctx),
+      );
     }
     set.add(listener);
     return () => {
@@ -419,6 +405,28 @@ export class Client<C extends AnyContract = Untyped> {
     this.#events.emit('state', info);
     this.#events.emit(state, info);
   }
+}
+
+/**
+ * Hands a push to every listener. Listeners are independent: one that throws (or rejects) is
+ * reported and the others still hear the push. Synchronous unless a listener returns a promise.
+ */
+function notify(listeners: Set<PushListener>, value: unknown, ctx: PushContext): Promise<void> | void {
+  let failure: { err: unknown } | undefined;
+  let waits: Promise<unknown>[] | undefined;
+  for (const l of listeners.size === 1 ? listeners : [...listeners]) {
+    try {
+      const out = l(value, ctx);
+      if (out instanceof Promise) (waits ??= []).push(out.catch((err: unknown) => void (failure ??= { err })));
+    } catch (err) {
+      failure ??= { err };
+    }
+  }
+  if (waits)
+    return Promise.all(waits).then(() => {
+      if (failure) throw failure.err;
+    });
+  if (failure) throw failure.err;
 }
 
 /** Calls `wake` when a browser goes back online or its tab becomes visible; no-op elsewhere. */

@@ -60,3 +60,4 @@ export {
   type WebSocketLike,
   type WebSocketTransportOptions,
 } from './transport/websocket.ts';
+export { broadcast, type BroadcastResult } from './broadcast.ts';

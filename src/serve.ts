@@ -6,7 +6,7 @@
 import { ACCEPT_BODY_CODEC, replyCodec } from './codec/codec.ts';
 import { runHook } from './hooks.ts';
 import { createMessage, MType, type Message } from './message.ts';
-import type { CallContext, CallHandler, PushContext } from './router.ts';
+import type { CallContext, CallHandler, PushContext, PushHandler } from './router.ts';
 import type { Session } from './session.ts';
 import { Code, DrpcError, OK_STATUS, codeText, type Status } from './status.ts';
 import type { Meta } from './wire-text.ts';
@@ -167,19 +167,43 @@ function errorReply(call: Message, status: Status, meta: Meta): Message {
   return createMessage({ seq: call.seq, mtype: MType.Reply, status, meta, bodyCodec: 0, pipe: call.pipe });
 }
 
-export async function servePush(session: Session, m: Message): Promise<void> {
-  const hooks = session.plugins.length > 0;
+export function servePush(session: Session, m: Message): Promise<void> | void {
+  if (session.plugins.length) return servePushWithHooks(session, m);
+  // Without plugins a synchronous handler runs in the same turn: no promise per push.
   try {
-    if (hooks) await runHook(session.plugins, 'afterReadPushHeader', { session, message: m });
-    const handler = session.router.push(m.serviceMethod);
-    if (!handler)
-      throw new DrpcError(Code.NotFound, codeText(Code.NotFound), `no PUSH route for ${JSON.stringify(m.serviceMethod)} (dropped)`);
-    const hookCtx = { session, message: m, body: decode(session, m) };
-    if (hooks) await runHook(session.plugins, 'afterReadPushBody', hookCtx);
-    const ctx: PushContext = { session, serviceMethod: m.serviceMethod, seq: m.seq, meta: m.meta, bodyCodec: m.bodyCodec };
-    await handler(hookCtx.body, ctx);
+    const out = pushRoute(session, m)(decode(session, m), pushContext(session, m));
+    if (out instanceof Promise) return out.then(undefined, (err) => pushFailed(session, m, err));
   } catch (err) {
-    const e = err instanceof DrpcError ? err : new DrpcError(Code.InternalServerError, `push handler for ${m.serviceMethod} failed`, err);
-    session.reportError(e);
+    pushFailed(session, m, err);
   }
+}
+
+async function servePushWithHooks(session: Session, m: Message): Promise<void> {
+  try {
+    await runHook(session.plugins, 'afterReadPushHeader', { session, message: m });
+    const handler = pushRoute(session, m);
+    const hookCtx = { session, message: m, body: decode(session, m) };
+    await runHook(session.plugins, 'afterReadPushBody', hookCtx);
+    await handler(hookCtx.body, pushContext(session, m));
+  } catch (err) {
+    pushFailed(session, m, err);
+  }
+}
+
+function pushRoute(session: Session, m: Message): PushHandler {
+  const handler = session.router.push(m.serviceMethod);
+  if (!handler)
+    throw new DrpcError(Code.NotFound, codeText(Code.NotFound), `no PUSH route for ${JSON.stringify(m.serviceMethod)} (dropped)`);
+  return handler;
+}
+
+function pushContext(session: Session, m: Message): PushContext {
+  return { session, serviceMethod: m.serviceMethod, seq: m.seq, meta: m.meta, bodyCodec: m.bodyCodec };
+}
+
+/** drpc only logs a failed PUSH: nothing is sent back. */
+function pushFailed(session: Session, m: Message, err: unknown): void {
+  session.reportError(
+    err instanceof DrpcError ? err : new DrpcError(Code.InternalServerError, `push handler for ${m.serviceMethod} failed`, err),
+  );
 }

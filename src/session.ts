@@ -8,75 +8,20 @@ import { codecs as defaultCodecs, type Codec, type CodecRegistry, ACCEPT_BODY_CO
 import { runHook, type Plugin, type HookName } from './hooks.ts';
 import { createMessage, MType, mtypeName, nextSeq, type Message } from './message.ts';
 import { PendingCalls, type PendingCall } from './pending.ts';
+import { EarlyInbox } from './early-inbox.ts';
+import { FrameWriter } from './frame-writer.ts';
+import { FrameReader } from './frame-reader.ts';
 import type { Frame, Proto } from './proto/proto.ts';
 import { rawProto } from './proto/raw.ts';
 import { Router } from './router.ts';
 import { serveCall, servePush } from './serve.ts';
+import { settleReply } from './reply.ts';
 import { Code, DrpcError, codeText, type Status } from './status.ts';
+import type { SessionOptions, CallOptions, PushOptions, Reply, SessionState, SessionEvents } from './session-types.ts';
 import type { Transport } from './transport/transport.ts';
 import type { Meta } from './wire-text.ts';
 
-export interface SessionOptions {
-  /** Frame format. Default: drpc RAW. */
-  proto?: Proto;
-  /** Body codecs known to this session. Default: the shared registry (json, plain, protobuf, bytes). */
-  codecs?: CodecRegistry;
-  /** Codec for outbound bodies (id or name). Default 'json'. */
-  codec?: number | string;
-  /** Routes served on this session. Default: a new, empty router. */
-  router?: Router;
-  /** Hooks along the message life, in order. Default none. */
-  plugins?: Plugin[];
-  /** Timers and wall time. Default: the system clock. */
-  clock?: Clock;
-  /** Default timeout of outbound calls in ms; 0 = none (drpc has none). Default 30000. */
-  timeout?: number;
-  /** Most outbound calls waiting for a reply at once; more fail with 104. Default 65536. */
-  maxPendingCalls?: number;
-  /** Most inbound CALLs handled at once; more get an error REPLY 500. Default 1024. */
-  maxConcurrentCalls?: number;
-  /** How long an active close waits for running handlers and pending calls, in ms. Default 5000. */
-  closeTimeout?: number;
-  /** Session id. Default: the transport's remote address. */
-  id?: string;
-  /** Start in drpc's "preparing" state (handshake: only earlySend / earlyReceive) until `start()`. Default false. */
-  preparing?: boolean;
-  /** Errors nobody else hears about: push handler failures, unroutable pushes, hook errors. Default: console.warn. */
-  onError?: (err: DrpcError, session: Session) => void;
-}
-
-export interface CallOptions {
-  /** Timeout in ms for this call; 0 = none. Default: the session's `timeout`. */
-  timeout?: number;
-  /** Aborting settles the call with code 1499 Canceled. */
-  signal?: AbortSignal;
-  meta?: Meta;
-  /** Codec of the request body (id or name). Default: the session's codec. */
-  codec?: number | string;
-  /** Ask the peer to reply in this codec (drpc's X-Accept-Body-Codec). */
-  acceptCodec?: number | string;
-  /** Transfer filter ids, ids[0] outermost, e.g. `[gzip.id]`. The REPLY uses the same pipe. */
-  pipe?: number[];
-}
-
-export type PushOptions = Pick<CallOptions, 'meta' | 'codec' | 'pipe'>;
-
-/** A REPLY in full: the decoded value plus what drpc's CallCmd exposes. */
-export interface Reply<T = unknown> {
-  value: T;
-  meta: Meta;
-  bodyCodec: number;
-  status: Status;
-}
-
-export type SessionState = 'preparing' | 'open' | 'closing' | 'closed';
-
-export interface SessionEvents {
-  /** The session closed; `reason` says why; `status` is set when a drpc status caused it. */
-  close(info: { reason: string; status?: Status }): void;
-  /** `setId` changed the id (hubs re-key on this). */
-  id(id: string, previous: string): void;
-}
+export type { SessionOptions, CallOptions, PushOptions, Reply, SessionState, SessionEvents } from './session-types.ts';
 
 type Listener = (...args: unknown[]) => void;
 
@@ -86,8 +31,6 @@ interface Job {
 const NO_JOBS: ReadonlySet<Job> = new Set();
 const WRITTEN: Promise<void> = Promise.resolve();
 const NO_PLUGINS: readonly Plugin[] = Object.freeze([]);
-// Never written to: replaced by a fresh array before the first push.
-const NONE: never[] = [];
 
 const ALLOWED = [false, true, true, true, false, false]; // CALL, REPLY, PUSH after the handshake
 
@@ -110,11 +53,10 @@ export class Session {
   #id: string;
   #state: SessionState;
   #seq = 0;
-  #writeTail: Promise<void> | null = null;
-  #readTail: Promise<void> | null = null;
-  // Handshake-only state, shared empty arrays until used (idle sessions should stay small).
-  #early: Message[] = NONE;
-  #earlyWaiters: { resolve(m: Message): void; reject(e: DrpcError): void }[] = NONE;
+  readonly #writer: FrameWriter;
+  readonly #reader: FrameReader;
+  /** Handshake-only: made on first use (idle sessions should stay small). */
+  #inbox?: EarlyInbox;
   #running?: Set<Job>;
   #onIdle?: () => void;
   #closeStatus?: Status;
@@ -129,6 +71,8 @@ export class Session {
     this.plugins = options.plugins ?? NO_PLUGINS;
     this.#codec = this.codecs.require(options.codec ?? 'json');
     this.#pending = new PendingCalls(this.clock);
+    this.#writer = new FrameWriter(this.proto, this);
+    this.#reader = new FrameReader(this.proto, this);
     this.#opts = {
       timeout: options.timeout ?? 30_000,
       maxPendingCalls: options.maxPendingCalls ?? 65_536,
@@ -223,7 +167,7 @@ export class Session {
       const seq = m.seq;
       const pending: PendingCall = {
         serviceMethod,
-        resolve: (reply) => this.#settleReply<T>(reply, valueOnly, resolve as (r: T | Reply<T>) => void, reject),
+        resolve: (reply) => settleReply<T>(this, reply, valueOnly, resolve as (r: T | Reply<T>) => void, reject),
         reject,
       };
       const signal = options.signal;
@@ -259,30 +203,13 @@ export class Session {
       m.body = body instanceof Uint8Array ? body : this.codecs.require(m.bodyCodec).encode(body);
     }
     if (!m.seq && m.mtype !== MType.Reply) m.seq = this.#nextSeq(); // AUTH_REPLY takes its own seq, as drpc
-    return this.#write(m);
+    return this.#writer.write(m);
   }
 
   /** Receives the next message during the handshake (with its raw body), or rejects after `timeout` ms. */
   earlyReceive(timeout = this.#opts.timeout): Promise<Message> {
-    const queued = this.#early.shift();
-    if (queued) return Promise.resolve(queued);
     if (this.#state === 'closed') return Promise.reject(this.#closedError());
-    return new Promise((resolve, reject) => {
-      const timer =
-        timeout > 0
-          ? this.clock.setTimeout(
-              () => waiter.reject(new DrpcError(Code.HandleTimeout, `handshake: no message within ${timeout} ms`)),
-              timeout,
-            )
-          : undefined;
-      const done = () => {
-        if (timer !== undefined) this.clock.clearTimeout(timer);
-        this.#earlyWaiters.splice(this.#earlyWaiters.indexOf(waiter), 1);
-      };
-      const waiter = { resolve: (m: Message) => (done(), resolve(m)), reject: (e: DrpcError) => (done(), reject(e)) };
-      if (this.#earlyWaiters === NONE) this.#earlyWaiters = [];
-      this.#earlyWaiters.push(waiter);
-    });
+    return (this.#inbox ??= new EarlyInbox(this.clock)).receive(timeout);
   }
 
   /** Decodes a message body with this session's codecs (400 on an unknown codec or bad body). */
@@ -366,7 +293,7 @@ export class Session {
 
   async #writeWithHooks(m: Message, before: HookName, after: HookName, body: unknown): Promise<void> {
     if (this.plugins.length) await runHook(this.plugins, before, { session: this, message: m, body });
-    await this.#write(m);
+    await this.#writer.write(m);
     if (this.plugins.length) this.#hook(after, m, body);
   }
 
@@ -382,55 +309,21 @@ export class Session {
 
   /** Packs and sends, keeping send order even when a filter packs asynchronously. */
   writeMessage(m: Message): Promise<void> {
-    return this.#write(m);
+    return this.#writer.write(m);
   }
 
-  /**
-   * Like writeMessage, but returns undefined when the frame went out synchronously (the common case:
-   * no async filter, no write queued), so the hot path allocates no promise.
-   */
+  /** Like writeMessage, but undefined when the frame went out synchronously (no promise on the hot path). */
   writeNow(m: Message): Promise<void> | undefined {
-    if (this.#writeTail !== null) return this.#write(m);
-    let frame: Frame | Promise<Frame>;
-    try {
-      frame = this.proto.pack(m);
-    } catch (err) {
-      return Promise.reject(DrpcError.from(err, Code.BadMessage));
-    }
-    if (frame instanceof Promise) return this.#chain(frame.then((f) => this.#send(f)));
-    const err = this.#sendSync(frame);
-    return err && Promise.reject(err);
+    return this.#writer.writeNow(m);
   }
 
-  #write(m: Message): Promise<void> {
-    if (this.#writeTail === null) {
-      let frame: Frame | Promise<Frame>;
-      try {
-        frame = this.proto.pack(m);
-      } catch (err) {
-        return Promise.reject(DrpcError.from(err, Code.BadMessage));
-      }
-      if (!(frame instanceof Promise)) return this.#send(frame);
-      return this.#chain(frame.then((f) => this.#send(f)));
-    }
-    return this.#chain(this.#writeTail.then(() => this.proto.pack(m)).then((f) => this.#send(f)));
+  /** Sends an already packed frame in order with other writes (broadcast packs once for many sessions). */
+  writeFrame(frame: Frame): Promise<void> | undefined {
+    return this.#writer.writeFrame(frame);
   }
 
-  #chain(p: Promise<void>): Promise<void> {
-    const tail = p.catch(() => {});
-    this.#writeTail = tail;
-    tail.then(() => {
-      if (this.#writeTail === tail) this.#writeTail = null;
-    });
-    return p.catch((err) => Promise.reject(DrpcError.from(err, Code.BadMessage)));
-  }
-
-  #send(frame: Frame): Promise<void> {
-    const err = this.#sendSync(frame);
-    return err ? Promise.reject(err) : Promise.resolve();
-  }
-
-  #sendSync(frame: Frame): DrpcError | undefined {
+  /** FrameSink for the writer: sends one frame on the transport (internal). */
+  sendFrame(frame: Frame): DrpcError | undefined {
     if (this.#state === 'closed') return this.#closedError();
     try {
       this.#transport.send(frame);
@@ -440,81 +333,27 @@ export class Session {
     }
   }
 
-  #settleReply<T>(reply: Message, valueOnly: boolean, resolve: (r: T | Reply<T>) => void, reject: (e: DrpcError) => void): void {
-    if (!this.plugins.length) {
-      // The hot path: no hooks, so no closures.
-      if (reply.status.code !== 0) return reject(DrpcError.fromStatus(reply.status));
-      let value: T;
-      try {
-        value = this.decodeBody(reply) as T;
-      } catch (err) {
-        return reject(DrpcError.from(err, Code.BadMessage));
-      }
-      return resolve(valueOnly ? value : { value, meta: reply.meta, bodyCodec: reply.bodyCodec, status: reply.status });
-    }
-    const done = (): void => {
-      if (reply.status.code !== 0) return reject(DrpcError.fromStatus(reply.status));
-      let value: unknown;
-      try {
-        value = this.decodeBody(reply);
-      } catch (err) {
-        return reject(DrpcError.from(err, Code.BadMessage));
-      }
-      const ctx = { session: this, message: reply, body: value };
-      const after = this.plugins.length ? runHook(this.plugins, 'afterReadReplyBody', ctx) : undefined;
-      const ok = () =>
-        resolve(valueOnly ? (ctx.body as T) : { value: ctx.body as T, meta: reply.meta, bodyCodec: reply.bodyCodec, status: reply.status });
-      if (after) after.then(ok, (e) => reject(DrpcError.from(e)));
-      else ok();
-    };
-    if (!this.plugins.length) return done();
-    try {
-      const out = runHook(this.plugins, 'afterReadReplyHeader', { session: this, message: reply });
-      if (out) out.then(done, (e) => reject(DrpcError.from(e)));
-      else done();
-    } catch (err) {
-      reject(DrpcError.from(err));
-    }
-  }
-
   #onFrame(frame: Frame): void {
-    if (this.#state === 'closed' || this.#closeStatus) return; // abort() ended reading, as drpc's read loop ends
+    if (!this.reading) return; // abort() ended reading, as drpc's read loop ends
     this.#lastReceived = this.clock.now();
-    if (this.#readTail) {
-      this.#readTail = this.#readTail.then(() => this.#unpackAndDispatch(frame));
-      return;
-    }
-    let m: Message | Promise<Message>;
-    try {
-      m = this.proto.unpack(frame);
-    } catch (err) {
-      return this.#badFrame(err);
-    }
-    if (!(m instanceof Promise)) return this.#dispatch(m);
-    const tail: Promise<void> = m.then(
-      (msg) => this.#dispatch(msg),
-      (err) => this.#badFrame(err),
-    );
-    this.#readTail = tail;
-    tail.then(() => {
-      if (this.#readTail === tail) this.#readTail = null;
-    });
+    this.#reader.read(frame);
   }
 
-  #unpackAndDispatch(frame: Frame): Promise<void> {
-    if (this.#state === 'closed' || this.#closeStatus) return Promise.resolve();
-    return Promise.resolve()
-      .then(() => this.proto.unpack(frame))
-      .then(
-        (m) => this.#dispatch(m),
-        (err) => this.#badFrame(err),
-      );
+  /** MessageSink for the reader (internal): false once the session closed or was aborted. */
+  get reading(): boolean {
+    return this.#state !== 'closed' && !this.#closeStatus;
   }
 
-  #badFrame(err: unknown): void {
+  /** MessageSink for the reader (internal): a frame that could not be unpacked closes the session. */
+  receiveBadFrame(err: unknown): void {
     const e = DrpcError.from(err, Code.BadMessage);
     this.#onError(e, this);
     this.abort(e.toStatus(), `bad frame: ${e.message}`);
+  }
+
+  /** MessageSink for the reader (internal): routes one inbound message. */
+  receiveMessage(m: Message): void {
+    this.#dispatch(m);
   }
 
   #dispatch(m: Message): void {
@@ -561,12 +400,8 @@ export class Session {
   }
 
   #earlyArrived(m: Message): void {
-    const waiter = this.#earlyWaiters[0];
-    if (waiter) return waiter.resolve(m);
-    if (this.#early.length >= 64)
-      return this.abort({ code: Code.BadMessage, msg: 'Bad Message', cause: 'more than 64 messages during the handshake' });
-    if (this.#early === NONE) this.#early = [];
-    this.#early.push(m);
+    if (!(this.#inbox ??= new EarlyInbox(this.clock)).push(m))
+      this.abort({ code: Code.BadMessage, msg: 'Bad Message', cause: 'more than 64 messages during the handshake' });
   }
 
   #idle(): Promise<void> {
@@ -586,8 +421,7 @@ export class Session {
     this.#state = 'closed';
     const err = new DrpcError(Code.ConnClosed, codeText(Code.ConnClosed), error ?? reason);
     this.#pending.rejectAll(err);
-    for (const w of [...this.#earlyWaiters]) w.reject(err);
-    this.#early = NONE;
+    this.#inbox?.close(err);
     for (const job of this.running) job.controller?.abort(err);
     this.#emit('close', { reason, status: this.#closeStatus });
     this.#resolveClosed?.();

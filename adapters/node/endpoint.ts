@@ -20,6 +20,7 @@ import { rawProto } from '../../src/proto/raw.ts';
 import { jsonProto } from '../../src/proto/json.ts';
 import { Router, type CallContext, type CallHandler, type PushHandler } from '../../src/router.ts';
 import { Session, type CallOptions, type PushOptions } from '../../src/session.ts';
+import { broadcast, type BroadcastResult } from '../../src/broadcast.ts';
 import {
   specOf,
   validate,
@@ -160,6 +161,25 @@ export class Endpoint<C extends AnyContract = Untyped> {
   /** Pushes to one session (by session or id); typed from the contract's pushes. */
   push<M extends PushName<C>>(target: Target, serviceMethod: M, payload: PushInput<C, M>, options?: PushOptions): Promise<void> {
     return this.#session(target).then((s) => s.push(serviceMethod, payload, options));
+  }
+
+  /**
+   * Pushes to many sessions at once (default: every open session), encoding and packing once per
+   * codec and encoding. Returns how many sessions it reached and why the others failed.
+   */
+  broadcast<M extends PushName<C>>(
+    serviceMethod: M,
+    payload: PushInput<C, M>,
+    options: PushOptions & { to?: Iterable<Target> } = {},
+  ): BroadcastResult {
+    const to = options.to ? [...options.to].map((t) => (typeof t === 'string' ? this.sessions.get(t) : t)) : this.sessions.list();
+    const known = to.filter((s): s is Session => s !== undefined);
+    const result = broadcast(known, serviceMethod, payload, options);
+    for (let i = to.length - known.length; i > 0; i--) {
+      result.failed++;
+      result.errors.push(new DrpcError(Code.NotFound, codeText(Code.NotFound), 'no such session'));
+    }
+    return result;
   }
 
   /** Calls a route the client serves (server → client call) and resolves with its reply. */

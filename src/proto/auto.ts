@@ -48,6 +48,11 @@ class AutoProto implements Proto {
     return this.raw.id;
   }
 
+  /** Packs exactly as the proto it currently delegates to. */
+  get packKey(): unknown {
+    return this.mode === 'raw' ? this.raw : this.json;
+  }
+
   get binary(): boolean {
     return this.mode === 'raw';
   }

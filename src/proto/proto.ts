@@ -17,6 +17,8 @@ export interface Proto {
   /** True when frames are bytes (binary WebSocket messages), false for text frames. */
   readonly binary: boolean;
   pack(m: Message): Frame | Promise<Frame>;
+  /** Protos with the same key pack a message into the same bytes (lets broadcast pack once). Default: the proto itself. */
+  readonly packKey?: unknown;
   unpack(frame: Frame): Message | Promise<Message>;
 }
 

@@ -1,22 +1,23 @@
 /**
- * Write coalescing for Node sockets: the first send of a turn corks the socket and the end of the
- * turn uncorks it, so every frame written in between leaves in one writev() instead of one syscall
- * each. Pipelined calls and fan-out bursts then cost a fraction of the syscalls; a lone call leaves
- * in the same turn, so latency is unchanged. Where there is no such socket (browsers) it does nothing.
- * No closures per connection: the state lives on the transport (`WriteBatch`).
+ * Write coalescing for Node sockets. The first frame a socket gets in a turn is written at once (a
+ * lone call or one fan-out push pays nothing extra); a second frame in the same turn corks the
+ * socket, and the end of the turn uncorks every corked socket, so a pipelined burst leaves in one
+ * writev() instead of a syscall per frame. One deferred callback per turn serves every socket, and
+ * the state lives on the transport (no closures per connection). Without a corkable socket
+ * (browsers) it does nothing.
  */
 export interface Corkable {
   cork(): void;
   uncork(): void;
 }
 
-/** Per-transport state: the socket to cork (if any) and whether it is corked now. */
+/** Per-transport state: the socket to cork (if any) and how many frames it got this turn (0, 1, 2 = corked). */
 export interface WriteBatch {
   corkable?: Corkable;
-  corked: boolean;
+  batchState: 0 | 1 | 2;
 }
 
-type NextTick = (fn: (b: WriteBatch) => void, b: WriteBatch) => void;
+type NextTick = (fn: () => void) => void;
 const nextTick = (globalThis as { process?: { nextTick?: NextTick } }).process?.nextTick;
 
 /** The corkable TCP socket under a `ws` WebSocket (its private `_socket`), when there is one and the runtime can defer. */
@@ -25,15 +26,25 @@ export function corkableOf(ws: unknown): Corkable | undefined {
   return nextTick && s && typeof s.cork === 'function' && typeof s.uncork === 'function' ? (s as Corkable) : undefined;
 }
 
+let touched: WriteBatch[] = [];
+
 /** Call before each write. */
 export function batchWrite(b: WriteBatch): void {
-  if (b.corked || !b.corkable) return;
-  b.corked = true;
+  if (!b.corkable || b.batchState === 2) return;
+  if (b.batchState === 0) {
+    b.batchState = 1;
+    if (touched.push(b) === 1) nextTick!(endOfTurn);
+    return;
+  }
+  b.batchState = 2;
   b.corkable.cork();
-  nextTick!(release, b);
 }
 
-function release(b: WriteBatch): void {
-  b.corked = false;
-  b.corkable!.uncork();
+function endOfTurn(): void {
+  const list = touched;
+  touched = [];
+  for (const b of list) {
+    if (b.batchState === 2) b.corkable!.uncork();
+    b.batchState = 0;
+  }
 }

@@ -234,3 +234,32 @@ describe('session hub', { timeout: 30_000 }, () => {
     assert.ok(ep.sessions.get('user:bob'));
   });
 });
+
+describe('broadcast', { timeout: 30_000 }, () => {
+  test('ep.broadcast reaches every session (RAW and JSON clients), by id too, and reports the unknown', async (t) => {
+    const h = new Harness(t);
+    const { ep, url } = await h.endpoint();
+    ep.route('/login', (name: any, ctx) => (ctx.session.setId(name), name));
+    const clients = [h.client(url), h.client(url), h.client(url, { proto: 'json' })];
+    const got = clients.map(() => [] as unknown[]);
+    clients.forEach((c, i) => c.onPush('/all', (body, ctx) => void got[i]!.push([body, ctx.meta['m']])));
+    await Promise.all(clients.map((c, i) => c.call('/login', `c${i}`)));
+    const all = ep.broadcast('/all', { n: 1 }, { meta: { m: 'x' } });
+    assert.deepEqual([all.sent, all.failed], [3, 0]);
+    const some = ep.broadcast('/all', { n: 2 }, { to: ['c0', 'c2', 'nobody'] });
+    assert.deepEqual([some.sent, some.failed], [2, 1]);
+    assert.equal(some.errors[0]!.code, Code.NotFound);
+    await until(() => got[0]!.length === 2 && got[2]!.length === 2 && got[1]!.length === 1, 'every push');
+    assert.deepEqual(got, [
+      [
+        [{ n: 1 }, 'x'],
+        [{ n: 2 }, undefined],
+      ],
+      [[{ n: 1 }, 'x']],
+      [
+        [{ n: 1 }, 'x'],
+        [{ n: 2 }, undefined],
+      ],
+    ]);
+  });
+});

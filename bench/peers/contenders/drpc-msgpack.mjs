@@ -31,7 +31,7 @@ export async function startServer({ httpServer }) {
     publish(topic, msg) {
       const s = topics.get(topic);
       if (!s) return;
-      for (const session of s) session.push('/msg', msg).catch(() => {});
+      ep.broadcast('/msg', msg, { to: s });
     },
     async close() {
       await ep.close({ drain: 0 });

@@ -1,6 +1,7 @@
 // drpc for TypeScript (this repository, built with `npm run build`): RAW proto in binary WebSocket
 // frames, json body codec. echo = CALL /echo; subscribe = CALL /sub adds the session to the topic;
-// publish = one PUSH per subscriber session (topics with offsets and history arrive with issue 5).
+// publish = ep.broadcast() to the topic's sessions: one PUSH encoded and packed once (topics with offsets
+// and history arrive with issue 5).
 export const info = {
   id: 'drpc',
   label: 'drpc (this repo): RAW binary frames, json codec',
@@ -29,7 +30,7 @@ export async function startServer({ httpServer }) {
     publish(topic, msg) {
       const s = topics.get(topic);
       if (!s) return;
-      for (const session of s) session.push('/msg', msg).catch(() => {});
+      ep.broadcast('/msg', msg, { to: s });
     },
     async close() {
       await ep.close({ drain: 0 });

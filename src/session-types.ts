@@ -1,0 +1,71 @@
+/** The options, events and results of a Session (kept apart from the engine itself). */
+import type { Clock } from './clock.ts';
+import type { CodecRegistry } from './codec/codec.ts';
+import type { Plugin } from './hooks.ts';
+import type { Proto } from './proto/proto.ts';
+import type { Router } from './router.ts';
+import type { Session } from './session.ts';
+import type { DrpcError, Status } from './status.ts';
+import type { Meta } from './wire-text.ts';
+
+export interface SessionOptions {
+  /** Frame format. Default: drpc RAW. */
+  proto?: Proto;
+  /** Body codecs known to this session. Default: the shared registry (json, plain, protobuf, bytes). */
+  codecs?: CodecRegistry;
+  /** Codec for outbound bodies (id or name). Default 'json'. */
+  codec?: number | string;
+  /** Routes served on this session. Default: a new, empty router. */
+  router?: Router;
+  /** Hooks along the message life, in order. Default none. */
+  plugins?: Plugin[];
+  /** Timers and wall time. Default: the system clock. */
+  clock?: Clock;
+  /** Default timeout of outbound calls in ms; 0 = none (drpc has none). Default 30000. */
+  timeout?: number;
+  /** Most outbound calls waiting for a reply at once; more fail with 104. Default 65536. */
+  maxPendingCalls?: number;
+  /** Most inbound CALLs handled at once; more get an error REPLY 500. Default 1024. */
+  maxConcurrentCalls?: number;
+  /** How long an active close waits for running handlers and pending calls, in ms. Default 5000. */
+  closeTimeout?: number;
+  /** Session id. Default: the transport's remote address. */
+  id?: string;
+  /** Start in drpc's "preparing" state (handshake: only earlySend / earlyReceive) until `start()`. Default false. */
+  preparing?: boolean;
+  /** Errors nobody else hears about: push handler failures, unroutable pushes, hook errors. Default: console.warn. */
+  onError?: (err: DrpcError, session: Session) => void;
+}
+
+export interface CallOptions {
+  /** Timeout in ms for this call; 0 = none. Default: the session's `timeout`. */
+  timeout?: number;
+  /** Aborting settles the call with code 1499 Canceled. */
+  signal?: AbortSignal;
+  meta?: Meta;
+  /** Codec of the request body (id or name). Default: the session's codec. */
+  codec?: number | string;
+  /** Ask the peer to reply in this codec (drpc's X-Accept-Body-Codec). */
+  acceptCodec?: number | string;
+  /** Transfer filter ids, ids[0] outermost, e.g. `[gzip.id]`. The REPLY uses the same pipe. */
+  pipe?: number[];
+}
+
+export type PushOptions = Pick<CallOptions, 'meta' | 'codec' | 'pipe'>;
+
+/** A REPLY in full: the decoded value plus what drpc's CallCmd exposes. */
+export interface Reply<T = unknown> {
+  value: T;
+  meta: Meta;
+  bodyCodec: number;
+  status: Status;
+}
+
+export type SessionState = 'preparing' | 'open' | 'closing' | 'closed';
+
+export interface SessionEvents {
+  /** The session closed; `reason` says why; `status` is set when a drpc status caused it. */
+  close(info: { reason: string; status?: Status }): void;
+  /** `setId` changed the id (hubs re-key on this). */
+  id(id: string, previous: string): void;
+}
