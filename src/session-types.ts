@@ -8,7 +8,15 @@ import type { Session } from './session.ts';
 import type { DrpcError, Status } from './status.ts';
 import type { Meta } from './wire-text.ts';
 
+/** Whoever keeps sessions (an endpoint's hub): told directly, so a session needs no listener closures. */
+export interface SessionOwner {
+  sessionClosed(session: Session, info: { reason: string; status?: Status }): void;
+  sessionRenamed(session: Session, id: string, previous: string): void;
+}
+
 export interface SessionOptions {
+  /** Told when the session closes or is renamed (endpoints use it; users listen with `on`). Default none. */
+  owner?: SessionOwner;
   /** Frame format. Default: drpc RAW. */
   proto?: Proto;
   /** Body codecs known to this session. Default: the shared registry (json, plain, protobuf, bytes). */

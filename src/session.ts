@@ -9,19 +9,19 @@ import { runHook, type Plugin, type HookName } from './hooks.ts';
 import { createMessage, MType, mtypeName, nextSeq, type Message } from './message.ts';
 import { PendingCalls, type PendingCall } from './pending.ts';
 import { EarlyInbox } from './early-inbox.ts';
-import { FrameWriter } from './frame-writer.ts';
-import { FrameReader } from './frame-reader.ts';
+import { FrameWriter, type FrameSink } from './frame-writer.ts';
+import { FrameReader, type MessageSink } from './frame-reader.ts';
 import type { Frame, Proto } from './proto/proto.ts';
 import { rawProto } from './proto/raw.ts';
 import { Router } from './router.ts';
 import { serveCall, servePush } from './serve.ts';
 import { settleReply } from './reply.ts';
 import { Code, DrpcError, codeText, type Status } from './status.ts';
-import type { SessionOptions, CallOptions, PushOptions, Reply, SessionState, SessionEvents } from './session-types.ts';
-import type { Transport } from './transport/transport.ts';
+import type { SessionOptions, SessionOwner, CallOptions, PushOptions, Reply, SessionState, SessionEvents } from './session-types.ts';
+import type { Transport, TransportHandlers } from './transport/transport.ts';
 import type { Meta } from './wire-text.ts';
 
-export type { SessionOptions, CallOptions, PushOptions, Reply, SessionState, SessionEvents } from './session-types.ts';
+export type { SessionOptions, SessionOwner, CallOptions, PushOptions, Reply, SessionState, SessionEvents } from './session-types.ts';
 
 type Listener = (...args: unknown[]) => void;
 
@@ -29,12 +29,13 @@ interface Job {
   controller?: AbortController;
 }
 const NO_JOBS: ReadonlySet<Job> = new Set();
+const DEFAULTS = Object.freeze({ timeout: 30_000, maxPendingCalls: 65_536, maxConcurrentCalls: 1024, closeTimeout: 5000 });
 const WRITTEN: Promise<void> = Promise.resolve();
 const NO_PLUGINS: readonly Plugin[] = Object.freeze([]);
 
 const ALLOWED = [false, true, true, true, false, false]; // CALL, REPLY, PUSH after the handshake
 
-export class Session {
+export class Session implements TransportHandlers, FrameSink, MessageSink {
   readonly router: Router;
   readonly proto: Proto;
   readonly codecs: CodecRegistry;
@@ -44,7 +45,11 @@ export class Session {
   /** Listeners by event, made on first `on()` (an idle server session should stay small). */
   #listeners?: Record<string, Listener[] | undefined>;
   readonly #transport: Transport;
-  readonly #pending: PendingCalls;
+  readonly #owner?: SessionOwner;
+  // Made on first use (an idle server session never calls, writes or reads).
+  #pendingCalls?: PendingCalls;
+  #frameWriter?: FrameWriter;
+  #frameReader?: FrameReader;
   readonly #opts: Required<Pick<SessionOptions, 'timeout' | 'maxPendingCalls' | 'maxConcurrentCalls' | 'closeTimeout'>>;
   readonly #onError: (err: DrpcError, session: Session) => void;
   readonly #codec: Codec;
@@ -53,8 +58,6 @@ export class Session {
   #id: string;
   #state: SessionState;
   #seq = 0;
-  readonly #writer: FrameWriter;
-  readonly #reader: FrameReader;
   /** Handshake-only: made on first use (idle sessions should stay small). */
   #inbox?: EarlyInbox;
   #running?: Set<Job>;
@@ -64,26 +67,40 @@ export class Session {
 
   constructor(transport: Transport, options: SessionOptions = {}) {
     this.#transport = transport;
+    this.#owner = options.owner;
     this.router = options.router ?? new Router();
     this.proto = options.proto ?? rawProto();
     this.codecs = options.codecs ?? defaultCodecs;
     this.clock = options.clock ?? systemClock;
     this.plugins = options.plugins ?? NO_PLUGINS;
     this.#codec = this.codecs.require(options.codec ?? 'json');
-    this.#pending = new PendingCalls(this.clock);
-    this.#writer = new FrameWriter(this.proto, this);
-    this.#reader = new FrameReader(this.proto, this);
-    this.#opts = {
-      timeout: options.timeout ?? 30_000,
-      maxPendingCalls: options.maxPendingCalls ?? 65_536,
-      maxConcurrentCalls: options.maxConcurrentCalls ?? 1024,
-      closeTimeout: options.closeTimeout ?? 5000,
-    };
+    const o = options;
+    this.#opts =
+      o.timeout === undefined && o.maxPendingCalls === undefined && o.maxConcurrentCalls === undefined && o.closeTimeout === undefined
+        ? DEFAULTS // shared: most sessions take the defaults, and an idle session should stay small
+        : {
+            timeout: o.timeout ?? DEFAULTS.timeout,
+            maxPendingCalls: o.maxPendingCalls ?? DEFAULTS.maxPendingCalls,
+            maxConcurrentCalls: o.maxConcurrentCalls ?? DEFAULTS.maxConcurrentCalls,
+            closeTimeout: o.closeTimeout ?? DEFAULTS.closeTimeout,
+          };
     this.#onError = options.onError ?? ((err) => console.warn(`[drpc] session ${this.#id}: ${err.message}`));
     this.#id = options.id ?? transport.remoteAddress;
     this.#state = options.preparing ? 'preparing' : 'open';
     this.#lastReceived = this.clock.now();
-    transport.listen({ frame: (f) => this.#onFrame(f), close: (reason, err) => this.#onTransportClose(reason, err) });
+    transport.listen(this); // the session is its transport's handler: no closures per connection
+  }
+
+  get #pending(): PendingCalls {
+    return (this.#pendingCalls ??= new PendingCalls(this.clock));
+  }
+
+  get #writer(): FrameWriter {
+    return (this.#frameWriter ??= new FrameWriter(this.proto, this));
+  }
+
+  get #reader(): FrameReader {
+    return (this.#frameReader ??= new FrameReader(this.proto, this));
   }
 
   get id(): string {
@@ -95,11 +112,17 @@ export class Session {
     const prev = this.#id;
     if (id === prev) return;
     this.#id = id;
+    this.#owner?.sessionRenamed(this, id, prev);
     this.#emit('id', id, prev);
   }
 
   get state(): SessionState {
     return this.#state;
+  }
+
+  /** The transport this session runs on. */
+  get transport(): Transport {
+    return this.#transport;
   }
 
   get remoteAddress(): string {
@@ -118,7 +141,7 @@ export class Session {
 
   /** Outbound calls waiting for a reply. */
   get pendingCalls(): number {
-    return this.#pending.size;
+    return this.#pendingCalls?.size ?? 0;
   }
 
   /** Resolves once the session is closed (either side, any reason). */
@@ -233,7 +256,7 @@ export class Session {
     if (this.#state === 'closed' || this.#state === 'closing') return this.closed;
     this.#state = 'closing';
     const timeout = options.timeout ?? this.#opts.closeTimeout;
-    if (timeout > 0 && (this.running.size || this.#pending.size)) {
+    if (timeout > 0 && (this.running.size || this.pendingCalls)) {
       let timer: ReturnType<Clock['setTimeout']> | undefined;
       await Promise.race([
         Promise.all([this.#idle(), this.#pending.drained()]),
@@ -333,7 +356,8 @@ export class Session {
     }
   }
 
-  #onFrame(frame: Frame): void {
+  /** TransportHandlers (internal): one frame arrived. */
+  receiveFrame(frame: Frame): void {
     if (!this.reading) return; // abort() ended reading, as drpc's read loop ends
     this.#lastReceived = this.clock.now();
     this.#reader.read(frame);
@@ -369,7 +393,7 @@ export class Session {
       return this.abort(status);
     }
     if (m.mtype === MType.Reply) {
-      const call = this.#pending.take(m.seq);
+      const call = this.#pendingCalls?.take(m.seq);
       if (call) call.resolve(m); // a REPLY for an unknown seq is ignored, as drpc does
       return;
     }
@@ -416,14 +440,17 @@ export class Session {
     });
   }
 
-  #onTransportClose(reason: string, error?: unknown): void {
+  /** TransportHandlers (internal): the transport is gone. */
+  transportClosed(reason: string, error?: unknown): void {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     const err = new DrpcError(Code.ConnClosed, codeText(Code.ConnClosed), error ?? reason);
-    this.#pending.rejectAll(err);
+    this.#pendingCalls?.rejectAll(err);
     this.#inbox?.close(err);
     for (const job of this.running) job.controller?.abort(err);
-    this.#emit('close', { reason, status: this.#closeStatus });
+    const info = { reason, status: this.#closeStatus };
+    this.#owner?.sessionClosed(this, info);
+    this.#emit('close', info);
     this.#resolveClosed?.();
     for (const p of this.plugins) {
       if (!p.afterDisconnect) continue;

@@ -19,7 +19,7 @@ import { DEFAULT_MAX_FRAME, type Proto } from '../../src/proto/proto.ts';
 import { rawProto } from '../../src/proto/raw.ts';
 import { jsonProto } from '../../src/proto/json.ts';
 import { Router, type CallContext, type CallHandler, type PushHandler } from '../../src/router.ts';
-import { Session, type CallOptions, type PushOptions } from '../../src/session.ts';
+import { Session, type CallOptions, type PushOptions, type SessionOwner } from '../../src/session.ts';
 import { broadcast, type BroadcastResult } from '../../src/broadcast.ts';
 import {
   specOf,
@@ -106,6 +106,15 @@ export class Endpoint<C extends AnyContract = Untyped> {
   #closing = false;
   #connections = 0;
   readonly #pong: Pong;
+  /** One owner for every session: no listener closures per connection. */
+  readonly #owner: SessionOwner = {
+    sessionClosed: (s) => {
+      this.#connections--;
+      this.#transports.delete(s.transport);
+      this.sessions.remove(s);
+    },
+    sessionRenamed: (s, id, prev) => this.sessions.rename(s, id, prev),
+  };
   readonly #onError = (err: DrpcError, s: Session): void => {
     const report = this.#opts.onError;
     if (report) report(err, s);
@@ -354,11 +363,7 @@ export class Endpoint<C extends AnyContract = Untyped> {
       maxConcurrentCalls: o.maxConcurrentCalls,
       preparing: !!o.auth,
       onError: this.#onError,
-    });
-    session.on('close', () => {
-      this.#connections--;
-      this.#transports.delete(transport);
-      this.sessions.remove(session);
+      owner: this.#owner,
     });
     if (o.auth) {
       try {

@@ -5,13 +5,15 @@ import type { Status } from '../../src/status.ts';
 export class SessionHub {
   readonly #byId = new Map<string, Session>();
 
-  /** Adds a session and keeps it keyed through `setId`; the owner calls `remove` when it closes. */
+  /** Adds a session; its owner calls `rename` on setId and `remove` when it closes. */
   add(session: Session): void {
     this.#byId.set(session.id, session);
-    session.on('id', (id, prev) => {
-      if (this.#byId.get(prev) === session) this.#byId.delete(prev);
-      if (session.state !== 'closed') this.#byId.set(id, session);
-    });
+  }
+
+  rename(session: Session, id: string, previous: string): void {
+    if (this.#byId.get(previous) !== session) return; // not in the hub (yet): nothing to re-key
+    this.#byId.delete(previous);
+    if (session.state !== 'closed') this.#byId.set(id, session);
   }
 
   remove(session: Session): void {

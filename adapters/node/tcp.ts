@@ -58,8 +58,8 @@ export class NodeTcpTransport implements Transport {
     this.#handlers = handlers;
     const early = this.#early;
     this.#early = [];
-    for (const f of early) handlers.frame(f);
-    if (this.#done) handlers.close(this.#reason, this.#error);
+    for (const f of early) handlers.receiveFrame(f);
+    if (this.#done) handlers.transportClosed(this.#reason, this.#error);
   }
 
   send(frame: Frame): void {
@@ -94,7 +94,7 @@ export class NodeTcpTransport implements Transport {
     }
     for (const f of frames) {
       if (this.#done) return; // a frame handler may close the session
-      if (this.#handlers) this.#handlers.frame(f);
+      if (this.#handlers) this.#handlers.receiveFrame(f);
       else this.#early.push(f);
     }
   }
@@ -106,7 +106,7 @@ export class NodeTcpTransport implements Transport {
     this.#error = error;
     this.#socket.removeAllListeners('data');
     this.#socket.on('error', () => {}); // late socket errors have nobody to tell
-    this.#handlers?.close(reason, error);
+    this.#handlers?.transportClosed(reason, error);
   }
 }
 

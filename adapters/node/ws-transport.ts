@@ -29,7 +29,7 @@ export class NodeWebSocketTransport implements Transport, WriteBatch {
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
       const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
       const frame: Frame = isBinary ? buf : buf.toString('utf8');
-      if (this.#handlers) this.#handlers.frame(frame);
+      if (this.#handlers) this.#handlers.receiveFrame(frame);
       else (this.#early ??= []).push(frame);
     });
     ws.on('close', (code: number, reason: Buffer) =>
@@ -46,8 +46,8 @@ export class NodeWebSocketTransport implements Transport, WriteBatch {
     this.#handlers = handlers;
     const early = this.#early;
     this.#early = undefined;
-    if (early) for (const f of early) handlers.frame(f);
-    if (this.#done) handlers.close(this.#reason);
+    if (early) for (const f of early) handlers.receiveFrame(f);
+    if (this.#done) handlers.transportClosed(this.#reason);
   }
 
   send(frame: Frame): void {
@@ -78,6 +78,6 @@ export class NodeWebSocketTransport implements Transport, WriteBatch {
     this.#reason = reason;
     this.ws.removeAllListeners('message');
     this.ws.on('error', () => {}); // late socket errors have nobody to tell
-    this.#handlers?.close(reason);
+    this.#handlers?.transportClosed(reason);
   }
 }

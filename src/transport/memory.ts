@@ -54,7 +54,7 @@ class End implements MemoryTransport {
     if (this.#closed) return;
     this.#closed = true;
     this.#inbox = [];
-    queueMicrotask(() => this.#handlers?.close(reason));
+    queueMicrotask(() => this.#handlers?.transportClosed(reason));
     this.peer.#remoteClosed(reason);
   }
 
@@ -73,7 +73,7 @@ class End implements MemoryTransport {
     // Frames already received are still delivered before the close, as on a socket.
     queueMicrotask(() => {
       this.#drain(true);
-      this.#handlers?.close(`peer closed: ${reason}`);
+      this.#handlers?.transportClosed(`peer closed: ${reason}`);
     });
   }
 
@@ -90,6 +90,6 @@ class End implements MemoryTransport {
     if (!this.#handlers || (this.#frozen && !force)) return;
     const frames = this.#inbox;
     this.#inbox = [];
-    for (const f of frames) this.#handlers.frame(f);
+    for (const f of frames) this.#handlers.receiveFrame(f);
   }
 }

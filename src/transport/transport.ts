@@ -7,9 +7,9 @@ import type { Status } from '../status.ts';
 
 export interface TransportHandlers {
   /** One complete frame arrived. */
-  frame(frame: Frame): void;
+  receiveFrame(frame: Frame): void;
   /** The transport is gone (either side closed or it failed). Called once. */
-  close(reason: string, error?: unknown): void;
+  transportClosed(reason: string, error?: unknown): void;
 }
 
 export interface Transport {
@@ -18,7 +18,7 @@ export interface Transport {
   /** Queues one frame. Throws if the transport is already closed. */
   send(frame: Frame): void;
   /**
-   * Closes; `handlers.close` then fires once (if it has not already). A status, when given, tells the
+   * Closes; `handlers.transportClosed` then fires once (if it has not already). A status, when given, tells the
    * peer why where the transport can (WebSocket: close code 4000 + status code).
    */
   close(reason?: string, status?: Status): void;

@@ -103,7 +103,7 @@ export class WebSocketTransport implements Transport, WriteBatch {
     this.corkable = corkableOf(ws);
     ws.onmessage = (ev) => {
       const frame = toFrame(ev.data);
-      if (this.#handlers) this.#handlers.frame(frame);
+      if (this.#handlers) this.#handlers.receiveFrame(frame);
       else this.#early.push(frame);
     };
     ws.onclose = (ev) =>
@@ -119,8 +119,8 @@ export class WebSocketTransport implements Transport, WriteBatch {
     this.#handlers = handlers;
     const early = this.#early;
     this.#early = [];
-    for (const f of early) handlers.frame(f);
-    if (this.#done) handlers.close(this.#reason);
+    for (const f of early) handlers.receiveFrame(f);
+    if (this.#done) handlers.transportClosed(this.#reason);
   }
 
   send(frame: Frame): void {
@@ -150,7 +150,7 @@ export class WebSocketTransport implements Transport, WriteBatch {
     // Stale-callback guard: nothing from this socket reaches anyone after it is done.
     this.ws.onmessage = this.ws.onclose = null;
     this.ws.onerror = ignore; // a late error from a closing `ws` socket must not throw
-    this.#handlers?.close(reason);
+    this.#handlers?.transportClosed(reason);
   }
 }
 
