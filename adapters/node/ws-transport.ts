@@ -19,7 +19,7 @@ export class NodeWebSocketTransport implements Transport, WriteBatch {
   closeCode = 1000;
   /** Write coalescing state (see cork.ts). */
   corkable?: Corkable;
-  batchState: 0 | 1 | 2 = 0;
+  batchState = 0;
 
   constructor(
     private readonly ws: WebSocket,

@@ -13,6 +13,7 @@ import { createMessage, formatSeq, parseSeq, type Message } from '../message.ts'
 import { resolvePipe, packPipe, unpackPipe, type FilterRegistry } from '../filter/filter.ts';
 import { Code, DrpcError, OK_STATUS, type Status } from '../status.ts';
 import { asciiDecode, isAscii, utf8Decode, utf8Encode } from '../utf8.ts';
+import { allocBytes } from '../alloc.ts';
 import * as text from '../wire-text.ts';
 import { guard, resolveProtoOptions, tooLarge, type Proto, type ProtoOptions } from './proto.ts';
 
@@ -65,14 +66,14 @@ function makeRaw(name: string, dialect: Dialect, options: ProtoOptions): Proto {
       if (!m.pipe.length) {
         // The common case: one allocation, header and payload written in place.
         const size = 4 + prefix + parts.size;
-        const out = new Uint8Array(size);
+        const out = allocBytes(size);
         writeHead(out, size, prefix, m.pipe);
         writePayload(out, 4 + prefix, parts, m);
         m.size = size;
         return out;
       }
       const pipe = resolvePipe(filters, m.pipe);
-      const payload = new Uint8Array(parts.size);
+      const payload = allocBytes(parts.size);
       writePayload(payload, 0, parts, m);
       const out = packPipe(pipe, payload);
       return out instanceof Promise ? out.then((p) => frame(m, p, prefix)) : frame(m, out, prefix);
@@ -89,7 +90,7 @@ function makeRaw(name: string, dialect: Dialect, options: ProtoOptions): Proto {
 function frame(m: Message, payload: Uint8Array, prefix: number): Uint8Array {
   const size = 4 + prefix + m.pipe.length + payload.length;
   if (size > 0xffffffff) throw new DrpcError(Code.BadMessage, `frame of ${size} bytes exceeds the u32 length field`);
-  const out = new Uint8Array(size);
+  const out = allocBytes(size);
   const at = writeHead(out, size, prefix, m.pipe);
   out.set(payload, at);
   m.size = size;

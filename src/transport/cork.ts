@@ -11,11 +11,17 @@ export interface Corkable {
   uncork(): void;
 }
 
-/** Per-transport state: the socket to cork (if any) and how many frames it got this turn (0, 1, 2 = corked). */
+/** Per-transport state: the socket to cork (if any) and how many frames it got this turn (2+ = corked). */
 export interface WriteBatch {
   corkable?: Corkable;
-  batchState: 0 | 1 | 2;
+  batchState: number;
 }
+
+/**
+ * A corked burst is flushed every this many frames, so the peer starts working on the first ones
+ * while the rest are still being produced (a whole-turn batch would make both sides take turns).
+ */
+const FLUSH_EVERY = 32;
 
 type NextTick = (fn: () => void) => void;
 const nextTick = (globalThis as { process?: { nextTick?: NextTick } }).process?.nextTick;
@@ -30,21 +36,22 @@ let touched: WriteBatch[] = [];
 
 /** Call before each write. */
 export function batchWrite(b: WriteBatch): void {
-  if (!b.corkable || b.batchState === 2) return;
-  if (b.batchState === 0) {
-    b.batchState = 1;
+  if (!b.corkable) return;
+  const n = ++b.batchState;
+  if (n === 1) {
     if (touched.push(b) === 1) nextTick!(endOfTurn);
-    return;
+  } else if (n === 2) b.corkable.cork();
+  else if (n % FLUSH_EVERY === 1) {
+    b.corkable.uncork();
+    b.corkable.cork();
   }
-  b.batchState = 2;
-  b.corkable.cork();
 }
 
 function endOfTurn(): void {
   const list = touched;
   touched = [];
   for (const b of list) {
-    if (b.batchState === 2) b.corkable!.uncork();
+    if (b.batchState >= 2) b.corkable!.uncork();
     b.batchState = 0;
   }
 }

@@ -92,7 +92,7 @@ export class WebSocketTransport implements Transport, WriteBatch {
   #done = false;
   /** Write coalescing state (see cork.ts). */
   corkable?: Corkable;
-  batchState: 0 | 1 | 2 = 0;
+  batchState = 0;
   /** How the socket closed, once it has. */
   closeDetails?: CloseDetails;
 

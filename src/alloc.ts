@@ -1,0 +1,11 @@
+/**
+ * Byte buffers for frames. `new Uint8Array(n)` above a few dozen bytes allocates an ArrayBuffer off
+ * the JS heap (about 0.5 µs for 700 bytes on Node 20); Node's and Bun's Buffer.allocUnsafe slices a
+ * pooled slab in a third of that. Callers overwrite every byte, so unzeroed memory never leaks out.
+ */
+type AllocUnsafe = (n: number) => Uint8Array;
+
+const allocUnsafe = (globalThis as { Buffer?: { allocUnsafe?: AllocUnsafe } }).Buffer?.allocUnsafe;
+
+/** A buffer of `n` bytes whose contents the caller overwrites entirely. */
+export const allocBytes: (n: number) => Uint8Array = allocUnsafe ? (n) => allocUnsafe(n) : (n) => new Uint8Array(n);
