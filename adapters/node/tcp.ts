@@ -17,6 +17,7 @@ import { rawProto } from '../../src/proto/raw.ts';
 import { Session, type SessionOptions } from '../../src/session.ts';
 import { Code, DrpcError, codeText, type Status } from '../../src/status.ts';
 import type { Transport, TransportHandlers } from '../../src/transport/transport.ts';
+import { batchWrite, type Corkable, type WriteBatch } from '../../src/transport/cork.ts';
 
 export interface TcpTransportOptions {
   /** Largest inbound frame in bytes (checked from its length prefix, before buffering). Default 16 MiB. */
@@ -29,8 +30,11 @@ export interface TcpTransportOptions {
 const CLOSE_GRACE_MS = 2000;
 
 /** A connected `net.Socket` as a drpc Transport carrying RAW frames. */
-export class NodeTcpTransport implements Transport {
+export class NodeTcpTransport implements Transport, WriteBatch {
   readonly remoteAddress: string;
+  /** Write coalescing state (see src/transport/cork.ts). */
+  readonly corkable: Corkable;
+  batchState = 0;
   readonly #socket: Socket;
   readonly #framer: RawFramer;
   #handlers?: TransportHandlers;
@@ -41,6 +45,7 @@ export class NodeTcpTransport implements Transport {
 
   constructor(socket: Socket, options: TcpTransportOptions = {}) {
     this.#socket = socket;
+    this.corkable = socket;
     this.#framer = new RawFramer(options.maxFrameSize ?? DEFAULT_MAX_FRAME);
     this.remoteAddress = options.remoteAddress ?? `${socket.remoteAddress}:${socket.remotePort}`;
     socket.setNoDelay(true);
@@ -65,6 +70,7 @@ export class NodeTcpTransport implements Transport {
   send(frame: Frame): void {
     if (this.#done || this.#socket.destroyed) throw new Error('tcp connection is closed');
     if (typeof frame === 'string') throw new DrpcError(Code.BadMessage, 'tcp carries binary RAW frames only (got a text frame)');
+    batchWrite(this);
     this.#socket.write(frame);
   }
 
