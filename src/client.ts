@@ -9,9 +9,7 @@ import { authenticate } from './auth.ts';
 import { backoffDelay, type BackoffOptions } from './backoff.ts';
 import { systemClock, type Clock, type TimerHandle } from './clock.ts';
 import { closeToStatus, SERVICE_RESTART } from './close-codes.ts';
-import type { CodecRegistry } from './codec/codec.ts';
 import { HeartbeatPing } from './heartbeat.ts';
-import type { Plugin } from './hooks.ts';
 import { OfflineQueue } from './offline-queue.ts';
 import type { Proto } from './proto/proto.ts';
 import { autoProto } from './proto/auto.ts';
@@ -33,9 +31,9 @@ import {
   type Untyped,
 } from './contract.ts';
 import { Session, type CallOptions, type PushOptions, type Reply } from './session.ts';
+import type { PeerOptions } from './session-types.ts';
 import { Code, DrpcError, codeText, type Status } from './status.ts';
 import { openWebSocket, type WebSocketConstructor, type WebSocketTransport } from './transport/websocket.ts';
-import type { FilterRegistry } from './filter/filter.ts';
 
 export type ClientState = 'connecting' | 'open' | 'reconnecting' | 'closed';
 
@@ -57,23 +55,13 @@ export interface ClientEvents {
   closed(info: StateInfo): void;
 }
 
-export interface ConnectOptions<C extends AnyContract = Untyped> {
+export interface ConnectOptions<C extends AnyContract = Untyped> extends PeerOptions {
   /** Typed contract: `call`, `onPush` and `route` are typed from it; client routes validate their input. */
   contract?: C;
   /** Also validate replies and pushes against the contract (opt-in; a bad reply fails with 400, a bad push is reported and dropped). Default false. */
   validate?: boolean;
   /** Frame format: 'raw' (binary frames, carries status; default) or 'json' (drpc's JSON sub-protocol), or a Proto. */
   proto?: 'raw' | 'json' | Proto;
-  /** Largest inbound frame in bytes. Default 16 MiB. */
-  maxFrameSize?: number;
-  /** Codec for outbound bodies. Default 'json'. */
-  codec?: number | string;
-  codecs?: CodecRegistry;
-  filters?: FilterRegistry;
-  plugins?: Plugin[];
-  clock?: Clock;
-  /** Default call timeout in ms (0 = none). Default 30000. */
-  timeout?: number;
   /** Query parameters added to the URL on every dial (e.g. a token for handshake-time checks); a function is re-run each dial. */
   query?: Record<string, string> | (() => Record<string, string> | Promise<Record<string, string>>);
   /** AUTH_CALL payload, re-run on every (re)connect. A rejection (401) stops reconnecting until `reconnect()`. Default: no auth. */

@@ -6,6 +6,7 @@ import type { Proto } from './proto/proto.ts';
 import type { Router } from './router.ts';
 import type { Session } from './session.ts';
 import type { DrpcError, Status } from './status.ts';
+import type { FilterRegistry } from './filter/filter.ts';
 import type { Meta } from './wire-text.ts';
 
 /** Whoever keeps sessions (an endpoint's hub): told directly, so a session needs no listener closures. */
@@ -76,4 +77,12 @@ export interface SessionEvents {
   close(info: { reason: string; status?: Status }): void;
   /** `setId` changed the id (hubs re-key on this). */
   id(id: string, previous: string): void;
+}
+
+/** What a client and an endpoint pass down to their sessions and protos. */
+export interface PeerOptions extends Pick<SessionOptions, 'codec' | 'codecs' | 'plugins' | 'clock' | 'timeout'> {
+  /** Largest inbound frame in bytes (also bounds what gzip may inflate to). Default 16 MiB. */
+  maxFrameSize?: number;
+  /** Transfer filters the protos may apply. Default: the shared registry (gzip, md5). */
+  filters?: FilterRegistry;
 }

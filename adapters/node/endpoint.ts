@@ -11,15 +11,13 @@ import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
 import { acceptAuth, type AuthChecker } from '../../src/auth.ts';
 import { systemClock, type Clock } from '../../src/clock.ts';
 import { SERVICE_RESTART } from '../../src/close-codes.ts';
-import type { CodecRegistry } from '../../src/codec/codec.ts';
-import type { FilterRegistry } from '../../src/filter/filter.ts';
-import type { Plugin } from '../../src/hooks.ts';
 import { autoProto } from '../../src/proto/auto.ts';
 import { DEFAULT_MAX_FRAME, type Proto } from '../../src/proto/proto.ts';
 import { rawProto } from '../../src/proto/raw.ts';
 import { jsonProto } from '../../src/proto/json.ts';
 import { Router, type CallContext, type CallHandler, type PushHandler } from '../../src/router.ts';
 import { Session, type CallOptions, type PushOptions, type SessionOwner } from '../../src/session.ts';
+import type { PeerOptions } from '../../src/session-types.ts';
 import { broadcast, type BroadcastResult } from '../../src/broadcast.ts';
 import {
   specOf,
@@ -48,21 +46,13 @@ export interface UpgradeInfo {
   url: URL;
 }
 
-export interface EndpointOptions<C extends AnyContract = Untyped> {
+export interface EndpointOptions<C extends AnyContract = Untyped> extends PeerOptions {
   /** Typed contract: routes are typed from it and inputs validated (400 naming the failing paths). */
   contract?: C;
   /** Also validate handler outputs against the contract (a bad output becomes 500). Default false. */
   validateOutput?: boolean;
   /** Encoding until a peer's first frame says otherwise: binary = RAW, text = JSON sub-protocol. Default 'raw'. */
   proto?: 'raw' | 'json';
-  /** Codec for outbound bodies. Default 'json'. */
-  codec?: number | string;
-  codecs?: CodecRegistry;
-  filters?: FilterRegistry;
-  plugins?: Plugin[];
-  clock?: Clock;
-  /** Default timeout (ms) of server → client calls; 0 = none. Default 30000. */
-  timeout?: number;
   /** AUTH_CALL checker, run first on every connection; its return value is the AUTH_REPLY body. Default: no auth. */
   auth?: AuthChecker;
   /** How long a new connection has to send its AUTH_CALL, in ms. Default 10000. */
@@ -73,8 +63,6 @@ export interface EndpointOptions<C extends AnyContract = Untyped> {
   origins?: string[];
   /** Most open connections; more are refused with HTTP 503. Default 10000. */
   maxConnections?: number;
-  /** Largest inbound frame in bytes. Default 16 MiB. */
-  maxFrameSize?: number;
   /** Most inbound CALLs handled at once per session; more get REPLY 500. Default 1024. */
   maxConcurrentCalls?: number;
   /** Errors nobody awaits (push handler failures, bad frames …). Default: console.warn. */
