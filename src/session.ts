@@ -384,6 +384,11 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
     if (this.#state === 'closed' || this.#closeStatus) return;
     if (this.#state === 'preparing') return this.#earlyArrived(m);
     if (!ALLOWED[m.mtype]) {
+      // A peer that requires auth answers our first CALL with a failed AUTH_REPLY: that is its verdict.
+      if (m.mtype === MType.AuthReply && m.status.code !== 0) {
+        this.#onError(DrpcError.fromStatus(m.status), this);
+        return this.abort(m.status, `refused by the peer's auth: ${m.status.cause || m.status.msg}`);
+      }
       const status = {
         code: Code.MTypeNotAllowed,
         msg: codeText(Code.MTypeNotAllowed),

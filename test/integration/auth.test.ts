@@ -182,6 +182,23 @@ describe('auth', { timeout: 30_000 }, () => {
   });
 });
 
+describe('a client without auth against an endpoint that requires it', { timeout: 30_000 }, () => {
+  test('its first call is answered by a failed AUTH_REPLY: the client closes with that 401 and does not redial', async (t) => {
+    const h = new Harness(t);
+    const { ep, url } = await h.endpoint({ auth: () => 'ok' });
+    ep.route('/x', () => 'x');
+    const { client: c, log } = h.logged(url, { reconnect: { min: 10, max: 10 } });
+    await c.ready();
+    const err = await rejection(c.call('/x'));
+    assert.equal(err.code, Code.ConnClosed);
+    const closed = await log.waitFor('closed');
+    assert.equal(closed.status?.code, Code.Unauthorized);
+    assert.match(closed.status!.cause, /expect: AUTH_CALL/);
+    await delay(50);
+    assert.deepEqual(log.states, ['connecting', 'open', 'closed'], 'no redial after a 401');
+  });
+});
+
 describe('handshake-time checks (verifyUpgrade, query)', { timeout: 30_000 }, () => {
   test('a refused token in the query is a dial failure (105), retried per backoff until attempts run out', async (t) => {
     const h = new Harness(t);
