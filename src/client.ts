@@ -13,6 +13,8 @@ import { HeartbeatPing } from './heartbeat.ts';
 import { OfflineQueue } from './offline-queue.ts';
 import type { Proto } from './proto/proto.ts';
 import { autoProto } from './proto/auto.ts';
+import { notify, type PushListener } from './push-listeners.ts';
+import { watchEnvironment } from './environment.ts';
 import { Router, type CallContext, type CallHandler, type PushContext } from './router.ts';
 import {
   pushSchemaOf,
@@ -79,8 +81,6 @@ export interface ConnectOptions<C extends AnyContract = Untyped> extends PeerOpt
   /** WebSocket implementation (default: the global one, else `ws`). */
   WebSocket?: WebSocketConstructor;
 }
-
-type PushListener = (body: unknown, ctx: PushContext) => unknown;
 
 export function connect<C extends AnyContract = Untyped>(url: string, options: ConnectOptions<C> = {}): Client<C> {
   return new Client<C>(url, options);
@@ -393,43 +393,4 @@ export class Client<C extends AnyContract = Untyped> {
     this.#events.emit('state', info);
     this.#events.emit(state, info);
   }
-}
-
-/**
- * Hands a push to every listener. Listeners are independent: one that throws (or rejects) is
- * reported and the others still hear the push. Synchronous unless a listener returns a promise.
- */
-function notify(listeners: Set<PushListener>, value: unknown, ctx: PushContext): Promise<void> | void {
-  let failure: { err: unknown } | undefined;
-  let waits: Promise<unknown>[] | undefined;
-  for (const l of listeners.size === 1 ? listeners : [...listeners]) {
-    try {
-      const out = l(value, ctx);
-      if (out instanceof Promise) (waits ??= []).push(out.catch((err: unknown) => void (failure ??= { err })));
-    } catch (err) {
-      failure ??= { err };
-    }
-  }
-  if (waits)
-    return Promise.all(waits).then(() => {
-      if (failure) throw failure.err;
-    });
-  if (failure) throw failure.err;
-}
-
-/** Calls `wake` when a browser goes back online or its tab becomes visible; no-op elsewhere. */
-function watchEnvironment(wake: () => void): () => void {
-  const g = globalThis as {
-    addEventListener?: typeof addEventListener;
-    removeEventListener?: typeof removeEventListener;
-    document?: Document;
-  };
-  if (!g.addEventListener || !g.removeEventListener) return () => {};
-  const onVisible = () => g.document?.visibilityState === 'visible' && wake();
-  g.addEventListener('online', wake);
-  g.document?.addEventListener('visibilitychange', onVisible);
-  return () => {
-    g.removeEventListener!('online', wake);
-    g.document?.removeEventListener('visibilitychange', onVisible);
-  };
 }

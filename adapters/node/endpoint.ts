@@ -33,13 +33,14 @@ import {
   type PushName,
   type Untyped,
 } from '../../src/contract.ts';
-import { Code, DrpcError, codeText, type Status } from '../../src/status.ts';
+import { Code, DrpcError, codeText } from '../../src/status.ts';
 import type { Transport } from '../../src/transport/transport.ts';
 import { encodeStatus } from '../../src/wire-text.ts';
 import { SessionHub } from './hub.ts';
 import { Pong } from './pong.ts';
 import { NodeTcpTransport } from './tcp.ts';
 import { NodeWebSocketTransport } from './ws-transport.ts';
+import { ignoreError, refusal, rejectUpgrade } from './upgrade.ts';
 
 export interface UpgradeInfo {
   request: IncomingMessage;
@@ -369,23 +370,4 @@ export class Endpoint<C extends AnyContract = Untyped> {
     this.#events.emit('session', session);
     return session;
   }
-}
-
-function ignoreError(): void {}
-
-function refusal(http: number, code: number, cause: string): DrpcError & { http: number } {
-  return Object.assign(new DrpcError(code, codeText(code), cause), { http });
-}
-
-/** Answers a refused upgrade with an HTTP status and the drpc status JSON as body (drpc answers 403). */
-function rejectUpgrade(socket: Duplex, err: unknown): void {
-  const e = DrpcError.from(err, Code.Unauthorized);
-  const http = (err as { http?: number }).http ?? (e.code === Code.Unauthorized ? 401 : 403);
-  const body = encodeStatus(e.toStatus() as Status);
-  if (!socket.writable) return void socket.destroy();
-  socket.once('finish', () => socket.destroy());
-  socket.end(
-    `HTTP/1.1 ${http} ${http === 401 ? 'Unauthorized' : http === 503 ? 'Service Unavailable' : 'Forbidden'}\r\n` +
-      `Connection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
 }
