@@ -8,12 +8,9 @@ import { runHook } from './hooks.ts';
 import { createMessage, MType, type Message } from './message.ts';
 import type { CallContext, CallHandler, PushContext, PushHandler } from './router.ts';
 import type { Session } from './session.ts';
+import type { Job } from './running.ts';
 import { Code, DrpcError, OK_STATUS, codeText, type Status } from './status.ts';
 import type { Meta } from './wire-text.ts';
-
-interface Job {
-  controller?: AbortController;
-}
 
 class Ctx implements CallContext {
   readonly replyMeta: Meta = {};
@@ -55,7 +52,7 @@ export function serveCall(session: Session, m: Message, job: Job, maxConcurrent:
   // Without plugins a synchronous handler is answered in the same turn: no promise per call.
   let result: unknown;
   try {
-    if (session.running.size > maxConcurrent)
+    if (session.runningHandlers > maxConcurrent)
       throw new DrpcError(Code.InternalServerError, `too many concurrent calls (limit ${maxConcurrent})`);
     result = dispatch(session, m, ctx);
   } catch (err) {
@@ -73,7 +70,7 @@ async function serveWithHooks(session: Session, m: Message, ctx: Ctx, maxConcurr
   let status: Status = OK_STATUS;
   let result: unknown;
   try {
-    if (session.running.size > maxConcurrent)
+    if (session.runningHandlers > maxConcurrent)
       throw new DrpcError(Code.InternalServerError, `too many concurrent calls (limit ${maxConcurrent})`);
     result = await handle(session, m, ctx);
   } catch (err) {

@@ -9,6 +9,7 @@ import { runHook, type Plugin, type HookName } from './hooks.ts';
 import { createMessage, MType, mtypeName, nextSeq, type Message } from './message.ts';
 import { PendingCalls, type PendingCall } from './pending.ts';
 import { EarlyInbox } from './early-inbox.ts';
+import { RunningJobs } from './running.ts';
 import { FrameWriter, type FrameSink } from './frame-writer.ts';
 import { FrameReader, type MessageSink } from './frame-reader.ts';
 import type { Frame, Proto } from './proto/proto.ts';
@@ -25,10 +26,6 @@ export type { SessionOptions, SessionOwner, CallOptions, PushOptions, Reply, Ses
 
 type Listener = (...args: unknown[]) => void;
 
-interface Job {
-  controller?: AbortController;
-}
-const NO_JOBS: ReadonlySet<Job> = new Set();
 const DEFAULTS = Object.freeze({ timeout: 30_000, maxPendingCalls: 65_536, maxConcurrentCalls: 1024, closeTimeout: 5000 });
 const WRITTEN: Promise<void> = Promise.resolve();
 const NO_PLUGINS: readonly Plugin[] = Object.freeze([]);
@@ -60,8 +57,7 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
   #seq = 0;
   /** Handshake-only: made on first use (idle sessions should stay small). */
   #inbox?: EarlyInbox;
-  #running?: Set<Job>;
-  #onIdle?: () => void;
+  #running?: RunningJobs;
   #closeStatus?: Status;
   #lastReceived: number;
 
@@ -134,9 +130,9 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
     return this.#lastReceived;
   }
 
-  /** Inbound CALL and PUSH handlers now running, with their abort controllers (created lazily). */
-  get running(): ReadonlySet<Job> {
-    return this.#running ?? NO_JOBS;
+  /** How many inbound CALL and PUSH handlers are running now. */
+  get runningHandlers(): number {
+    return this.#running?.size ?? 0;
   }
 
   /** Outbound calls waiting for a reply. */
@@ -256,10 +252,10 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
     if (this.#state === 'closed' || this.#state === 'closing') return this.closed;
     this.#state = 'closing';
     const timeout = options.timeout ?? this.#opts.closeTimeout;
-    if (timeout > 0 && (this.running.size || this.pendingCalls)) {
+    if (timeout > 0 && (this.runningHandlers || this.pendingCalls)) {
       let timer: ReturnType<Clock['setTimeout']> | undefined;
       await Promise.race([
-        Promise.all([this.#idle(), this.#pending.drained()]),
+        Promise.all([this.#running?.idle(), this.#pending.drained()]),
         new Promise<void>((r) => (timer = this.clock.setTimeout(r, timeout))),
         this.closed,
       ]);
@@ -402,12 +398,9 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
       if (call) call.resolve(m); // a REPLY for an unknown seq is ignored, as drpc does
       return;
     }
-    const job: Job = {};
-    (this.#running ??= new Set()).add(job);
-    const done = () => {
-      this.#running!.delete(job);
-      if (this.running.size === 0) this.#onIdle?.();
-    };
+    const running = (this.#running ??= new RunningJobs());
+    const job = running.start();
+    const done = () => running.finish(job);
     let p: Promise<void> | void;
     try {
       p = m.mtype === MType.Call ? serveCall(this, m, job, this.#opts.maxConcurrentCalls) : servePush(this, m);
@@ -433,18 +426,6 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
       this.abort({ code: Code.BadMessage, msg: 'Bad Message', cause: 'more than 64 messages during the handshake' });
   }
 
-  #idle(): Promise<void> {
-    if (this.running.size === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const prev = this.#onIdle;
-      this.#onIdle = () => {
-        this.#onIdle = prev;
-        prev?.();
-        resolve();
-      };
-    });
-  }
-
   /** TransportHandlers (internal): the transport is gone. */
   transportClosed(reason: string, error?: unknown): void {
     if (this.#state === 'closed') return;
@@ -452,7 +433,7 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
     const err = new DrpcError(Code.ConnClosed, codeText(Code.ConnClosed), error ?? reason);
     this.#pendingCalls?.rejectAll(err);
     this.#inbox?.close(err);
-    for (const job of this.running) job.controller?.abort(err);
+    this.#running?.abortAll(err);
     const info = { reason, status: this.#closeStatus };
     this.#owner?.sessionClosed(this, info);
     this.#emit('close', info);
