@@ -13,6 +13,8 @@ import { HeartbeatPing } from './heartbeat.ts';
 import { OfflineQueue } from './offline-queue.ts';
 import type { Proto } from './proto/proto.ts';
 import { autoProto } from './proto/auto.ts';
+import { Subscriptions, TOPIC_PUSH_METHOD, type Subscription, type TopicHandler } from './subscriptions.ts';
+import type { Gap } from './topics.ts';
 import { notify, type PushListener } from './push-listeners.ts';
 import { watchEnvironment } from './environment.ts';
 import { Router, type CallContext, type CallHandler, type PushContext } from './router.ts';
@@ -55,6 +57,8 @@ export interface ClientEvents {
   open(info: StateInfo): void;
   reconnecting(info: StateInfo): void;
   closed(info: StateInfo): void;
+  /** Topic messages that will never arrive (history too short or reset); never a silent hole. */
+  gap(gap: Gap & { topic: string }): void;
 }
 
 export interface ConnectOptions<C extends AnyContract = Untyped> extends PeerOptions {
@@ -96,6 +100,7 @@ export class Client<C extends AnyContract = Untyped> {
   readonly #opts: ConnectOptions<C>;
   readonly #proto: Proto;
   readonly #queue: OfflineQueue;
+  readonly #subs: Subscriptions;
   readonly #listeners = new Map<string, Set<PushListener>>();
   #state: StateInfo = { state: 'connecting', reason: 'connect() called', attempt: 0 };
   #session?: Session;
@@ -118,6 +123,11 @@ export class Client<C extends AnyContract = Untyped> {
     this.#proto =
       typeof options.proto === 'object' ? options.proto : autoProto({ ...protoOpts, initial: options.proto ?? 'raw', learn: false });
     this.#queue = new OfflineQueue(this.clock, options.offlineQueue ?? 1024);
+    this.#subs = new Subscriptions({
+      gap: (gap) => this.#events.emit('gap', gap),
+      error: (err) => console.warn(`[drpc] ${this.url}: subscribe failed: ${err.message}${err.causeText ? ` (${err.causeText})` : ''}`),
+    });
+    this.router.routePush(TOPIC_PUSH_METHOD, this.#subs.receive);
     this.#stopEnv = watchEnvironment(() => this.#wake());
     queueMicrotask(() => this.#dial());
   }
@@ -227,6 +237,15 @@ export class Client<C extends AnyContract = Untyped> {
     };
   }
 
+  /**
+   * Subscribes to a topic the endpoint publishes. The subscription lives across reconnects: each new
+   * connection resumes from the last offset delivered, with no loss and no duplicates, or a `gap`
+   * (on the subscription and on the client) when the endpoint's history no longer reaches back.
+   */
+  subscribe(topic: string, handler: TopicHandler): Subscription {
+    return this.#subs.subscribe(topic, handler);
+  }
+
   /** Serves CALLs from the server (server → client calls with a reply). */
   route<M extends ClientCallName<C>>(
     serviceMethod: M,
@@ -292,6 +311,7 @@ export class Client<C extends AnyContract = Untyped> {
       });
     }
     this.#setState('open', 'connected');
+    this.#subs.open(session); // before queued calls: resume topics first
     this.#queue.flush();
   }
 
@@ -313,6 +333,7 @@ export class Client<C extends AnyContract = Untyped> {
     session.on('close', (info) => {
       if (id !== this.#dialId || this.#session !== session) return;
       this.#session = undefined;
+      this.#subs.closed(session);
       this.#heartbeat?.stop();
       const details = transport.closeDetails;
       const status = info.status ?? (details ? closeToStatus(details.code, details.reason) : undefined);

@@ -19,6 +19,7 @@ import { Router, type CallContext, type CallHandler, type PushHandler } from '..
 import { Session, type CallOptions, type PushOptions, type SessionOwner } from '../../src/session.ts';
 import type { PeerOptions } from '../../src/session-types.ts';
 import { broadcast, type BroadcastResult } from '../../src/broadcast.ts';
+import { TopicHub, type Topic, type TopicOptions } from '../../src/topics.ts';
 import {
   specOf,
   validate,
@@ -84,6 +85,8 @@ type Target = Session | string;
 export class Endpoint<C extends AnyContract = Untyped> {
   readonly router = new Router();
   readonly sessions = new SessionHub();
+  /** Topics this endpoint publishes (offsets, epochs, bounded history for resume). */
+  readonly topics: TopicHub;
   readonly clock: Clock;
   readonly #opts: EndpointOptions<C>;
   readonly #wss: WebSocketServer;
@@ -98,6 +101,7 @@ export class Endpoint<C extends AnyContract = Untyped> {
   /** One owner for every session: no listener closures per connection. */
   readonly #owner: SessionOwner = {
     sessionClosed: (s) => {
+      this.topics.sessionClosed(s);
       this.#connections--;
       this.#transports.delete(s.transport);
       this.sessions.remove(s);
@@ -130,6 +134,8 @@ export class Endpoint<C extends AnyContract = Untyped> {
       s.abort({ code: Code.ConnClosed, msg: codeText(Code.ConnClosed), cause: `heartbeat: silent for ${silent} ms` }),
     );
     this.#pong.route(this.router);
+    this.topics = new TopicHub(this.clock);
+    this.topics.route(this.router);
   }
 
   /** Serves CALLs; with a contract the input is validated (400) before `handler` runs. */
@@ -159,6 +165,16 @@ export class Endpoint<C extends AnyContract = Untyped> {
   /** Pushes to one session (by session or id); typed from the contract's pushes. */
   push<M extends PushName<C>>(target: Target, serviceMethod: M, payload: PushInput<C, M>, options?: PushOptions): Promise<void> {
     return this.#session(target).then((s) => s.push(serviceMethod, payload, options));
+  }
+
+  /** Declares a topic clients may subscribe to (history limits, authorization). */
+  topic(name: string, options?: TopicOptions): Topic {
+    return this.topics.topic(name, options);
+  }
+
+  /** Publishes to a topic's subscribers (declaring the topic with defaults if needed); returns the offset. */
+  publish(name: string, payload: unknown): number {
+    return this.topics.publish(name, payload);
   }
 
   /**

@@ -1,0 +1,166 @@
+/**
+ * The subscriber side of topics (see topics.ts): one Subscription per topic, kept across reconnects.
+ * On every open session each subscription re-subscribes with its last offset and epoch, so the
+ * publisher replays what was missed; duplicates (offset ≤ last) are dropped, holes are reported as
+ * `gap` events, never silently skipped.
+ */
+import type { PushContext } from './router.ts';
+import type { Session } from './session.ts';
+import { Code, DrpcError } from './status.ts';
+import {
+  SUBSCRIBE_METHOD,
+  TOPIC_META,
+  TOPIC_PUSH_METHOD,
+  UNKNOWN_END,
+  UNSUBSCRIBE_METHOD,
+  type Gap,
+  type SubscribeReply,
+} from './topics.ts';
+
+export interface TopicMessageInfo {
+  topic: string;
+  offset: number;
+  epoch: string;
+}
+
+export type TopicHandler = (payload: unknown, info: TopicMessageInfo) => unknown;
+
+export interface Subscription {
+  readonly topic: string;
+  /** The last offset delivered (0 before any). */
+  readonly offset: number;
+  readonly epoch: string | undefined;
+  /** Resolves once the publisher confirmed the (first) subscription; rejects with its status (404, 401 …). */
+  readonly ready: Promise<void>;
+  /** Reported when messages can no longer be delivered (history too short, or reset). */
+  onGap(cb: (gap: Gap & { topic: string }) => void): () => void;
+  unsubscribe(): Promise<void>;
+}
+
+class Sub implements Subscription {
+  offset = 0;
+  epoch: string | undefined;
+  /** A subscribe call is in flight: holes are judged by its reply, not by the replayed messages. */
+  pending = false;
+  readonly gapListeners = new Set<(gap: Gap & { topic: string }) => void>();
+  readonly ready: Promise<void>;
+  settleReady!: (err?: DrpcError) => void;
+  closed = false;
+
+  constructor(
+    readonly topic: string,
+    readonly handler: TopicHandler,
+    private readonly owner: Subscriptions,
+  ) {
+    this.ready = new Promise((resolve, reject) => {
+      this.settleReady = (err) => (err ? reject(err) : resolve());
+    });
+    this.ready.catch(() => {}); // a failed subscription is also reported through the client
+  }
+
+  onGap(cb: (gap: Gap & { topic: string }) => void): () => void {
+    this.gapListeners.add(cb);
+    return () => this.gapListeners.delete(cb);
+  }
+
+  unsubscribe(): Promise<void> {
+    return this.owner.unsubscribe(this);
+  }
+
+  gap(gap: Gap): void {
+    for (const cb of [...this.gapListeners]) cb({ ...gap, topic: this.topic });
+    this.owner.reportGap({ ...gap, topic: this.topic });
+  }
+}
+
+export class Subscriptions {
+  readonly #subs = new Map<string, Sub>();
+  #session?: Session;
+
+  constructor(
+    /** Hears every gap and every failed subscribe. */
+    private readonly report: { gap(gap: Gap & { topic: string }): void; error(err: DrpcError): void },
+  ) {}
+
+  subscribe(topic: string, handler: TopicHandler): Subscription {
+    if (this.#subs.has(topic)) throw new DrpcError(Code.InvalidOp, `already subscribed to ${JSON.stringify(topic)}`);
+    const sub = new Sub(topic, handler, this);
+    this.#subs.set(topic, sub);
+    if (this.#session) this.#send(this.#session, sub);
+    return sub;
+  }
+
+  async unsubscribe(sub: Sub): Promise<void> {
+    if (sub.closed) return;
+    sub.closed = true;
+    if (this.#subs.get(sub.topic) === sub) this.#subs.delete(sub.topic);
+    await this.#session?.call(UNSUBSCRIBE_METHOD, { topic: sub.topic }).catch(() => {});
+  }
+
+  /** A session opened: (re)subscribe everything from where it stands. */
+  open(session: Session): void {
+    this.#session = session;
+    for (const sub of this.#subs.values()) this.#send(session, sub);
+  }
+
+  closed(session: Session): void {
+    if (this.#session === session) this.#session = undefined;
+  }
+
+  /** The PUSH route for topic messages. */
+  readonly receive = (payload: unknown, ctx: PushContext): unknown => {
+    const topic = ctx.meta[TOPIC_META.topic];
+    const offset = Number(ctx.meta[TOPIC_META.offset]);
+    const epoch = ctx.meta[TOPIC_META.epoch];
+    const sub = topic === undefined ? undefined : this.#subs.get(topic);
+    if (!sub || !Number.isSafeInteger(offset) || offset < 1 || !epoch) return;
+    if (sub.epoch !== undefined && epoch !== sub.epoch) {
+      // The publisher's history was reset: what we had is gone for good (while a subscribe is in
+      // flight its reply reports this instead).
+      if (!sub.pending) sub.gap({ from: sub.offset + 1, to: UNKNOWN_END, epochChanged: true });
+      sub.offset = offset - 1;
+    }
+    sub.epoch = epoch;
+    if (offset <= sub.offset) return; // already delivered (a replay overlapping what we had)
+    if (!sub.pending && sub.offset > 0 && offset > sub.offset + 1) sub.gap({ from: sub.offset + 1, to: offset - 1 });
+    sub.offset = offset;
+    return sub.handler(payload, { topic: sub.topic, offset, epoch });
+  };
+
+  reportGap(gap: Gap & { topic: string }): void {
+    this.report.gap(gap);
+  }
+
+  #send(session: Session, sub: Sub): void {
+    const since = sub.epoch !== undefined ? { offset: sub.offset, epoch: sub.epoch } : {};
+    sub.pending = true;
+    session.call<SubscribeReply>(SUBSCRIBE_METHOD, { topic: sub.topic, ...since }, { timeout: 0 }).then(
+      (reply) => {
+        sub.pending = false;
+        if (sub.closed) return;
+        if (reply.gap) sub.gap(reply.gap);
+        if (reply.gap?.epochChanged) {
+          // A new history: start from where it stands now (live messages that came first count).
+          if (sub.epoch !== reply.epoch) sub.offset = reply.offset;
+          sub.epoch = reply.epoch;
+        } else {
+          sub.epoch ??= reply.epoch;
+          // Everything up to reply.offset was replayed before this reply, or reported as the gap.
+          sub.offset = Math.max(sub.offset, reply.offset);
+        }
+        sub.settleReady();
+      },
+      (err: DrpcError) => {
+        sub.pending = false;
+        if (err.code === Code.ConnClosed) return; // the connection dropped: the next open re-subscribes
+        // Refused (unknown topic, not allowed …): the subscription ends.
+        if (this.#subs.get(sub.topic) === sub) this.#subs.delete(sub.topic);
+        sub.closed = true;
+        sub.settleReady(err);
+        this.report.error(err);
+      },
+    );
+  }
+}
+
+export { TOPIC_PUSH_METHOD };

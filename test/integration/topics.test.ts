@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Code } from '../../src/status.ts';
+import type { Gap } from '../../src/topics.ts';
+import { Harness, delay, onlySession, rejection, until } from './helpers.ts';
+
+const kick = { code: Code.InternalServerError, msg: 'Internal Server Error', cause: 'test kills the socket' };
+
+describe('topics: offsets, history and resume', { timeout: 30_000 }, () => {
+  test('a subscriber gets what is published after it subscribed, with offset and epoch', async (t) => {
+    const h = new Harness(t);
+    const { ep, url } = await h.endpoint();
+    const topic = ep.topic('/chat/lobby');
+    ep.publish('/chat/lobby', 'before'); // not delivered: a new subscriber starts at what comes next
+    const c = h.client(url);
+    const got: [unknown, number, string][] = [];
+    const sub = c.subscribe('/chat/lobby', (m, info) => void got.push([m, info.offset, info.epoch]));
+    await sub.ready;
+    for (let i = 1; i <= 3; i++) assert.equal(ep.publish('/chat/lobby', { i }), i + 1);
+    await until(() => got.length === 3, 'three messages');
+    assert.deepEqual(
+      got.map(([m, o]) => [m, o]),
+      [
+        [{ i: 1 }, 2],
+        [{ i: 2 }, 3],
+        [{ i: 3 }, 4],
+      ],
+    );
+    assert.ok(got.every(([, , e]) => e === topic.epoch));
+    assert.equal(sub.offset, 4);
+  });
+
+  test('resume after the socket dies: what was published meanwhile arrives once, in order', async (t) => {
+    const h = new Harness(t);
+    const { ep, url } = await h.endpoint();
+    ep.topic('/feed');
+    const { client: c, log } = h.logged(url);
+    const got: number[] = [];
+    const gaps: unknown[] = [];
+    c.on('gap', (g) => void gaps.push(g));
+    const sub = c.subscribe('/feed', (m) => void got.push(m as number));
+    await sub.ready;
+    for (let i = 1; i <= 5; i++) ep.publish('/feed', i);
+    await until(() => got.length === 5, 'the first five');
+    const s = await onlySession(ep);
+    ep.sessions.kick(s.id, kick);
+    for (let i = 6; i <= 10; i++) ep.publish('/feed', i); // nobody is listening now
+    await log.waitFor('reconnecting');
+    await log.waitFor('open', log.events.length - 1);
+    await until(() => got.length === 10, 'the replay');
+    for (let i = 11; i <= 12; i++) ep.publish('/feed', i);
+    await until(() => got.length === 12, 'live again');
+    await delay(20);
+    assert.deepEqual(
+      got,
+      Array.from({ length: 12 }, (_, i) => i + 1),
+    );
+    assert.deepEqual(gaps, []);
+  });
+
+  test('when the history no longer reaches back, the client gets a gap with the missing range', async (t) => {
+    const h = new Harness(t);
+    const { ep, url } = await h.endpoint();
+    ep.topic('/short', { history: { count: 3 } });
+    const { client: c, log } = h.logged(url);
+    const got: number[] = [];
+    const gaps: (Gap & { topic: string })[] = [];
+    const sub = c.subscribe('/short', (m) => void got.push(m as number));
+    sub.onGap((g) => void gaps.push(g));
+    await sub.ready;
+    ep.publish('/short', 1);
+    await until(() => got.length === 1, 'the first');
+    ep.sessions.kick((await onlySession(ep)).id, kick);
+    for (let i = 2; i <= 10; i++) ep.publish('/short', i); // history keeps 8, 9, 10
+    await log.waitFor('reconnecting');
+    await until(() => got.length === 4, 'what the history still had');
+    assert.deepEqual(got, [1, 8, 9, 10]);
+    assert.deepEqual(gaps, [{ topic: '/short', from: 2, to: 7 }]);
+  });
+
+  test('a reset history (new epoch, e.g. an endpoint restart) is reported as a gap, never silently', async (t) => {
+    const h = new Harness(t);
+    const first = await h.endpoint();
+    first.ep.topic('/news');
+    const { client: c, log } = h.logged(first.url);
+    const got: number[] = [];
+    const gaps: Gap[] = [];
+    c.on('gap', (g) => void gaps.push(g));
+    await c.subscribe('/news', (m) => void got.push(m as number)).ready;
+    first.ep.publish('/news', 1);
+    first.ep.publish('/news', 2);
+    await until(() => got.length === 2, 'two messages');
+    await first.ep.close({ drain: 0 });
+    const second = await h.endpoint({}, { port: first.port });
+    second.ep.topic('/news');
+    await log.waitFor('open', log.events.length - 1);
+    await until(() => gaps.length === 1, 'the epoch gap');
+    assert.equal(gaps[0]!.epochChanged, true);
+    assert.equal(gaps[0]!.from, 3);
+    second.ep.publish('/news', 100);
+    await until(() => got.length === 3, 'the new epoch');
+    assert.deepEqual(got, [1, 2, 100]);
+  });
+
+  test('unknown topics get 404, unauthorized ones 401; unsubscribe stops delivery', async (t) => {
+    const h = new Harness(t);
+    const { ep, url } = await h.endpoint();
+    ep.topic('/secret', { authorize: (session) => session.data.get('user') === 'admin' });
+    ep.topic('/open');
+    const c = h.client(url);
+    const unknown = await rejection(c.subscribe('/nope', () => {}).ready);
+    assert.equal(unknown.code, Code.NotFound);
+    assert.match(unknown.causeText, /no topic "\/nope"/);
+    const denied = await rejection(c.subscribe('/secret', () => {}).ready);
+    assert.equal(denied.code, Code.Unauthorized);
+    assert.match(denied.causeText, /not allowed to subscribe to "\/secret"/);
+    const got: unknown[] = [];
+    const sub = c.subscribe('/open', (m) => void got.push(m));
+    await sub.ready;
+    ep.publish('/open', 'a');
+    await until(() => got.length === 1, 'one message');
+    await sub.unsubscribe();
+    ep.publish('/open', 'b');
+    await delay(30);
+    assert.deepEqual(got, ['a']);
+    assert.equal(ep.topics.get('/open')!.subscribers.size, 0);
+  });
+
+  test('a closed session leaves every topic it subscribed to', async (t) => {
+    const h = new Harness(t);
+    const { ep, url } = await h.endpoint();
+    const topic = ep.topic('/t');
+    const c = h.client(url);
+    await c.subscribe('/t', () => {}).ready;
+    assert.equal(topic.subscribers.size, 1);
+    await c.close();
+    await until(() => topic.subscribers.size === 0, 'the session to leave');
+  });
+});

@@ -1,0 +1,61 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Subscriptions } from '../../src/subscriptions.ts';
+import { TOPIC_META } from '../../src/topics.ts';
+import type { PushContext } from '../../src/router.ts';
+import type { Session } from '../../src/session.ts';
+
+const ctx = (topic: string, offset: number, epoch = 'e1'): PushContext => ({
+  session: undefined as unknown as Session,
+  serviceMethod: '/drpc/topic',
+  seq: 1,
+  meta: { [TOPIC_META.topic]: topic, [TOPIC_META.offset]: String(offset), [TOPIC_META.epoch]: epoch },
+  bodyCodec: 106,
+});
+
+function setup() {
+  const gaps: unknown[] = [];
+  const subs = new Subscriptions({ gap: (g) => void gaps.push(g), error: () => {} });
+  const got: number[] = [];
+  const sub = subs.subscribe('/t', (_m, info) => void got.push(info.offset));
+  return { subs, sub, got, gaps };
+}
+
+describe('Subscriptions (subscriber side of topics)', () => {
+  it('delivers each offset once, in order, dropping duplicates and replays it already had', () => {
+    const { subs, got, gaps } = setup();
+    for (const o of [1, 2, 2, 3, 1, 3, 4]) subs.receive(null, ctx('/t', o));
+    assert.deepEqual(got, [1, 2, 3, 4]);
+    assert.deepEqual(gaps, []);
+  });
+
+  it('reports a hole between live messages as a gap, then goes on', () => {
+    const { subs, got, gaps } = setup();
+    for (const o of [1, 2, 5, 6]) subs.receive(null, ctx('/t', o));
+    assert.deepEqual(got, [1, 2, 5, 6]);
+    assert.deepEqual(gaps, [{ topic: '/t', from: 3, to: 4 }]);
+  });
+
+  it('reports a new epoch while listening as a gap that marks the history reset', () => {
+    const { subs, got, gaps, sub } = setup();
+    subs.receive(null, ctx('/t', 1));
+    subs.receive(null, ctx('/t', 2));
+    subs.receive(null, ctx('/t', 1, 'e2'));
+    assert.deepEqual(got, [1, 2, 1]);
+    assert.deepEqual(gaps, [{ topic: '/t', from: 3, to: Number.MAX_SAFE_INTEGER, epochChanged: true }]);
+    assert.equal(sub.epoch, 'e2');
+  });
+
+  it('ignores messages of topics nobody subscribed to, and malformed offsets', () => {
+    const { subs, got } = setup();
+    subs.receive(null, ctx('/other', 1));
+    subs.receive(null, { ...ctx('/t', 1), meta: { [TOPIC_META.topic]: '/t', [TOPIC_META.offset]: 'x', [TOPIC_META.epoch]: 'e1' } });
+    subs.receive(null, ctx('/t', 0));
+    assert.deepEqual(got, []);
+  });
+
+  it('refuses a second subscription to the same topic', () => {
+    const { subs } = setup();
+    assert.throws(() => subs.subscribe('/t', () => {}), /already subscribed to "\/t"/);
+  });
+});
