@@ -190,7 +190,7 @@ export class Client<C extends AnyContract = Untyped> {
         timeout,
         (remaining) =>
           this.#sessionFor(reject)
-            ?.callReply<T>(serviceMethod, body, { ...options, timeout: remaining })
+            ?.callReply<T>(serviceMethod, body, { ...options, timeout: remaining, sendDeadline: options.timeout !== undefined })
             .then(resolve, reject),
         reject,
       );

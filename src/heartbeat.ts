@@ -59,7 +59,7 @@ export class HeartbeatPing {
 
   #ping(): void {
     this.session
-      .call(HEARTBEAT_METHOD, undefined, { meta: { [HEARTBEAT_META]: this.#rate }, timeout: this.#rateMs })
+      .call(HEARTBEAT_METHOD, undefined, { meta: { [HEARTBEAT_META]: this.#rate }, timeout: this.#rateMs, sendDeadline: false })
       .catch((err: DrpcError) => {
         // Any REPLY, even an error status (a peer without a pong route answers 404), proves liveness.
         if (err.code === Code.HandleTimeout) this.#dead(`heartbeat unanswered for ${this.#rateMs} ms`);

@@ -49,7 +49,9 @@ export interface SessionOptions {
 export interface CallOptions {
   /** Timeout in ms for this call; 0 = none. Default: the session's `timeout`. */
   timeout?: number;
-  /** Aborting settles the call with code 1499 Canceled. */
+  /** Send `timeout` to the peer as the call's deadline (meta `_d`), so its handler can stop in time. Default: true when `timeout` is given. */
+  sendDeadline?: boolean;
+  /** Aborting settles the call with code 1499 Canceled (and tells the peer, whose handler's signal fires). */
   signal?: AbortSignal;
   meta?: Meta;
   /** Codec of the request body (id or name). Default: the session's codec. */

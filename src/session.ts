@@ -10,6 +10,7 @@ import { createMessage, MType, mtypeName, nextSeq, type Message } from './messag
 import { PendingCalls, type PendingCall } from './pending.ts';
 import { EarlyInbox } from './early-inbox.ts';
 import { RunningJobs } from './running.ts';
+import { CANCEL_META, CANCEL_METHOD, DEADLINE_META } from './extensions.ts';
 import { FrameWriter, type FrameSink } from './frame-writer.ts';
 import { FrameReader, type MessageSink } from './frame-reader.ts';
 import type { Frame, Proto } from './proto/proto.ts';
@@ -192,8 +193,11 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
       const signal = options.signal;
       if (signal) {
         pending.signal = signal;
-        pending.onAbort = () =>
+        pending.onAbort = () => {
           this.#pending.reject(seq, new DrpcError(Code.Canceled, `call ${serviceMethod} was canceled`, signal.reason));
+          // Tell the peer, so its handler's signal fires too (a peer without the extension drops it).
+          if (this.#state === 'open') this.push(CANCEL_METHOD, undefined, { meta: { [CANCEL_META]: String(seq) } }).catch(() => {});
+        };
         signal.addEventListener('abort', pending.onAbort, { once: true });
       }
       this.#pending.add(seq, pending, options.timeout ?? this.#opts.timeout);
@@ -302,6 +306,9 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
     try {
       const codec = o.codec === undefined ? this.#codec : this.codecs.require(o.codec);
       const meta: Meta = o.meta ? { ...o.meta } : {};
+      // A deadline the caller chose travels with the call, so the handler can stop when it passes.
+      if (mtype === MType.Call && o.timeout !== undefined && o.timeout > 0 && o.sendDeadline !== false)
+        meta[DEADLINE_META] = String(Math.ceil(o.timeout));
       if (o.acceptCodec !== undefined) meta[ACCEPT_BODY_CODEC] = String(this.codecs.require(o.acceptCodec).id);
       const bytes = body instanceof Uint8Array ? body : codec.encode(body);
       return createMessage({ seq: this.#nextSeq(), mtype, serviceMethod, meta, bodyCodec: codec.id, body: bytes, pipe: o.pipe });
@@ -398,8 +405,15 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
       if (call) call.resolve(m); // a REPLY for an unknown seq is ignored, as drpc does
       return;
     }
-    const running = (this.#running ??= new RunningJobs());
-    const job = running.start();
+    if (m.mtype === MType.Push && m.serviceMethod === CANCEL_METHOD) return this.#canceled(m);
+    const running = (this.#running ??= new RunningJobs(this.clock));
+    const isCall = m.mtype === MType.Call;
+    const job = running.start(isCall ? m.seq : undefined);
+    const deadline = isCall ? m.meta[DEADLINE_META] : undefined;
+    if (deadline !== undefined && /^\d{1,10}$/.test(deadline) && Number(deadline) > 0) {
+      const ms = Number(deadline);
+      running.expireAfter(job, ms, () => new DrpcError(Code.HandleTimeout, `the caller's ${ms} ms deadline for ${m.serviceMethod} passed`));
+    }
     const done = () => running.finish(job);
     let p: Promise<void> | void;
     try {
@@ -409,6 +423,12 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
     }
     if (p) p.catch((err) => this.#onError(DrpcError.from(err), this)).then(done);
     else done();
+  }
+
+  /** The caller gave up on one of its calls: abort that handler's signal. */
+  #canceled(m: Message): void {
+    const seq = Number(m.meta[CANCEL_META]);
+    if (Number.isInteger(seq)) this.#running?.cancel(seq, new DrpcError(Code.Canceled, 'the caller canceled the call'));
   }
 
   /** Reports an error nobody awaits (for serve.ts). */

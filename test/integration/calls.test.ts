@@ -212,3 +212,30 @@ for (const proto of ['raw', 'json'] as const) {
     });
   });
 }
+
+describe('cancellation and deadlines over the wire', { timeout: 30_000 }, () => {
+  test("aborting a call fires the handler's signal on the endpoint (1499); a passed deadline fires it with 408", async (t) => {
+    const h = new Harness(t);
+    const { ep, url } = await h.endpoint();
+    const reasons: number[] = [];
+    ep.route(
+      '/wait',
+      (_b, ctx) =>
+        new Promise((_, reject) =>
+          ctx.signal.addEventListener('abort', () => (reasons.push((ctx.signal.reason as DrpcError).code), reject(ctx.signal.reason))),
+        ),
+    );
+    const c = h.client(url);
+    await c.ready();
+    const ac = new AbortController();
+    const aborted = c.call('/wait', null, { signal: ac.signal });
+    await delay(20);
+    ac.abort();
+    assert.equal((await rejection(aborted)).code, Code.Canceled);
+    await until(() => reasons.length === 1, 'the handler to see the cancel');
+    assert.equal((await rejection(c.call('/wait', null, { timeout: 80 }))).code, Code.HandleTimeout);
+    await until(() => reasons.length === 2, 'the handler to see the deadline');
+    assert.deepEqual(reasons, [Code.Canceled, Code.HandleTimeout]);
+    await until(() => ep.sessions.list()[0]!.runningHandlers === 0, 'no handler left running');
+  });
+});

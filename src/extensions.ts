@@ -1,0 +1,11 @@
+/**
+ * Reserved names of our extensions to drpc (docs/protocol.md). They ride on ordinary messages, so a
+ * plain drpc peer ignores the meta keys and answers or drops the reserved methods as unknown routes.
+ */
+
+/** Meta key on a CALL: the caller's timeout in ms; the handler's signal aborts when it passes. */
+export const DEADLINE_META = '_d';
+
+/** PUSH sent when a caller aborts a call; meta `_c` = the call's seq. Never replied. */
+export const CANCEL_METHOD = '/drpc/cancel';
+export const CANCEL_META = '_c';
