@@ -13,6 +13,7 @@ import { HeartbeatPing } from './heartbeat.ts';
 import { OfflineQueue } from './offline-queue.ts';
 import type { Proto } from './proto/proto.ts';
 import { autoProto } from './proto/auto.ts';
+import { CALL_ID_META } from './extensions.ts';
 import { Subscriptions, TOPIC_PUSH_METHOD, type Subscription, type TopicHandler } from './subscriptions.ts';
 import type { Gap } from './topics.ts';
 import { notify, type PushListener } from './push-listeners.ts';
@@ -80,6 +81,13 @@ export interface ConnectOptions<C extends AnyContract = Untyped> extends PeerOpt
   offlineQueue?: number;
   /** Calls awaiting a reply at once; more fail with 104 Write Failed. Default 65536. */
   maxPendingCalls?: number;
+  /**
+   * Calls survive reconnects (see CallOptions.durable): re-sent with the same identity for up to
+   * `resumeWindow` ms after the drop, answered once by the endpoint's reply cache. Default false.
+   */
+  durableCalls?: boolean;
+  /** How long a durable call may wait for the connection to come back, in ms (match the endpoint's replyCache.maxAgeMs). Default 60000. */
+  resumeWindow?: number;
   /** Dial timeout in ms. Default 10000. */
   connectTimeout?: number;
   /** WebSocket implementation (default: the global one, else `ws`). */
@@ -108,6 +116,9 @@ export class Client<C extends AnyContract = Untyped> {
   #retryTimer?: TimerHandle;
   #attempt = 0;
   #dialId = 0;
+  /** Identities of durable calls: a random client id and a counter. */
+  readonly #clientId = Math.random().toString(36).slice(2, 10) + Date.now().toString(36);
+  #callCount = 0;
   #authReply: unknown; // stale-callback guard: callbacks from an older dial are ignored
   #handshaking?: WebSocketTransport; // open but not yet authenticated: close() ends it at once
   #stopEnv?: () => void;
@@ -166,7 +177,8 @@ export class Client<C extends AnyContract = Untyped> {
   call<M extends CallName<C>>(serviceMethod: M, ...args: CallArgs<C, M>): Promise<CallOutput<C, M>> {
     // The hot path: open, nothing to validate: straight to the session, no reply object built.
     const s = this.session;
-    if (s && !this.#opts.validate) return s.call<CallOutput<C, M>>(serviceMethod, args[0], args[1]);
+    if (s && !this.#opts.validate && !(args[1]?.durable ?? this.#opts.durableCalls))
+      return s.call<CallOutput<C, M>>(serviceMethod, args[0], args[1]);
     return this.callReply(serviceMethod, ...args).then((r) => r.value);
   }
 
@@ -180,6 +192,7 @@ export class Client<C extends AnyContract = Untyped> {
   }
 
   #callReply<T>(serviceMethod: string, body: unknown, options: CallOptions): Promise<Reply<T>> {
+    if (options.durable ?? this.#opts.durableCalls) return this.#durableCall<T>(serviceMethod, body, options);
     const s = this.session;
     if (s) return s.callReply<T>(serviceMethod, body, options);
     if (this.#state.state === 'closed') return Promise.reject(this.#closedError());
@@ -195,6 +208,41 @@ export class Client<C extends AnyContract = Untyped> {
         reject,
       );
     });
+  }
+
+  /**
+   * A call with an identity that outlives its connection: if the connection drops while it is in
+   * flight (102), it waits for the reconnect and is re-sent with the same identity, until its own
+   * timeout or the resume window runs out. The endpoint's reply cache makes the effect happen once.
+   */
+  #durableCall<T>(serviceMethod: string, body: unknown, options: CallOptions): Promise<Reply<T>> {
+    const id = `${this.#clientId}.${++this.#callCount}`;
+    const timeout = options.timeout ?? this.#opts.timeout ?? 30_000;
+    const start = this.clock.now();
+    const windowEnd = start + (this.#opts.resumeWindow ?? 60_000);
+    const once: CallOptions = { ...options, durable: false, meta: { ...options.meta, [CALL_ID_META]: id } };
+    const left = () => (timeout > 0 ? Math.max(1, start + timeout - this.clock.now()) : 0);
+    const attempt = (): Promise<Reply<T>> => {
+      const sentOn = this.session;
+      return this.#callReply<T>(serviceMethod, body, { ...once, timeout: left(), sendDeadline: options.timeout !== undefined }).catch(
+        async (err: DrpcError) => {
+          const lost = err.code === Code.ConnClosed && this.#state.state !== 'closed' && !this.#queue.refused(err);
+          if (!lost) throw err;
+          if (this.clock.now() > windowEnd)
+            throw new DrpcError(
+              Code.ConnClosed,
+              codeText(Code.ConnClosed),
+              `call ${serviceMethod}: no connection within the ${this.#opts.resumeWindow ?? 60_000} ms resume window`,
+            );
+          if (timeout > 0 && this.clock.now() - start >= timeout)
+            throw new DrpcError(Code.HandleTimeout, `call ${serviceMethod} timed out after ${timeout} ms`);
+          // The session refused because it is closing: let it finish closing first (no busy retries).
+          if (sentOn && this.session === sentOn) await sentOn.closed;
+          return attempt(); // waits in the offline queue for the reconnect, then goes out again
+        },
+      );
+    };
+    return attempt();
   }
 
   push(serviceMethod: string, body?: unknown, options?: PushOptions): Promise<void> {

@@ -9,3 +9,11 @@ export const DEADLINE_META = '_d';
 /** PUSH sent when a caller aborts a call; meta `_c` = the call's seq. Never replied. */
 export const CANCEL_METHOD = '/drpc/cancel';
 export const CANCEL_META = '_c';
+
+/**
+ * Meta key on a CALL: the call's identity (unique per client), so a copy re-sent after a reconnect
+ * is answered from the peer's reply cache. A REPLY from a peer that keeps such a cache carries meta
+ * `_r` = "1": only then does a client re-send calls that were in flight when a connection dropped.
+ */
+export const CALL_ID_META = '_i';
+export const REPLY_CACHED_META = '_r';

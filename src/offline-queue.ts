@@ -26,12 +26,21 @@ export class OfflineQueue {
     return this.#entries.size;
   }
 
+  readonly #refusals = new WeakSet<DrpcError>();
+
+  /** True for the 102 errors this queue itself gave (full or disabled): not a lost connection. */
+  refused(err: DrpcError): boolean {
+    return this.#refusals.has(err);
+  }
+
   /** Queues a send; rejects with 102 when full or disabled, with 408 when its timeout passes first. */
   add(what: string, timeout: number, send: Entry['send'], reject: Entry['reject']): void {
     if (this.#entries.size >= this.max) {
       const why =
         this.max === 0 ? 'not connected (offline queue disabled)' : `not connected and the offline queue is full (limit ${this.max})`;
-      return reject(new DrpcError(Code.ConnClosed, codeText(Code.ConnClosed), why));
+      const err = new DrpcError(Code.ConnClosed, codeText(Code.ConnClosed), why);
+      this.#refusals.add(err);
+      return reject(err);
     }
     const entry: Entry = { send, reject, deadline: timeout > 0 ? this.clock.now() + timeout : 0 };
     if (timeout > 0)

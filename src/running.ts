@@ -11,6 +11,8 @@ export interface Job {
   /** The CALL's seq (CALL jobs only), so a cancel can find it. */
   seq?: number;
   deadline?: TimerHandle;
+  /** A call with an identity (reply cache): it outlives its connection, so a close does not abort it. */
+  durable?: boolean;
 }
 
 export class RunningJobs {
@@ -60,8 +62,9 @@ export class RunningJobs {
     return new Promise((resolve) => this.#idle.push(resolve));
   }
 
+  /** The session died: abort every handler except durable calls, whose replies the cache keeps. */
   abortAll(err: DrpcError): void {
-    for (const job of this.#jobs) abort(job, err);
+    for (const job of this.#jobs) if (!job.durable) abort(job, err);
   }
 }
 

@@ -9,6 +9,8 @@ import { createMessage, MType, type Message } from './message.ts';
 import type { CallContext, CallHandler, PushContext, PushHandler } from './router.ts';
 import type { Session } from './session.ts';
 import type { Job } from './running.ts';
+import type { CachedReply } from './reply-cache.ts';
+import { CALL_ID_META, REPLY_CACHED_META } from './extensions.ts';
 import { Code, DrpcError, OK_STATUS, codeText, type Status } from './status.ts';
 import type { Meta } from './wire-text.ts';
 
@@ -48,6 +50,15 @@ class Ctx implements CallContext {
 
 export function serveCall(session: Session, m: Message, job: Job, maxConcurrent: number): Promise<void> | void {
   const ctx = new Ctx(session, m, job);
+  const id = session.replyCache && m.meta[CALL_ID_META];
+  if (id) {
+    // A call with an identity: answered from the reply cache, attached to its running original, or run once.
+    const cached = session.replyCache!.lookup(id, (reply) => void sendCached(session, m, reply));
+    if (cached === 'attached') return;
+    if (cached) return sendCached(session, m, cached);
+    session.replyCache!.begin(id);
+    job.durable = true; // its effect counts even if this connection drops: keep running
+  }
   if (session.plugins.length) return serveWithHooks(session, m, ctx, maxConcurrent);
   // Without plugins a synchronous handler is answered in the same turn: no promise per call.
   let result: unknown;
@@ -116,8 +127,11 @@ function errorStatus(err: unknown): Status {
 }
 
 function writeReply(session: Session, call: Message, ctx: Ctx, status: Status, result: unknown): Promise<void> | void {
-  if (session.state === 'closed') return;
+  const id = session.replyCache && call.meta[CALL_ID_META];
+  if (id) ctx.replyMeta[REPLY_CACHED_META] = '1';
   const reply = buildReply(session, call, ctx, status, result);
+  if (id) session.replyCache!.finish(id, { status: reply.status, meta: reply.meta, bodyCodec: reply.bodyCodec, body: reply.body });
+  if (session.state === 'closed') return;
   if (session.plugins.length) return writeReplyWithHooks(session, call, ctx, reply, result);
   return session.writeNow(reply)?.then(undefined, (err) => replyFailed(session, call, ctx, err));
 }
@@ -132,6 +146,21 @@ async function writeReplyWithHooks(session: Session, call: Message, ctx: Ctx, re
   await Promise.resolve()
     .then(() => runHook(session.plugins, 'afterWriteReply', { session, message: reply, body: result }))
     .catch((e) => session.reportError(DrpcError.from(e)));
+}
+
+/** Answers a call from a cached reply (its copy ran before, or is attached to the running original). */
+function sendCached(session: Session, call: Message, r: CachedReply): Promise<void> | void {
+  if (session.state === 'closed') return;
+  const reply = createMessage({
+    seq: call.seq,
+    mtype: MType.Reply,
+    status: r.status,
+    meta: r.meta,
+    bodyCodec: r.bodyCodec,
+    body: r.body,
+    pipe: call.pipe,
+  });
+  return session.writeNow(reply)?.catch((err) => session.reportError(DrpcError.from(err)));
 }
 
 /** drpc answers a failed REPLY write (other than a closed connection) with a second REPLY carrying 500. */

@@ -7,6 +7,7 @@ import type { Router } from './router.ts';
 import type { Session } from './session.ts';
 import type { DrpcError, Status } from './status.ts';
 import type { FilterRegistry } from './filter/filter.ts';
+import type { ReplyCache } from './reply-cache.ts';
 import type { Meta } from './wire-text.ts';
 
 /** Whoever keeps sessions (an endpoint's hub): told directly, so a session needs no listener closures. */
@@ -16,6 +17,8 @@ export interface SessionOwner {
 }
 
 export interface SessionOptions {
+  /** Answers re-sent calls (meta `_i`) from here instead of running them twice. Endpoints share one. Default none. */
+  replyCache?: ReplyCache;
   /** Told when the session closes or is renamed (endpoints use it; users listen with `on`). Default none. */
   owner?: SessionOwner;
   /** Frame format. Default: drpc RAW. */
@@ -49,6 +52,12 @@ export interface SessionOptions {
 export interface CallOptions {
   /** Timeout in ms for this call; 0 = none. Default: the session's `timeout`. */
   timeout?: number;
+  /**
+   * Survive a dropped connection: the call carries an identity (meta `_i`) and is re-sent after the
+   * reconnect; a peer with a reply cache (our endpoint) answers the copy without running the handler
+   * twice. Only for peers with a reply cache. Default: the client's `durableCalls` (false).
+   */
+  durable?: boolean;
   /** Send `timeout` to the peer as the call's deadline (meta `_d`), so its handler can stop in time. Default: true when `timeout` is given. */
   sendDeadline?: boolean;
   /** Aborting settles the call with code 1499 Canceled (and tells the peer, whose handler's signal fires). */

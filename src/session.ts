@@ -10,6 +10,7 @@ import { createMessage, MType, mtypeName, nextSeq, type Message } from './messag
 import { PendingCalls, type PendingCall } from './pending.ts';
 import { EarlyInbox } from './early-inbox.ts';
 import { RunningJobs } from './running.ts';
+import type { ReplyCache } from './reply-cache.ts';
 import { CANCEL_META, CANCEL_METHOD, DEADLINE_META } from './extensions.ts';
 import { FrameWriter, type FrameSink } from './frame-writer.ts';
 import { FrameReader, type MessageSink } from './frame-reader.ts';
@@ -39,6 +40,8 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
   readonly codecs: CodecRegistry;
   readonly clock: Clock;
   readonly plugins: readonly Plugin[];
+  /** Replies of calls with an identity, shared across an endpoint's sessions (see reply-cache.ts). */
+  readonly replyCache?: ReplyCache;
   #data?: Map<string, unknown>;
   /** Listeners by event, made on first `on()` (an idle server session should stay small). */
   #listeners?: Record<string, Listener[] | undefined>;
@@ -70,6 +73,7 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
     this.codecs = options.codecs ?? defaultCodecs;
     this.clock = options.clock ?? systemClock;
     this.plugins = options.plugins ?? NO_PLUGINS;
+    this.replyCache = options.replyCache;
     this.#codec = this.codecs.require(options.codec ?? 'json');
     const o = options;
     this.#opts =
@@ -355,7 +359,10 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
       this.#transport.send(frame);
       return undefined;
     } catch (err) {
-      return new DrpcError(Code.WriteFailed, codeText(Code.WriteFailed), err);
+      // A transport that is closing says so with 102: the connection is lost, not the write.
+      return err instanceof DrpcError && err.code === Code.ConnClosed
+        ? err
+        : new DrpcError(Code.WriteFailed, codeText(Code.WriteFailed), err);
     }
   }
 

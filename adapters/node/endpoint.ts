@@ -19,6 +19,7 @@ import { Router, type CallContext, type CallHandler, type PushHandler } from '..
 import { Session, type CallOptions, type PushOptions, type SessionOwner } from '../../src/session.ts';
 import type { PeerOptions } from '../../src/session-types.ts';
 import { broadcast, type BroadcastResult } from '../../src/broadcast.ts';
+import { ReplyCache, type ReplyCacheOptions } from '../../src/reply-cache.ts';
 import { TopicHub, type Topic, type TopicOptions } from '../../src/topics.ts';
 import {
   specOf,
@@ -63,6 +64,8 @@ export interface EndpointOptions<C extends AnyContract = Untyped> extends PeerOp
   verifyUpgrade?: (info: UpgradeInfo) => unknown;
   /** Allowed Origin header values (exact match); absent Origin (non-browser clients) is allowed. Default: any origin. */
   origins?: string[];
+  /** Reply cache for calls that survive reconnects (meta `_i`), or false. Default { maxEntries: 10000, maxAgeMs: 60000 }. */
+  replyCache?: ReplyCacheOptions | false;
   /** Most open connections; more are refused with HTTP 503. Default 10000. */
   maxConnections?: number;
   /** Most inbound CALLs handled at once per session; more get REPLY 500. Default 1024. */
@@ -98,6 +101,8 @@ export class Endpoint<C extends AnyContract = Untyped> {
   #closing = false;
   #connections = 0;
   readonly #pong: Pong;
+  /** Replies of calls with an identity, so re-sent calls run once (shared by every session). */
+  readonly #replyCache?: ReplyCache;
   /** One owner for every session: no listener closures per connection. */
   readonly #owner: SessionOwner = {
     sessionClosed: (s) => {
@@ -135,6 +140,7 @@ export class Endpoint<C extends AnyContract = Untyped> {
     );
     this.#pong.route(this.router);
     this.topics = new TopicHub(this.clock);
+    if (options.replyCache !== false) this.#replyCache = new ReplyCache(this.clock, options.replyCache);
     this.topics.route(this.router);
   }
 
@@ -369,6 +375,7 @@ export class Endpoint<C extends AnyContract = Untyped> {
       preparing: !!o.auth,
       onError: this.#onError,
       owner: this.#owner,
+      replyCache: this.#replyCache,
     });
     if (o.auth) {
       try {

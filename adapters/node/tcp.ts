@@ -18,6 +18,7 @@ import { Session, type SessionOptions } from '../../src/session.ts';
 import { Code, DrpcError, codeText, type Status } from '../../src/status.ts';
 import type { Transport, TransportHandlers } from '../../src/transport/transport.ts';
 import { batchWrite, type Corkable, type WriteBatch } from '../../src/transport/cork.ts';
+import { closedTransport } from '../../src/transport/transport.ts';
 
 export interface TcpTransportOptions {
   /** Largest inbound frame in bytes (checked from its length prefix, before buffering). Default 16 MiB. */
@@ -68,7 +69,7 @@ export class NodeTcpTransport implements Transport, WriteBatch {
   }
 
   send(frame: Frame): void {
-    if (this.#done || this.#socket.destroyed) throw new Error('tcp connection is closed');
+    if (this.#done || this.#socket.destroyed) throw closedTransport('tcp connection is closed');
     if (typeof frame === 'string') throw new DrpcError(Code.BadMessage, 'tcp carries binary RAW frames only (got a text frame)');
     batchWrite(this);
     this.#socket.write(frame);

@@ -6,6 +6,7 @@ import { statusToClose } from '../../src/close-codes.ts';
 import type { Status } from '../../src/status.ts';
 import { clipReason } from '../../src/transport/websocket.ts';
 import { batchWrite, corkableOf, type Corkable, type WriteBatch } from '../../src/transport/cork.ts';
+import { closedTransport } from '../../src/transport/transport.ts';
 
 const BINARY = { binary: true };
 const TEXT = { binary: false };
@@ -51,7 +52,7 @@ export class NodeWebSocketTransport implements Transport, WriteBatch {
   }
 
   send(frame: Frame): void {
-    if (this.#done || this.ws.readyState !== 1) throw new Error('websocket is not open');
+    if (this.#done || this.ws.readyState !== 1) throw closedTransport('websocket is not open');
     batchWrite(this);
     this.ws.send(frame, typeof frame === 'string' ? TEXT : BINARY);
   }

@@ -5,6 +5,7 @@
  */
 import type { Frame } from '../proto/proto.ts';
 import type { Transport, TransportHandlers } from './transport.ts';
+import { closedTransport } from './transport.ts';
 
 export interface MemoryTransport extends Transport {
   /** Stops delivering frames to this end until `thaw()`. */
@@ -43,7 +44,7 @@ class End implements MemoryTransport {
   }
 
   send(frame: Frame): void {
-    if (this.#closed) throw new Error('memory transport is closed');
+    if (this.#closed) throw closedTransport('memory transport is closed');
     const copy = typeof frame === 'string' ? frame : frame.slice();
     this.sent.push(copy);
     this.peer.#inbox.push(copy);

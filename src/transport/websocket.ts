@@ -10,6 +10,7 @@ import { Code, DrpcError, type Status } from '../status.ts';
 import { statusToClose } from '../close-codes.ts';
 import { batchWrite, corkableOf, type Corkable, type WriteBatch } from './cork.ts';
 import type { Transport, TransportHandlers } from './transport.ts';
+import { closedTransport } from './transport.ts';
 
 /** The part of the WebSocket API we use (browser and `ws` both have it). */
 export interface WebSocketLike {
@@ -124,7 +125,7 @@ export class WebSocketTransport implements Transport, WriteBatch {
   }
 
   send(frame: Frame): void {
-    if (this.#done || this.ws.readyState !== OPEN) throw new Error('websocket is not open');
+    if (this.#done || this.ws.readyState !== OPEN) throw closedTransport('websocket is not open');
     batchWrite(this);
     this.ws.send(frame);
   }
