@@ -13,7 +13,7 @@ import { HeartbeatPing } from './heartbeat.ts';
 import { OfflineQueue } from './offline-queue.ts';
 import type { Proto } from './proto/proto.ts';
 import { autoProto } from './proto/auto.ts';
-import { CALL_ID_META } from './extensions.ts';
+import { CALL_ID_META, REFRESH_AUTH_METHOD } from './extensions.ts';
 import { Subscriptions, TOPIC_PUSH_METHOD, type Subscription, type TopicHandler } from './subscriptions.ts';
 import type { Gap } from './topics.ts';
 import { notify, type PushListener } from './push-listeners.ts';
@@ -303,6 +303,17 @@ export class Client<C extends AnyContract = Untyped> {
     const h = handler as CallHandler;
     this.router.route(serviceMethod, schema ? async (body, ctx) => h(await validate(schema, body, `input of ${serviceMethod}`), ctx) : h);
     return this;
+  }
+
+  /**
+   * Token refresh on the live session: sends `payload` (default: the `auth` option's new result) to
+   * the endpoint's auth checker without reconnecting; resolves with the checker's answer, rejects
+   * with 401 if it refuses. The next reconnect uses the `auth` option as always.
+   */
+  async refreshAuth(payload?: unknown): Promise<unknown> {
+    const body = payload !== undefined ? payload : await this.#opts.auth?.();
+    this.#authReply = (await this.#callReply(REFRESH_AUTH_METHOD, body, { durable: false })).value;
+    return this.#authReply;
   }
 
   /** Dials again after a rejected auth, exhausted attempts or close(). */

@@ -17,3 +17,9 @@ export const CANCEL_META = '_c';
  */
 export const CALL_ID_META = '_i';
 export const REPLY_CACHED_META = '_r';
+
+/**
+ * CALL carrying a fresh auth payload on a live session (token refresh); the endpoint runs its auth
+ * checker again and replies with the checker's result, or 401 (the session stays as it was).
+ */
+export const REFRESH_AUTH_METHOD = '/drpc/auth';

@@ -20,6 +20,7 @@ import { Session, type CallOptions, type PushOptions, type SessionOwner } from '
 import type { PeerOptions } from '../../src/session-types.ts';
 import { broadcast, type BroadcastResult } from '../../src/broadcast.ts';
 import { ReplyCache, type ReplyCacheOptions } from '../../src/reply-cache.ts';
+import { REFRESH_AUTH_METHOD } from '../../src/extensions.ts';
 import { TopicHub, type Topic, type TopicOptions } from '../../src/topics.ts';
 import {
   specOf,
@@ -40,6 +41,7 @@ import type { Transport } from '../../src/transport/transport.ts';
 import { encodeStatus } from '../../src/wire-text.ts';
 import { SessionHub } from './hub.ts';
 import { Pong } from './pong.ts';
+import { Rooms } from './rooms.ts';
 import { NodeTcpTransport } from './tcp.ts';
 import { NodeWebSocketTransport } from './ws-transport.ts';
 import { ignoreError, refusal, rejectUpgrade } from './upgrade.ts';
@@ -90,6 +92,8 @@ export class Endpoint<C extends AnyContract = Untyped> {
   readonly sessions = new SessionHub();
   /** Topics this endpoint publishes (offsets, epochs, bounded history for resume). */
   readonly topics: TopicHub;
+  /** Named groups of sessions: `rooms.join(session, name)`, then `broadcast(…, { room: name })`. */
+  readonly rooms = new Rooms();
   readonly clock: Clock;
   readonly #opts: EndpointOptions<C>;
   readonly #wss: WebSocketServer;
@@ -107,6 +111,7 @@ export class Endpoint<C extends AnyContract = Untyped> {
   readonly #owner: SessionOwner = {
     sessionClosed: (s) => {
       this.topics.sessionClosed(s);
+      this.rooms.sessionClosed(s);
       this.#connections--;
       this.#transports.delete(s.transport);
       this.sessions.remove(s);
@@ -139,6 +144,15 @@ export class Endpoint<C extends AnyContract = Untyped> {
       s.abort({ code: Code.ConnClosed, msg: codeText(Code.ConnClosed), cause: `heartbeat: silent for ${silent} ms` }),
     );
     this.#pong.route(this.router);
+    const check = options.auth;
+    if (check)
+      this.router.route(REFRESH_AUTH_METHOD, async (payload, ctx) => {
+        try {
+          return await check(payload, ctx.session);
+        } catch (err) {
+          throw err instanceof DrpcError ? err : new DrpcError(Code.Unauthorized, codeText(Code.Unauthorized), err);
+        }
+      });
     this.topics = new TopicHub(this.clock);
     if (options.replyCache !== false) this.#replyCache = new ReplyCache(this.clock, options.replyCache);
     this.topics.route(this.router);
@@ -184,15 +198,16 @@ export class Endpoint<C extends AnyContract = Untyped> {
   }
 
   /**
-   * Pushes to many sessions at once (default: every open session), encoding and packing once per
-   * codec and encoding. Returns how many sessions it reached and why the others failed.
+   * Pushes to many sessions at once (default: every open session; or `to` sessions/ids; or a `room`),
+   * encoding and packing once per codec and encoding. Returns how many it reached and why the others failed.
    */
   broadcast<M extends PushName<C>>(
     serviceMethod: M,
     payload: PushInput<C, M>,
-    options: PushOptions & { to?: Iterable<Target> } = {},
+    options: PushOptions & { to?: Iterable<Target>; room?: string } = {},
   ): BroadcastResult {
-    const to = options.to ? [...options.to].map((t) => (typeof t === 'string' ? this.sessions.get(t) : t)) : this.sessions.list();
+    const targets = options.room !== undefined ? this.rooms.members(options.room) : options.to;
+    const to = targets ? [...targets].map((t) => (typeof t === 'string' ? this.sessions.get(t) : t)) : this.sessions.list();
     const known = to.filter((s): s is Session => s !== undefined);
     const result = broadcast(known, serviceMethod, payload, options);
     for (let i = to.length - known.length; i > 0; i--) {

@@ -3,3 +3,4 @@ export { createEndpoint, Endpoint, type EndpointOptions, type EndpointEvents, ty
 export { SessionHub } from './hub.ts';
 export { NodeWebSocketTransport } from './ws-transport.ts';
 export { NodeTcpTransport, dialTcp, type DialTcpOptions, type TcpTransportOptions } from './tcp.ts';
+export { Rooms } from './rooms.ts';

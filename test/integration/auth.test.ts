@@ -251,3 +251,28 @@ async function rawAuth(h: Harness, url: string, payload: unknown) {
   await within(raw.closed, 1000, 'the close after a refused auth');
   return reply;
 }
+
+describe('token refresh', { timeout: 30_000 }, () => {
+  test('refreshAuth() re-runs the checker on the live session; a refused token is a 401 and the session stays', async (t) => {
+    const h = new Harness(t);
+    let token = 'v1';
+    const { ep, url } = await h.endpoint({
+      auth: (payload: any, session) => {
+        if (!String(payload).startsWith('v')) throw new DrpcError(Code.Unauthorized, codeText(Code.Unauthorized), 'bad token');
+        session.data.set('token', payload);
+        return { ok: payload };
+      },
+    });
+    ep.route('/token', (_b, ctx) => ctx.session.data.get('token'));
+    const { client: c, log } = h.logged(url, { auth: () => token });
+    assert.equal(await c.call('/token'), 'v1');
+    token = 'v2';
+    assert.deepEqual(await c.refreshAuth(), { ok: 'v2' });
+    assert.deepEqual(c.authReply, { ok: 'v2' });
+    assert.equal(await c.call('/token'), 'v2');
+    const refused = await rejection(c.refreshAuth('stolen'));
+    assert.equal(refused.code, Code.Unauthorized);
+    assert.equal(await c.call('/token'), 'v2', 'the session keeps its last good token');
+    assert.deepEqual(log.states, ['connecting', 'open'], 'no reconnect');
+  });
+});

@@ -263,3 +263,34 @@ describe('broadcast', { timeout: 30_000 }, () => {
     ]);
   });
 });
+
+describe('rooms', { timeout: 30_000 }, () => {
+  test('broadcast to a room reaches its members only; leaving and closing take a session out', async (t) => {
+    const h = new Harness(t);
+    const { ep, url } = await h.endpoint();
+    ep.route('/join', (room: any, ctx) => (ep.rooms.join(ctx.session, room), null));
+    const [a, b, c] = [h.client(url), h.client(url), h.client(url)];
+    const got = new Map<string, unknown[]>([
+      ['a', []],
+      ['b', []],
+      ['c', []],
+    ]);
+    for (const [name, cl] of [
+      ['a', a],
+      ['b', b],
+      ['c', c],
+    ] as const)
+      cl.onPush('/room/msg', (m) => void got.get(name)!.push(m));
+    await a.call('/join', 'blue');
+    await b.call('/join', 'blue');
+    await c.call('/join', 'red');
+    assert.equal(ep.broadcast('/room/msg', 'to blue', { room: 'blue' }).sent, 2);
+    await until(() => got.get('a')!.length === 1 && got.get('b')!.length === 1, 'blue members');
+    assert.deepEqual(got.get('c'), []);
+    ep.rooms.leave([...ep.rooms.members('blue')][0]!, 'blue');
+    assert.equal(ep.rooms.members('blue').size, 1);
+    await c.close();
+    await until(() => ep.rooms.members('red').size === 0, 'the closed session to leave its room');
+    assert.equal(ep.broadcast('/room/msg', 'nobody', { room: 'red' }).sent, 0);
+  });
+});
