@@ -23,6 +23,8 @@ export const Code = {
   BadGateway: 502,
   /** SDK extension (custom range): the caller aborted the call through its AbortSignal. */
   Canceled: 1499,
+  /** SDK extension: a subscriber stopped reading and its backlog passed the bound (policy 'close'). */
+  SlowConsumer: 1503,
 } as const;
 
 const texts: Record<number, string> = {
@@ -41,6 +43,7 @@ const texts: Record<number, string> = {
   500: 'Internal Server Error',
   502: 'Bad Gateway',
   1499: 'Canceled',
+  1503: 'Slow Consumer',
 };
 
 /** drpc's `CodeText`: the standard text of a code, "Unknown Error" for any unlisted one (409 included). */

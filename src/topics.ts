@@ -10,6 +10,9 @@
  */
 import type { Clock } from './clock.ts';
 import { broadcast } from './broadcast.ts';
+import type { Backlogs, SlowPolicy } from './backlog.ts';
+import { createMessage, MType } from './message.ts';
+import type { Frame } from './proto/proto.ts';
 import type { Router } from './router.ts';
 import type { Session } from './session.ts';
 import { Code, DrpcError, codeText } from './status.ts';
@@ -24,6 +27,8 @@ export const UNKNOWN_END = Number.MAX_SAFE_INTEGER;
 export interface TopicOptions {
   /** Messages kept for resume: at most `count`, none older than `maxAgeMs`. Default { count: 1000, maxAgeMs: 300000 }. */
   history?: { count?: number; maxAgeMs?: number };
+  /** What happens to a subscriber that stops reading (see backlog.ts). Default 'drop-oldest'. */
+  slowPolicy?: SlowPolicy;
   /** Who may subscribe; false (or a thrown DrpcError) refuses with 401. Default: everyone. */
   authorize?: (session: Session, topic: string) => boolean | Promise<boolean>;
 }
@@ -62,6 +67,8 @@ export class Topic {
     readonly name: string,
     private readonly clock: Clock,
     readonly options: TopicOptions = {},
+    /** Where messages for slow subscribers wait (none: every subscriber is written to at once). */
+    readonly backlogs?: Backlogs,
   ) {
     this.epoch = newEpoch();
     this.#count = options.history?.count ?? 1000;
@@ -75,7 +82,24 @@ export class Topic {
       this.#history.push({ offset, at: this.clock.now(), payload });
       this.#prune();
     }
-    if (this.subscribers.size) broadcast(this.subscribers, TOPIC_PUSH_METHOD, payload, { meta: this.#meta(offset) });
+    if (!this.subscribers.size) return offset;
+    const meta = this.#meta(offset);
+    const backlogs = this.backlogs;
+    if (!backlogs) {
+      broadcast(this.subscribers, TOPIC_PUSH_METHOD, payload, { meta });
+      return offset;
+    }
+    // Subscribers that keep up get the shared frame; slow ones queue it, bounded (backlog.ts).
+    const fast: Session[] = [];
+    for (const s of this.subscribers) {
+      if (!backlogs.isSlow(s)) {
+        fast.push(s);
+        continue;
+      }
+      const frame = packPush(s, payload, meta);
+      if (frame !== undefined) backlogs.add(s, this.name, frame, this.options.slowPolicy ?? 'drop-oldest');
+    }
+    if (fast.length) broadcast(fast, TOPIC_PUSH_METHOD, payload, { meta });
     return offset;
   }
 
@@ -120,12 +144,15 @@ export class TopicHub {
   readonly #topics = new Map<string, Topic>();
   readonly #bySession = new Map<Session, Set<Topic>>();
 
-  constructor(private readonly clock: Clock) {}
+  constructor(
+    private readonly clock: Clock,
+    private readonly backlogs?: Backlogs,
+  ) {}
 
   /** Declares (or returns) a topic; subscribing to an undeclared topic is a 404. */
   topic(name: string, options?: TopicOptions): Topic {
     let t = this.#topics.get(name);
-    if (!t) this.#topics.set(name, (t = new Topic(name, this.clock, options)));
+    if (!t) this.#topics.set(name, (t = new Topic(name, this.clock, options, this.backlogs)));
     return t;
   }
 
@@ -149,6 +176,7 @@ export class TopicHub {
 
   /** Forgets a closed session everywhere (its owner calls this). */
   sessionClosed(session: Session): void {
+    this.backlogs?.forget(session);
     const topics = this.#bySession.get(session);
     if (!topics) return;
     this.#bySession.delete(session);
@@ -175,6 +203,17 @@ export class TopicHub {
   #drop(session: Session, t: Topic): void {
     t.subscribers.delete(session);
     this.#bySession.get(session)?.delete(t);
+  }
+}
+
+/** A topic PUSH packed for one session's codec and encoding (undefined if it cannot be packed now). */
+function packPush(s: Session, payload: unknown, meta: Record<string, string>): Frame | undefined {
+  try {
+    const body = payload instanceof Uint8Array ? payload : s.codec.encode(payload);
+    const frame = s.proto.pack(createMessage({ seq: 0, mtype: MType.Push, serviceMethod: TOPIC_PUSH_METHOD, meta, bodyCodec: s.codec.id, body }));
+    return frame instanceof Promise ? undefined : frame;
+  } catch {
+    return undefined;
   }
 }
 

@@ -21,6 +21,7 @@ import type { PeerOptions } from '../../src/session-types.ts';
 import { broadcast, type BroadcastResult } from '../../src/broadcast.ts';
 import { ReplyCache, type ReplyCacheOptions } from '../../src/reply-cache.ts';
 import { REFRESH_AUTH_METHOD } from '../../src/extensions.ts';
+import { Backlogs, type SlowConsumerOptions } from '../../src/backlog.ts';
 import { TopicHub, type Topic, type TopicOptions } from '../../src/topics.ts';
 import {
   specOf,
@@ -66,6 +67,8 @@ export interface EndpointOptions<C extends AnyContract = Untyped> extends PeerOp
   verifyUpgrade?: (info: UpgradeInfo) => unknown;
   /** Allowed Origin header values (exact match); absent Origin (non-browser clients) is allowed. Default: any origin. */
   origins?: string[];
+  /** Bounds for subscribers that stop reading (topic messages wait, then the topic's slowPolicy applies), or false. Default { highWaterBytes: 1 MiB, maxQueued: 1000, maxQueuedBytes: 8 MiB }. */
+  slowConsumers?: SlowConsumerOptions | false;
   /** Reply cache for calls that survive reconnects (meta `_i`), or false. Default { maxEntries: 10000, maxAgeMs: 60000 }. */
   replyCache?: ReplyCacheOptions | false;
   /** Most open connections; more are refused with HTTP 503. Default 10000. */
@@ -105,6 +108,8 @@ export class Endpoint<C extends AnyContract = Untyped> {
   #closing = false;
   #connections = 0;
   readonly #pong: Pong;
+  /** Topic messages waiting for subscribers that stopped reading (bounded; see src/backlog.ts). */
+  readonly #backlogs?: Backlogs;
   /** Replies of calls with an identity, so re-sent calls run once (shared by every session). */
   readonly #replyCache?: ReplyCache;
   /** One owner for every session: no listener closures per connection. */
@@ -153,7 +158,8 @@ export class Endpoint<C extends AnyContract = Untyped> {
           throw err instanceof DrpcError ? err : new DrpcError(Code.Unauthorized, codeText(Code.Unauthorized), err);
         }
       });
-    this.topics = new TopicHub(this.clock);
+    if (options.slowConsumers !== false) this.#backlogs = new Backlogs(this.clock, options.slowConsumers);
+    this.topics = new TopicHub(this.clock, this.#backlogs);
     if (options.replyCache !== false) this.#replyCache = new ReplyCache(this.clock, options.replyCache);
     this.topics.route(this.router);
   }
@@ -187,7 +193,12 @@ export class Endpoint<C extends AnyContract = Untyped> {
     return this.#session(target).then((s) => s.push(serviceMethod, payload, options));
   }
 
-  /** Declares a topic clients may subscribe to (history limits, authorization). */
+  /** Topic messages waiting for a slow subscriber (count and bytes; 0 when it keeps up). */
+  backlogOf(target: Session): { count: number; bytes: number } {
+    return this.#backlogs?.waiting(target) ?? { count: 0, bytes: 0 };
+  }
+
+  /** Declares a topic clients may subscribe to (history limits, authorization, slow-consumer policy). */
   topic(name: string, options?: TopicOptions): Topic {
     return this.topics.topic(name, options);
   }
@@ -277,6 +288,7 @@ export class Endpoint<C extends AnyContract = Untyped> {
   async close({ drain = 5000 }: { drain?: number } = {}): Promise<void> {
     this.#closing = true;
     this.#pong.stop();
+    this.#backlogs?.stop();
     for (const t of this.#transports) if (t instanceof NodeWebSocketTransport) t.closeCode = SERVICE_RESTART;
     await Promise.all(this.sessions.list().map((s) => s.close('endpoint closing', { timeout: drain })));
     for (const t of this.#transports) t.close('endpoint closed');
