@@ -75,7 +75,11 @@ export class Backlogs {
       if (policy === 'close') {
         this.forget(session);
         session.abort(
-          { code: Code.SlowConsumer, msg: codeText(Code.SlowConsumer), cause: `more than ${this.#maxQueued} messages or ${this.#maxBytes} bytes waiting` },
+          {
+            code: Code.SlowConsumer,
+            msg: codeText(Code.SlowConsumer),
+            cause: `more than ${this.#maxQueued} messages or ${this.#maxBytes} bytes waiting`,
+          },
           'slow consumer',
         );
         return;

@@ -210,7 +210,9 @@ export class TopicHub {
 function packPush(s: Session, payload: unknown, meta: Record<string, string>): Frame | undefined {
   try {
     const body = payload instanceof Uint8Array ? payload : s.codec.encode(payload);
-    const frame = s.proto.pack(createMessage({ seq: 0, mtype: MType.Push, serviceMethod: TOPIC_PUSH_METHOD, meta, bodyCodec: s.codec.id, body }));
+    const frame = s.proto.pack(
+      createMessage({ seq: 0, mtype: MType.Push, serviceMethod: TOPIC_PUSH_METHOD, meta, bodyCodec: s.codec.id, body }),
+    );
     return frame instanceof Promise ? undefined : frame;
   } catch {
     return undefined;
