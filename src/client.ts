@@ -14,13 +14,14 @@ import { OfflineQueue } from './offline-queue.ts';
 import type { Proto } from './proto/proto.ts';
 import { autoProto } from './proto/auto.ts';
 import { CALL_ID_META, REFRESH_AUTH_METHOD } from './extensions.ts';
-import { Subscriptions, TOPIC_PUSH_METHOD, type Subscription, type TopicHandler } from './subscriptions.ts';
+import { Subscriptions, TOPIC_PUSH_METHOD, type Subscription, type TopicHandler, type TopicMessageInfo } from './subscriptions.ts';
 import type { Gap } from './topics.ts';
 import { notify, type PushListener } from './push-listeners.ts';
 import { watchEnvironment } from './environment.ts';
 import { Router, type CallContext, type CallHandler, type PushContext } from './router.ts';
 import {
   pushSchemaOf,
+  topicSchemaOf,
   specOf,
   validate,
   type AnyContract,
@@ -33,6 +34,8 @@ import {
   type Contract,
   type PushName,
   type PushPayload,
+  type TopicName,
+  type TopicPayload,
   type Untyped,
 } from './contract.ts';
 import { Session, type CallOptions, type PushOptions, type Reply } from './session.ts';
@@ -290,8 +293,11 @@ export class Client<C extends AnyContract = Untyped> {
    * connection resumes from the last offset delivered, with no loss and no duplicates, or a `gap`
    * (on the subscription and on the client) when the endpoint's history no longer reaches back.
    */
-  subscribe(topic: string, handler: TopicHandler): Subscription {
-    return this.#subs.subscribe(topic, handler);
+  subscribe<M extends TopicName<C>>(topic: M, handler: (payload: TopicPayload<C, M>, info: TopicMessageInfo) => unknown): Subscription {
+    const h = handler as TopicHandler;
+    const schema = this.#opts.validate ? topicSchemaOf(this.#opts.contract, topic) : undefined;
+    // With `validate`, a message that does not match the contract is reported and not delivered.
+    return this.#subs.subscribe(topic, schema ? (m, info) => validate(schema, m, `message of topic ${topic}`).then((v) => h(v, info)) : h);
   }
 
   /** Serves CALLs from the server (server → client calls with a reply). */

@@ -37,10 +37,13 @@ export interface Contract<
   Calls extends Record<string, CallSpec> = Record<string, CallSpec>,
   Pushes extends Record<string, Schema> = Record<string, Schema>,
   ClientCalls extends Record<string, CallSpec> = Record<string, CallSpec>,
+  Topics extends Record<string, Schema> = Record<string, Schema>,
 > {
   readonly calls: Calls;
   readonly pushes: Pushes;
   readonly client: ClientCalls;
+  /** Topics the endpoint publishes (subscribe / publish), by name, with their message schema. */
+  readonly topics: Topics;
 }
 
 /** Declares a contract; sections left out are empty. */
@@ -48,8 +51,14 @@ export function contract<
   const Calls extends Record<string, CallSpec> = Record<never, CallSpec>,
   const Pushes extends Record<string, Schema> = Record<never, Schema>,
   const ClientCalls extends Record<string, CallSpec> = Record<never, CallSpec>,
->(c: { calls?: Calls; pushes?: Pushes; client?: ClientCalls }): Contract<Calls, Pushes, ClientCalls> {
-  return { calls: c.calls ?? ({} as Calls), pushes: c.pushes ?? ({} as Pushes), client: c.client ?? ({} as ClientCalls) };
+  const Topics extends Record<string, Schema> = Record<never, Schema>,
+>(c: { calls?: Calls; pushes?: Pushes; client?: ClientCalls; topics?: Topics }): Contract<Calls, Pushes, ClientCalls, Topics> {
+  return {
+    calls: c.calls ?? ({} as Calls),
+    pushes: c.pushes ?? ({} as Pushes),
+    client: c.client ?? ({} as ClientCalls),
+    topics: c.topics ?? ({} as Topics),
+  };
 }
 
 /** The type parameter of a client or endpoint built without a contract: everything untyped. */
@@ -91,6 +100,12 @@ export type HandlerOutput<C, M> = C extends Contract
 export type PushName<C> = C extends Contract ? keyof C['pushes'] & string : string;
 export type PushPayload<C, M> = C extends Contract ? (M extends keyof C['pushes'] ? OutputOf<C['pushes'][M]> : never) : unknown;
 export type PushInput<C, M> = C extends Contract ? (M extends keyof C['pushes'] ? InputOf<C['pushes'][M]> : never) : unknown;
+
+export type TopicName<C> = C extends Contract ? keyof C['topics'] & string : string;
+/** What a subscriber receives. */
+export type TopicPayload<C, M> = C extends Contract ? (M extends keyof C['topics'] ? OutputOf<C['topics'][M]> : never) : unknown;
+/** What a publisher sends. */
+export type TopicInput<C, M> = C extends Contract ? (M extends keyof C['topics'] ? InputOf<C['topics'][M]> : never) : unknown;
 
 export type ClientCallName<C> = C extends Contract ? keyof C['client'] & string : string;
 export type ClientCallInput<C, M> = C extends Contract
@@ -138,4 +153,8 @@ export function specOf(c: AnyContract | undefined, section: 'calls' | 'client', 
 
 export function pushSchemaOf(c: AnyContract | undefined, method: string): Schema | undefined {
   return c && 'pushes' in c ? (c.pushes as Record<string, Schema>)[method] : undefined;
+}
+
+export function topicSchemaOf(c: AnyContract | undefined, topic: string): Schema | undefined {
+  return c && 'topics' in c ? (c.topics as Record<string, Schema> | undefined)?.[topic] : undefined;
 }

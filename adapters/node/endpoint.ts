@@ -35,6 +35,8 @@ import {
   type HandlerOutput,
   type PushInput,
   type PushName,
+  type TopicInput,
+  type TopicName,
   type Untyped,
 } from '../../src/contract.ts';
 import { Code, DrpcError, codeText } from '../../src/status.ts';
@@ -199,12 +201,12 @@ export class Endpoint<C extends AnyContract = Untyped> {
   }
 
   /** Declares a topic clients may subscribe to (history limits, authorization, slow-consumer policy). */
-  topic(name: string, options?: TopicOptions): Topic {
+  topic<M extends TopicName<C>>(name: M, options?: TopicOptions): Topic {
     return this.topics.topic(name, options);
   }
 
   /** Publishes to a topic's subscribers (declaring the topic with defaults if needed); returns the offset. */
-  publish(name: string, payload: unknown): number {
+  publish<M extends TopicName<C>>(name: M, payload: TopicInput<C, M>): number {
     return this.topics.publish(name, payload);
   }
 

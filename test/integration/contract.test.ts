@@ -11,6 +11,7 @@ const api = contract({
   },
   pushes: { '/chat/msg': z.object({ room: z.string(), text: z.string() }) },
   client: { '/ui/confirm': { input: z.string(), output: z.boolean() } },
+  topics: { '/prices': z.object({ symbol: z.string(), price: z.number() }) },
 });
 
 describe('typed contracts over real sockets', async () => {
@@ -66,6 +67,18 @@ describe('typed contracts over real sockets', async () => {
       session!.call('/ui/confirm', 42),
       (e: DrpcError) => e.code === 400 && /invalid input of \/ui\/confirm/.test(e.causeText),
     );
+  });
+
+  it('types and (opt-in) validates topic messages', async () => {
+    ep.topic('/prices');
+    const got: number[] = [];
+    await peer.subscribe('/prices', (p) => void got.push(p.price)).ready;
+    ep.publish('/prices', { symbol: 'A', price: 1 });
+    (ep.publish as (n: string, p: unknown) => number)('/prices', { symbol: 'B' }); // invalid: reported, not delivered
+    ep.publish('/prices', { symbol: 'C', price: 3 });
+    for (let i = 0; i < 50 && got.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(got, [1, 3]);
   });
 
   it('an unknown session id rejects with 404', async () => {

@@ -10,6 +10,7 @@ const api = contract({
   calls: { '/math/add': { input: z.object({ a: z.number(), b: z.number() }), output: z.number() } },
   pushes: { '/chat/msg': z.object({ room: z.string(), text: z.string() }) },
   client: { '/ui/confirm': { input: z.string(), output: z.boolean() } },
+  topics: { '/prices': z.object({ symbol: z.string(), price: z.number() }) },
 });
 
 export async function client() {
@@ -34,6 +35,16 @@ export async function client() {
   peer.route('/ui/confirm', async (question) => question.length > 0);
   // @ts-expect-error: must answer a boolean
   peer.route('/ui/confirm', (question) => question);
+  peer.subscribe('/prices', (p, info) => {
+    const price: number = p.price;
+    const offset: number = info.offset;
+    // @ts-expect-error: no such field
+    void p.volume;
+    void price;
+    void offset;
+  });
+  // @ts-expect-error: unknown topic
+  peer.subscribe('/volumes', () => {});
   void sum;
   void wrong;
 }
@@ -44,6 +55,7 @@ export async function untypedClient() {
   await peer.call('/no-body');
   peer.onPush('/any', (body: unknown) => void body);
   peer.route('/any', (body) => body);
+  peer.subscribe('/any/topic', (m: unknown) => void m);
   void anything;
 }
 
@@ -60,5 +72,11 @@ export async function endpoint() {
   const ok: boolean = await ep.call('some-session', '/ui/confirm', 'Sure?');
   // @ts-expect-error: input is a string
   await ep.call('some-session', '/ui/confirm', 42);
+  ep.topic('/prices', { history: { count: 10 } });
+  ep.publish('/prices', { symbol: 'X', price: 1 });
+  // @ts-expect-error: price must be a number
+  ep.publish('/prices', { symbol: 'X', price: '1' });
+  // @ts-expect-error: unknown topic
+  ep.publish('/volumes', 1);
   void ok;
 }
