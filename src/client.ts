@@ -6,7 +6,7 @@
  */
 import { createNanoEvents, type Emitter } from 'nanoevents';
 import { authenticate } from './auth.ts';
-import { backoffDelay, type BackoffOptions } from './backoff.ts';
+import { backoffDelay } from './backoff.ts';
 import { systemClock, type Clock, type TimerHandle } from './clock.ts';
 import { closeToStatus, SERVICE_RESTART } from './close-codes.ts';
 import { HeartbeatPing } from './heartbeat.ts';
@@ -15,9 +15,9 @@ import type { Proto } from './proto/proto.ts';
 import { autoProto } from './proto/auto.ts';
 import { CALL_ID_META, REFRESH_AUTH_METHOD } from './extensions.ts';
 import { Subscriptions, TOPIC_PUSH_METHOD, type Subscription, type TopicHandler, type TopicMessageInfo } from './subscriptions.ts';
-import type { Gap } from './topics.ts';
 import { notify, type PushListener } from './push-listeners.ts';
 import { watchEnvironment } from './environment.ts';
+import type { ClientState, StateInfo, ClientEvents, ConnectOptions } from './client-types.ts';
 import { Router, type CallContext, type CallHandler, type PushContext } from './router.ts';
 import {
   pushSchemaOf,
@@ -39,63 +39,10 @@ import {
   type Untyped,
 } from './contract.ts';
 import { Session, type CallOptions, type PushOptions, type Reply } from './session.ts';
-import type { PeerOptions } from './session-types.ts';
 import { Code, DrpcError, codeText, type Status } from './status.ts';
-import { openWebSocket, type WebSocketConstructor, type WebSocketTransport } from './transport/websocket.ts';
+import { openWebSocket, type WebSocketTransport } from './transport/websocket.ts';
 
-export type ClientState = 'connecting' | 'open' | 'reconnecting' | 'closed';
-
-export interface StateInfo {
-  state: ClientState;
-  /** Why the client entered this state. */
-  reason: string;
-  /** The drpc status behind it, when there is one (e.g. 401 from auth, a kick's status). */
-  status?: Status;
-  /** Reconnect attempt number (reconnecting), 0 otherwise. */
-  attempt: number;
-}
-
-export interface ClientEvents {
-  state(info: StateInfo): void;
-  connecting(info: StateInfo): void;
-  open(info: StateInfo): void;
-  reconnecting(info: StateInfo): void;
-  closed(info: StateInfo): void;
-  /** Topic messages that will never arrive (history too short or reset); never a silent hole. */
-  gap(gap: Gap & { topic: string }): void;
-}
-
-export interface ConnectOptions<C extends AnyContract = Untyped> extends PeerOptions {
-  /** Typed contract: `call`, `onPush` and `route` are typed from it; client routes validate their input. */
-  contract?: C;
-  /** Also validate replies and pushes against the contract (opt-in; a bad reply fails with 400, a bad push is reported and dropped). Default false. */
-  validate?: boolean;
-  /** Frame format: 'raw' (binary frames, carries status; default) or 'json' (drpc's JSON sub-protocol), or a Proto. */
-  proto?: 'raw' | 'json' | Proto;
-  /** Query parameters added to the URL on every dial (e.g. a token for handshake-time checks); a function is re-run each dial. */
-  query?: Record<string, string> | (() => Record<string, string> | Promise<Record<string, string>>);
-  /** AUTH_CALL payload, re-run on every (re)connect. A rejection (401) stops reconnecting until `reconnect()`. Default: no auth. */
-  auth?: () => unknown;
-  /** Reconnect backoff (full jitter), or false to never redial. Default { min: 500, max: 30000, attempts: Infinity }. */
-  reconnect?: BackoffOptions | false;
-  /** Heartbeat rate in seconds (min 3), or false. Default { rate: 15 }. */
-  heartbeat?: { rate: number } | false;
-  /** Calls and pushes held while disconnected (0 = fail fast with 102). Default 1024. */
-  offlineQueue?: number;
-  /** Calls awaiting a reply at once; more fail with 104 Write Failed. Default 65536. */
-  maxPendingCalls?: number;
-  /**
-   * Calls survive reconnects (see CallOptions.durable): re-sent with the same identity for up to
-   * `resumeWindow` ms after the drop, answered once by the endpoint's reply cache. Default false.
-   */
-  durableCalls?: boolean;
-  /** How long a durable call may wait for the connection to come back, in ms (match the endpoint's replyCache.maxAgeMs). Default 60000. */
-  resumeWindow?: number;
-  /** Dial timeout in ms. Default 10000. */
-  connectTimeout?: number;
-  /** WebSocket implementation (default: the global one, else `ws`). */
-  WebSocket?: WebSocketConstructor;
-}
+export type { ClientState, StateInfo, ClientEvents, ConnectOptions } from './client-types.ts';
 
 export function connect<C extends AnyContract = Untyped>(url: string, options: ConnectOptions<C> = {}): Client<C> {
   return new Client<C>(url, options);

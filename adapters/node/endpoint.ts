@@ -8,7 +8,7 @@ import { createServer as createTcpServer, type AddressInfo, type Server as TcpSe
 import type { Duplex } from 'node:stream';
 import { createNanoEvents, type Emitter } from 'nanoevents';
 import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
-import { acceptAuth, type AuthChecker } from '../../src/auth.ts';
+import { acceptAuth } from '../../src/auth.ts';
 import { systemClock, type Clock } from '../../src/clock.ts';
 import { SERVICE_RESTART } from '../../src/close-codes.ts';
 import { autoProto } from '../../src/proto/auto.ts';
@@ -17,11 +17,10 @@ import { rawProto } from '../../src/proto/raw.ts';
 import { jsonProto } from '../../src/proto/json.ts';
 import { Router, type CallContext, type CallHandler, type PushHandler } from '../../src/router.ts';
 import { Session, type CallOptions, type PushOptions, type SessionOwner } from '../../src/session.ts';
-import type { PeerOptions } from '../../src/session-types.ts';
 import { broadcast, type BroadcastResult } from '../../src/broadcast.ts';
-import { ReplyCache, type ReplyCacheOptions } from '../../src/reply-cache.ts';
+import { ReplyCache } from '../../src/reply-cache.ts';
 import { REFRESH_AUTH_METHOD } from '../../src/extensions.ts';
-import { Backlogs, type SlowConsumerOptions } from '../../src/backlog.ts';
+import { Backlogs } from '../../src/backlog.ts';
 import { TopicHub, type Topic, type TopicOptions } from '../../src/topics.ts';
 import {
   specOf,
@@ -44,47 +43,13 @@ import type { Transport } from '../../src/transport/transport.ts';
 import { encodeStatus } from '../../src/wire-text.ts';
 import { SessionHub } from './hub.ts';
 import { Pong } from './pong.ts';
+import type { EndpointEvents, EndpointOptions } from './endpoint-options.ts';
 import { Rooms } from './rooms.ts';
 import { NodeTcpTransport } from './tcp.ts';
 import { NodeWebSocketTransport } from './ws-transport.ts';
 import { ignoreError, refusal, rejectUpgrade } from './upgrade.ts';
 
-export interface UpgradeInfo {
-  request: IncomingMessage;
-  url: URL;
-}
-
-export interface EndpointOptions<C extends AnyContract = Untyped> extends PeerOptions {
-  /** Typed contract: routes are typed from it and inputs validated (400 naming the failing paths). */
-  contract?: C;
-  /** Also validate handler outputs against the contract (a bad output becomes 500). Default false. */
-  validateOutput?: boolean;
-  /** Encoding until a peer's first frame says otherwise: binary = RAW, text = JSON sub-protocol. Default 'raw'. */
-  proto?: 'raw' | 'json';
-  /** AUTH_CALL checker, run first on every connection; its return value is the AUTH_REPLY body. Default: no auth. */
-  auth?: AuthChecker;
-  /** How long a new connection has to send its AUTH_CALL, in ms. Default 10000. */
-  authTimeout?: number;
-  /** Handshake-time check of the upgrade request (e.g. a token in the query); refuse by throwing a DrpcError. Default: accept. */
-  verifyUpgrade?: (info: UpgradeInfo) => unknown;
-  /** Allowed Origin header values (exact match); absent Origin (non-browser clients) is allowed. Default: any origin. */
-  origins?: string[];
-  /** Bounds for subscribers that stop reading (topic messages wait, then the topic's slowPolicy applies), or false. Default { highWaterBytes: 1 MiB, maxQueued: 1000, maxQueuedBytes: 8 MiB }. */
-  slowConsumers?: SlowConsumerOptions | false;
-  /** Reply cache for calls that survive reconnects (meta `_i`), or false. Default { maxEntries: 10000, maxAgeMs: 60000 }. */
-  replyCache?: ReplyCacheOptions | false;
-  /** Most open connections; more are refused with HTTP 503. Default 10000. */
-  maxConnections?: number;
-  /** Most inbound CALLs handled at once per session; more get REPLY 500. Default 1024. */
-  maxConcurrentCalls?: number;
-  /** Errors nobody awaits (push handler failures, bad frames …). Default: console.warn. */
-  onError?: (err: DrpcError, session?: Session) => void;
-}
-
-export interface EndpointEvents {
-  /** A session finished its handshake and is open. */
-  session(session: Session): void;
-}
+export type { UpgradeInfo, EndpointOptions, EndpointEvents } from './endpoint-options.ts';
 
 export function createEndpoint<C extends AnyContract = Untyped>(options: EndpointOptions<C> = {}): Endpoint<C> {
   return new Endpoint<C>(options);
