@@ -86,7 +86,7 @@ export class Client<C extends AnyContract = Untyped> {
     this.#queue = new OfflineQueue(this.clock, options.offlineQueue ?? 1024);
     this.#subs = new Subscriptions({
       gap: (gap) => this.#events.emit('gap', gap),
-      error: (err) => console.warn(`[drpc] ${this.url}: subscribe failed: ${err.message}${err.causeText ? ` (${err.causeText})` : ''}`),
+      error: (err) => console.warn(`[drpc] ${this.url}: subscribe failed: ${err.detail}`),
     });
     this.router.routePush(TOPIC_PUSH_METHOD, this.#subs.receive);
     this.#stopEnv = watchEnvironment(() => this.#wake());
@@ -339,8 +339,7 @@ export class Client<C extends AnyContract = Untyped> {
       timeout: o.timeout,
       maxPendingCalls: o.maxPendingCalls,
       preparing: !!o.auth,
-      onError: (err) =>
-        console.warn(`[drpc] ${this.url}: ${err.message}${err.causeText && err.causeText !== err.message ? ` (${err.causeText})` : ''}`),
+      onError: (err) => console.warn(`[drpc] ${this.url}: ${err.detail}`),
     });
     session.on('close', (info) => {
       if (id !== this.#dialId || this.#session !== session) return;

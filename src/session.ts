@@ -10,6 +10,7 @@ import { createMessage, MType, mtypeName, nextSeq, type Message } from './messag
 import { PendingCalls, type PendingCall } from './pending.ts';
 import { EarlyInbox } from './early-inbox.ts';
 import { RunningJobs } from './running.ts';
+import { Listeners } from './listeners.ts';
 import type { ReplyCache } from './reply-cache.ts';
 import { CANCEL_META, CANCEL_METHOD, DEADLINE_META } from './extensions.ts';
 import { FrameWriter, type FrameSink } from './frame-writer.ts';
@@ -25,8 +26,6 @@ import type { Transport, TransportHandlers } from './transport/transport.ts';
 import type { Meta } from './wire-text.ts';
 
 export type { SessionOptions, SessionOwner, CallOptions, PushOptions, Reply, SessionState, SessionEvents } from './session-types.ts';
-
-type Listener = (...args: unknown[]) => void;
 
 const DEFAULTS = Object.freeze({ timeout: 30_000, maxPendingCalls: 65_536, maxConcurrentCalls: 1024, closeTimeout: 5000 });
 const WRITTEN: Promise<void> = Promise.resolve();
@@ -44,7 +43,7 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
   readonly replyCache?: ReplyCache;
   #data?: Map<string, unknown>;
   /** Listeners by event, made on first `on()` (an idle server session should stay small). */
-  #listeners?: Record<string, Listener[] | undefined>;
+  #listeners?: Listeners<SessionEvents>;
   readonly #transport: Transport;
   readonly #owner?: SessionOwner;
   // Made on first use (an idle server session never calls, writes or reads).
@@ -114,7 +113,7 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
     if (id === prev) return;
     this.#id = id;
     this.#owner?.sessionRenamed(this, id, prev);
-    this.#emit('id', id, prev);
+    this.#listeners?.emit('id', id, prev);
   }
 
   get state(): SessionState {
@@ -160,16 +159,7 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
   }
 
   on<E extends keyof SessionEvents>(event: E, cb: SessionEvents[E]): () => void {
-    const all: Record<string, Listener[] | undefined> = (this.#listeners ??= {});
-    (all[event] ??= []).push(cb as Listener);
-    return () => {
-      all[event] = all[event]?.filter((f) => f !== cb);
-    };
-  }
-
-  #emit<E extends keyof SessionEvents>(event: E, ...args: Parameters<SessionEvents[E]>): void {
-    const list = this.#listeners?.[event];
-    if (list) for (const cb of [...list]) cb(...args);
+    return (this.#listeners ??= new Listeners<SessionEvents>()).on(event, cb);
   }
 
   /** Calls `serviceMethod` and resolves with the decoded reply body; rejects with a DrpcError. */
@@ -463,7 +453,7 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
     this.#running?.abortAll(err);
     const info = { reason, status: this.#closeStatus };
     this.#owner?.sessionClosed(this, info);
-    this.#emit('close', info);
+    this.#listeners?.emit('close', info);
     this.#resolveClosed?.();
     for (const p of this.plugins) {
       if (!p.afterDisconnect) continue;

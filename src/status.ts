@@ -77,6 +77,11 @@ export class DrpcError extends Error {
     this.causeText = causeText;
   }
 
+  /** The message and, when it adds something, the cause: for logs. */
+  get detail(): string {
+    return this.causeText && this.causeText !== this.message ? `${this.message} (${this.causeText})` : this.message;
+  }
+
   /** The status this error travels as. */
   toStatus(): Status {
     return { code: this.code, msg: this.message, cause: this.causeText };

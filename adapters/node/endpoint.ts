@@ -93,7 +93,7 @@ export class Endpoint<C extends AnyContract = Untyped> {
   readonly #onError = (err: DrpcError, s: Session): void => {
     const report = this.#opts.onError;
     if (report) report(err, s);
-    else console.warn(`[drpc] session ${s.id}: ${err.message}${err.causeText ? ` (${err.causeText})` : ''}`);
+    else console.warn(`[drpc] session ${s.id}: ${err.detail}`);
   };
   /** Stateless protos shared by every connection (each connection's autoProto only holds its mode). */
   readonly #protos: { raw: Proto; json: Proto };
