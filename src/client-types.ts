@@ -50,7 +50,9 @@ export interface ConnectOptions<C extends AnyContract = Untyped> extends PeerOpt
   maxPendingCalls?: number;
   /**
    * Calls survive reconnects (see CallOptions.durable): re-sent with the same identity for up to
-   * `resumeWindow` ms after the drop, answered once by the endpoint's reply cache. Default false.
+   * `resumeWindow` ms after the drop, answered once by the endpoint's reply cache. Only against an
+   * endpoint that has shown it keeps that cache; with a plain drpc peer such a call settles with 102.
+   * Default true; false (or `durable: false` per call) fails fast with 102 instead.
    */
   durableCalls?: boolean;
   /** How long a durable call may wait for the connection to come back, in ms (match the endpoint's replyCache.maxAgeMs). Default 60000. */

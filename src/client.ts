@@ -2,7 +2,8 @@
  * connect(url): the client role. A Client keeps one drpc session alive over WebSocket: it dials,
  * authenticates (AUTH_CALL first), heartbeats, and redials with backoff when the connection drops.
  * Routes, push listeners and auth survive reconnects; calls made while disconnected wait in a
- * bounded offline queue; calls in flight when the connection drops settle with 102.
+ * bounded offline queue; calls in flight when the connection drops are re-sent after the reconnect
+ * when the endpoint keeps a reply cache (durable calls), and settle with 102 otherwise.
  */
 import { createNanoEvents, type Emitter } from 'nanoevents';
 import { authenticate } from './auth.ts';
@@ -13,7 +14,8 @@ import { HeartbeatPing } from './heartbeat.ts';
 import { OfflineQueue } from './offline-queue.ts';
 import type { Proto } from './proto/proto.ts';
 import { autoProto } from './proto/auto.ts';
-import { CALL_ID_META, REFRESH_AUTH_METHOD } from './extensions.ts';
+import { CALL_ACK_META, HELLO_METHOD, HELLO_QUERY, REFRESH_AUTH_METHOD, type Hello } from './extensions.ts';
+import { CallNumbers } from './call-numbers.ts';
 import { Subscriptions, TOPIC_PUSH_METHOD, type Subscription, type TopicHandler, type TopicMessageInfo } from './subscriptions.ts';
 import { notify, type PushListener } from './push-listeners.ts';
 import { watchEnvironment } from './environment.ts';
@@ -44,6 +46,9 @@ import { openWebSocket, type WebSocketTransport } from './transport/websocket.ts
 
 export type { ClientState, StateInfo, ClientEvents, ConnectOptions } from './client-types.ts';
 
+/** How far the acknowledgement of settled durable calls may lag before a call carries it (meta `_k`). */
+const ACK_EVERY = 32;
+
 export function connect<C extends AnyContract = Untyped>(url: string, options: ConnectOptions<C> = {}): Client<C> {
   return new Client<C>(url, options);
 }
@@ -66,9 +71,12 @@ export class Client<C extends AnyContract = Untyped> {
   #retryTimer?: TimerHandle;
   #attempt = 0;
   #dialId = 0;
-  /** Identities of durable calls: a random client id and a counter. */
+  /** Identities of durable calls: a random client id (sent when dialing) and numbered calls. */
   readonly #clientId = Math.random().toString(36).slice(2, 10) + Date.now().toString(36);
-  #callCount = 0;
+  readonly #numbers = new CallNumbers();
+  #ackSent = 0;
+  /** Whether the endpoint keeps a reply cache (its HELLO says): only then is re-sending safe. Undefined: not said (a plain drpc peer). */
+  #peerCaches: boolean | undefined;
   #authReply: unknown; // stale-callback guard: callbacks from an older dial are ignored
   #handshaking?: WebSocketTransport; // open but not yet authenticated: close() ends it at once
   #stopEnv?: () => void;
@@ -89,6 +97,9 @@ export class Client<C extends AnyContract = Untyped> {
       error: (err) => console.warn(`[drpc] ${this.url}: subscribe failed: ${err.detail}`),
     });
     this.router.routePush(TOPIC_PUSH_METHOD, this.#subs.receive);
+    this.router.routePush(HELLO_METHOD, (hello) => {
+      this.#peerCaches = !!(hello as Hello | null)?.replyCache;
+    });
     this.#stopEnv = watchEnvironment(() => this.#wake());
     queueMicrotask(() => this.#dial());
   }
@@ -125,10 +136,14 @@ export class Client<C extends AnyContract = Untyped> {
 
   /** Calls `serviceMethod` on the server; resolves with the reply body, rejects with a DrpcError. */
   call<M extends CallName<C>>(serviceMethod: M, ...args: CallArgs<C, M>): Promise<CallOutput<C, M>> {
-    // The hot path: open, nothing to validate: straight to the session, no reply object built.
+    // The hot path: open, nothing to validate, the endpoint's caching known: straight to the
+    // session, no reply object built.
     const s = this.session;
-    if (s && !this.#opts.validate && !(args[1]?.durable ?? this.#opts.durableCalls))
-      return s.call<CallOutput<C, M>>(serviceMethod, args[0], args[1]);
+    const [body, options] = args;
+    if (s && !this.#opts.validate) {
+      if (!this.#durable(options)) return s.call<CallOutput<C, M>>(serviceMethod, body, options);
+      return this.#durableCall(serviceMethod, options ?? {}, (o) => this.#send<CallOutput<C, M>>(serviceMethod, body, o, false));
+    }
     return this.callReply(serviceMethod, ...args).then((r) => r.value);
   }
 
@@ -142,19 +157,30 @@ export class Client<C extends AnyContract = Untyped> {
   }
 
   #callReply<T>(serviceMethod: string, body: unknown, options: CallOptions): Promise<Reply<T>> {
-    if (options.durable ?? this.#opts.durableCalls) return this.#durableCall<T>(serviceMethod, body, options);
+    const send = (o: CallOptions) => this.#send<Reply<T>>(serviceMethod, body, o, true);
+    return this.#durable(options) ? this.#durableCall(serviceMethod, options, send) : send(options);
+  }
+
+  #durable(options: CallOptions | undefined): boolean {
+    return (options?.durable ?? this.#opts.durableCalls ?? true) && this.#peerCaches !== false;
+  }
+
+  /** One send of a call: on the open session, or held in the offline queue until one opens. */
+  #send<R>(serviceMethod: string, body: unknown, options: CallOptions, whole: boolean): Promise<R> {
     const s = this.session;
-    if (s) return s.callReply<T>(serviceMethod, body, options);
+    if (s) return (whole ? s.callReply(serviceMethod, body, options) : s.call(serviceMethod, body, options)) as Promise<R>;
     if (this.#state.state === 'closed') return Promise.reject(this.#closedError());
-    return new Promise((resolve, reject) => {
+    return new Promise<R>((resolve, reject) => {
       const timeout = options.timeout ?? this.#opts.timeout ?? 30_000;
       this.#queue.add(
         `call ${serviceMethod}`,
         timeout,
-        (remaining) =>
-          this.#sessionFor(reject)
-            ?.callReply<T>(serviceMethod, body, { ...options, timeout: remaining, sendDeadline: options.timeout !== undefined })
-            .then(resolve, reject),
+        (remaining) => {
+          const o = { ...options, timeout: remaining, sendDeadline: options.sendDeadline ?? options.timeout !== undefined };
+          const session = this.#sessionFor(reject);
+          if (session)
+            (whole ? session.callReply(serviceMethod, body, o) : session.call(serviceMethod, body, o)).then(resolve as never, reject);
+        },
         reject,
       );
     });
@@ -164,35 +190,57 @@ export class Client<C extends AnyContract = Untyped> {
    * A call with an identity that outlives its connection: if the connection drops while it is in
    * flight (102), it waits for the reconnect and is re-sent with the same identity, until its own
    * timeout or the resume window runs out. The endpoint's reply cache makes the effect happen once.
+   * Only re-sent once the endpoint has shown it has that cache: a plain drpc peer would run it twice.
    */
-  #durableCall<T>(serviceMethod: string, body: unknown, options: CallOptions): Promise<Reply<T>> {
-    const id = `${this.#clientId}.${++this.#callCount}`;
-    const timeout = options.timeout ?? this.#opts.timeout ?? 30_000;
-    const start = this.clock.now();
-    const windowEnd = start + (this.#opts.resumeWindow ?? 60_000);
-    const once: CallOptions = { ...options, durable: false, meta: { ...options.meta, [CALL_ID_META]: id } };
-    const left = () => (timeout > 0 ? Math.max(1, start + timeout - this.clock.now()) : 0);
-    const attempt = (): Promise<Reply<T>> => {
-      const sentOn = this.session;
-      return this.#callReply<T>(serviceMethod, body, { ...once, timeout: left(), sendDeadline: options.timeout !== undefined }).catch(
-        async (err: DrpcError) => {
-          const lost = err.code === Code.ConnClosed && this.#state.state !== 'closed' && !this.#queue.refused(err);
-          if (!lost) throw err;
-          if (this.clock.now() > windowEnd)
-            throw new DrpcError(
-              Code.ConnClosed,
-              codeText(Code.ConnClosed),
-              `call ${serviceMethod}: no connection within the ${this.#opts.resumeWindow ?? 60_000} ms resume window`,
-            );
-          if (timeout > 0 && this.clock.now() - start >= timeout)
-            throw new DrpcError(Code.HandleTimeout, `call ${serviceMethod} timed out after ${timeout} ms`);
-          // The session refused because it is closing: let it finish closing first (no busy retries).
-          if (sentOn && this.session === sentOn) await sentOn.closed;
-          return attempt(); // waits in the offline queue for the reconnect, then goes out again
-        },
-      );
+  #durableCall<R>(serviceMethod: string, options: CallOptions, send: (o: CallOptions) => Promise<R>): Promise<R> {
+    const numbers = this.#numbers;
+    const n = numbers.take(); // its seq: the same on every send
+    const withId = (o: CallOptions): CallOptions => {
+      const acked = numbers.acked;
+      if (acked - this.#ackSent < ACK_EVERY) return { ...o, seq: n };
+      this.#ackSent = acked; // now and then, so the endpoint drops replies the client no longer needs
+      return { ...o, seq: n, meta: { ...o.meta, [CALL_ACK_META]: String(acked) } };
     };
-    return attempt();
+    const start = this.clock.now();
+    const done = (r: R): R => (numbers.settle(n), r);
+    const fail = (e: DrpcError): never => {
+      numbers.settle(n);
+      throw e;
+    };
+    const retry = async (err: DrpcError, sentOn: Session | undefined): Promise<R> => {
+      const lost = err.code === Code.ConnClosed && this.#peerCaches === true && this.#resendable() && !this.#queue.refused(err);
+      if (!lost) return fail(err);
+      const window = this.#opts.resumeWindow ?? 60_000;
+      if (this.clock.now() - start > window)
+        return fail(
+          new DrpcError(
+            Code.ConnClosed,
+            codeText(Code.ConnClosed),
+            `call ${serviceMethod}: no connection within the ${window} ms resume window`,
+          ),
+        );
+      const timeout = options.timeout ?? this.#opts.timeout ?? 30_000;
+      const left = timeout > 0 ? start + timeout - this.clock.now() : 0;
+      if (timeout > 0 && left <= 0) return fail(new DrpcError(Code.HandleTimeout, `call ${serviceMethod} timed out after ${timeout} ms`));
+      // The session refused because it is closing: let it finish closing first (no busy retries).
+      if (sentOn && this.session === sentOn) await sentOn.closed;
+      const again = this.session;
+      // Waits in the offline queue for the reconnect, then goes out again with the same identity.
+      const o = withId({ ...options, timeout: left, sendDeadline: options.sendDeadline ?? options.timeout !== undefined });
+      return send(o).then(done, (e: DrpcError) => retry(e, again));
+    };
+    const sentOn = this.session;
+    return send(withId(options)).then(done, (e: DrpcError) => retry(e, sentOn));
+  }
+
+  /**
+   * Whether calls lost with the last connection may go out again: not when the client closed, nor when
+   * the endpoint ended the connection with a 4xx status (a frame too big, a refused peer): sending the
+   * same call again would end the next connection the same way.
+   */
+  #resendable(): boolean {
+    const { state, status } = this.#state;
+    return state !== 'closed' && !(status && status.code >= 400 && status.code < 500);
   }
 
   push(serviceMethod: string, body?: unknown, options?: PushOptions): Promise<void> {
@@ -338,6 +386,7 @@ export class Client<C extends AnyContract = Untyped> {
       clock: this.clock,
       timeout: o.timeout,
       maxPendingCalls: o.maxPendingCalls,
+      seqs: this.#numbers,
       preparing: !!o.auth,
       onError: (err) => console.warn(`[drpc] ${this.url}: ${err.detail}`),
     });
@@ -407,10 +456,10 @@ export class Client<C extends AnyContract = Untyped> {
 
   async #url(): Promise<string> {
     const q = this.#opts.query;
-    if (!q) return this.url;
     const params = typeof q === 'function' ? await q() : q;
     const u = new URL(this.url);
-    for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v);
+    u.searchParams.set(HELLO_QUERY, this.#clientId); // asks for the endpoint's capabilities; a plain drpc peer ignores it
+    for (const [k, v] of Object.entries(params ?? {})) u.searchParams.set(k, v);
     return u.toString();
   }
 

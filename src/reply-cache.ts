@@ -1,8 +1,13 @@
 /**
- * Replies of calls that carry an identity (meta `_i`), kept for a window so that a call re-sent
- * after a reconnect is answered from here instead of running its handler twice (exactly-once effect
- * within the window). A call whose handler is still running when its copy arrives is attached to it.
- * Bounded in count and age; shared by every session of an endpoint.
+ * Replies of calls that carry an identity, kept so that a call re-sent after a reconnect is answered
+ * from here instead of running its handler twice (exactly-once effect). Per client (the id it dials
+ * with), shared by all of that client's connections: a copy that arrives on a new connection while
+ * the old one is still open on our side (half-open) attaches to the running original just the same.
+ *
+ * A client acknowledges with every call the numbers below which all its calls have settled (meta
+ * `_k`), so replies are dropped as soon as they cannot be asked for again: the cache holds about the
+ * calls in flight, and entries die young (no garbage-collector cost under load). Bounds for clients
+ * that do not acknowledge: entries per client, entry age, and idle clients kept.
  */
 import type { Clock } from './clock.ts';
 import type { Status } from './status.ts';
@@ -16,63 +21,153 @@ export interface CachedReply {
 }
 
 export interface ReplyCacheOptions {
-  /** Replies kept at most. Default 10000. */
+  /** Unacknowledged replies kept per client at most; the oldest go first. Default 4096. */
   maxEntries?: number;
-  /** How long a reply is kept, in ms (clients stop re-sending after their own window of the same length). Default 60000. */
+  /** How long a reply is kept, and a disconnected client's replies, in ms (the clients' resume window). Default 60000. */
   maxAgeMs?: number;
+  /** Disconnected clients whose replies are kept at most; the longest gone are forgotten first. Default 10000. */
+  maxClients?: number;
 }
 
 type Waiter = (reply: CachedReply) => void;
 
-export class ReplyCache {
-  readonly #done = new Map<string, { reply: CachedReply; at: number }>();
-  readonly #running = new Map<string, Waiter[]>();
-  readonly #max: number;
-  readonly #maxAge: number;
+/** One client's replies, by call number. */
+export class ClientReplies {
+  // Created on first use: a connection that never makes a call costs one small object.
+  #doneMap?: Map<number, CachedReply>;
+  #runningMap?: Map<number, Waiter[]>;
+  // Completion order of #done as a FIFO (two arrays, moving head): pruning from the front of a Map
+  // walks over its deleted slots (V8), which would make every call O(entries).
+  #ns: number[] = [];
+  #ats: number[] = [];
+  #head = 0;
+  #acked = 0;
+  /** Connections using this record; released at 0. */
+  refs = 0;
+  releasedAt = 0;
 
   constructor(
+    readonly id: string,
     private readonly clock: Clock,
-    options: ReplyCacheOptions = {},
-  ) {
-    this.#max = options.maxEntries ?? 10_000;
-    this.#maxAge = options.maxAgeMs ?? 60_000;
-  }
+    private readonly max: number,
+    private readonly maxAge: number,
+  ) {}
 
   get size(): number {
-    return this.#done.size;
+    return this.#doneMap?.size ?? 0;
+  }
+
+  get #done(): Map<number, CachedReply> {
+    return (this.#doneMap ??= new Map());
+  }
+
+  get #running(): Map<number, Waiter[]> {
+    return (this.#runningMap ??= new Map());
+  }
+
+  /** The client settled every call below `n`: none of them will be asked for again. */
+  ack(n: number): void {
+    if (n > this.#acked) this.#acked = n;
   }
 
   /**
-   * The cached reply for `id`; or 'attached' when its handler is running (`waiter` gets the reply);
-   * or undefined when the call is new: the caller runs it, after `begin(id)`, and calls `finish`.
+   * The cached reply for call `n`; or 'attached' when its handler is running (`waiter` gets the
+   * reply); or undefined when the call is new: the caller runs it, after `begin(n)`, and calls `finish`.
    */
-  lookup(id: string, waiter: Waiter): CachedReply | 'attached' | undefined {
+  lookup(n: number, waiter: Waiter): CachedReply | 'attached' | undefined {
     this.#prune();
-    const done = this.#done.get(id);
-    if (done) return done.reply;
-    const running = this.#running.get(id);
+    const done = this.#doneMap?.get(n);
+    if (done) return done;
+    const running = this.#runningMap?.get(n);
     if (!running) return undefined;
     running.push(waiter);
     return 'attached';
   }
 
-  begin(id: string): void {
-    this.#running.set(id, []);
+  begin(n: number): void {
+    this.#running.set(n, []);
   }
 
-  finish(id: string, reply: CachedReply): void {
-    const waiters = this.#running.get(id) ?? [];
-    this.#running.delete(id);
-    this.#done.set(id, { reply, at: this.clock.now() });
+  finish(n: number, reply: CachedReply): void {
+    const waiters = this.#running.get(n);
+    this.#running.delete(n);
+    if (!this.#done.has(n)) {
+      this.#ns.push(n);
+      this.#ats.push(this.clock.now());
+    }
+    this.#done.set(n, reply);
     this.#prune();
-    for (const w of waiters) w(reply);
+    if (waiters) for (const w of waiters) w(reply);
+  }
+
+  /** Drops replies acknowledged, too old, or beyond the count bound, oldest first. */
+  #prune(): void {
+    const oldest = this.clock.now() - this.maxAge;
+    const ns = this.#ns;
+    const ats = this.#ats;
+    let head = this.#head;
+    while (head < ns.length && (ns[head]! < this.#acked || ats[head]! < oldest || ns.length - head > this.max))
+      this.#done.delete(ns[head++]!);
+    if (head > 64 && head * 2 > ns.length) {
+      this.#ns = ns.slice(head);
+      this.#ats = ats.slice(head);
+      head = 0;
+    }
+    this.#head = head;
+  }
+}
+
+/** The endpoint's reply cache: one ClientReplies per client id. */
+export class ReplyCache {
+  readonly #clients = new Map<string, ClientReplies>();
+  /** Records no connection uses, in the order they were released (oldest first). */
+  readonly #idle = new Map<string, ClientReplies>();
+  readonly #max: number;
+  readonly #maxAge: number;
+  readonly #maxClients: number;
+
+  constructor(
+    private readonly clock: Clock,
+    options: ReplyCacheOptions = {},
+  ) {
+    this.#max = options.maxEntries ?? 4096;
+    this.#maxAge = options.maxAgeMs ?? 60_000;
+    this.#maxClients = options.maxClients ?? 10_000;
+  }
+
+  /** How long a reply is kept, in ms. */
+  get maxAgeMs(): number {
+    return this.#maxAge;
+  }
+
+  /** Clients with a record (connected, or gone for less than maxAgeMs). */
+  get clients(): number {
+    return this.#clients.size;
+  }
+
+  /** The record of client `id` for a new connection; `release` it when that connection closes. */
+  acquire(id: string): ClientReplies {
+    this.#prune();
+    let r = this.#clients.get(id);
+    if (!r) this.#clients.set(id, (r = new ClientReplies(id, this.clock, this.#max, this.#maxAge)));
+    this.#idle.delete(id);
+    r.refs++;
+    return r;
+  }
+
+  release(r: ClientReplies): void {
+    if (--r.refs > 0 || this.#clients.get(r.id) !== r) return;
+    r.releasedAt = this.clock.now();
+    this.#idle.set(r.id, r);
+    this.#prune();
   }
 
   #prune(): void {
     const oldest = this.clock.now() - this.#maxAge;
-    for (const [id, e] of this.#done) {
-      if (this.#done.size <= this.#max && e.at >= oldest) break; // insertion order is age order
-      this.#done.delete(id);
+    for (const [id, r] of this.#idle) {
+      if (r.releasedAt >= oldest && this.#idle.size <= this.#maxClients) break;
+      this.#idle.delete(id);
+      this.#clients.delete(id);
     }
   }
 }

@@ -10,7 +10,7 @@ import type { CallContext, CallHandler, PushContext, PushHandler } from './route
 import type { Session } from './session.ts';
 import type { Job } from './running.ts';
 import type { CachedReply } from './reply-cache.ts';
-import { CALL_ID_META, REPLY_CACHED_META } from './extensions.ts';
+import { CALL_ACK_META } from './extensions.ts';
 import { Code, DrpcError, OK_STATUS, codeText, type Status } from './status.ts';
 import type { Meta } from './wire-text.ts';
 
@@ -50,13 +50,16 @@ class Ctx implements CallContext {
 
 export function serveCall(session: Session, m: Message, job: Job, maxConcurrent: number): Promise<void> | void {
   const ctx = new Ctx(session, m, job);
-  const id = session.replyCache && m.meta[CALL_ID_META];
-  if (id) {
-    // A call with an identity: answered from the reply cache, attached to its running original, or run once.
-    const cached = session.replyCache!.lookup(id, (reply) => void sendCached(session, m, reply));
+  const cache = session.replyCache;
+  if (cache) {
+    // A client that dialed with its id: a call is known by its seq. Answered from the reply cache,
+    // attached to its running original (sent before a reconnect), or run once.
+    const ack = m.meta[CALL_ACK_META];
+    if (ack !== undefined) cache.ack(+ack);
+    const cached = cache.lookup(m.seq, (reply) => void sendCached(session, m, reply));
     if (cached === 'attached') return;
     if (cached) return sendCached(session, m, cached);
-    session.replyCache!.begin(id);
+    cache.begin(m.seq);
     job.durable = true; // its effect counts even if this connection drops: keep running
   }
   if (session.plugins.length) return serveWithHooks(session, m, ctx, maxConcurrent);
@@ -127,10 +130,8 @@ function errorStatus(err: unknown): Status {
 }
 
 function writeReply(session: Session, call: Message, ctx: Ctx, status: Status, result: unknown): Promise<void> | void {
-  const id = session.replyCache && call.meta[CALL_ID_META];
-  if (id) ctx.replyMeta[REPLY_CACHED_META] = '1';
   const reply = buildReply(session, call, ctx, status, result);
-  if (id) session.replyCache!.finish(id, { status: reply.status, meta: reply.meta, bodyCodec: reply.bodyCodec, body: reply.body });
+  session.replyCache?.finish(call.seq, { status: reply.status, meta: reply.meta, bodyCodec: reply.bodyCodec, body: reply.body });
   if (session.state === 'closed') return;
   if (session.plugins.length) return writeReplyWithHooks(session, call, ctx, reply, result);
   return session.writeNow(reply)?.then(undefined, (err) => replyFailed(session, call, ctx, err));

@@ -7,7 +7,7 @@ import type { Router } from './router.ts';
 import type { Session } from './session.ts';
 import type { DrpcError, Status } from './status.ts';
 import type { FilterRegistry } from './filter/filter.ts';
-import type { ReplyCache } from './reply-cache.ts';
+import type { ClientReplies } from './reply-cache.ts';
 import type { Meta } from './wire-text.ts';
 
 /** Whoever keeps sessions (an endpoint's hub): told directly, so a session needs no listener closures. */
@@ -18,7 +18,7 @@ export interface SessionOwner {
 
 export interface SessionOptions {
   /** Answers re-sent calls (meta `_i`) from here instead of running them twice. Endpoints share one. Default none. */
-  replyCache?: ReplyCache;
+  replyCache?: ClientReplies;
   /** Told when the session closes or is renamed (endpoints use it; users listen with `on`). Default none. */
   owner?: SessionOwner;
   /** Frame format. Default: drpc RAW. */
@@ -37,6 +37,8 @@ export interface SessionOptions {
   timeout?: number;
   /** Most outbound calls waiting for a reply at once; more fail with 104. Default 65536. */
   maxPendingCalls?: number;
+  /** Where seqs come from. A client shares one across its sessions, so that a seq never repeats across reconnects (its durable calls are known by their seq). Default: a counter per session. */
+  seqs?: { next(): number };
   /** Most inbound CALLs handled at once; more get an error REPLY 500. Default 1024. */
   maxConcurrentCalls?: number;
   /** How long an active close waits for running handlers and pending calls, in ms. Default 5000. */
@@ -55,7 +57,8 @@ export interface CallOptions {
   /**
    * Survive a dropped connection: the call carries an identity (meta `_i`) and is re-sent after the
    * reconnect; a peer with a reply cache (our endpoint) answers the copy without running the handler
-   * twice. Only for peers with a reply cache. Default: the client's `durableCalls` (false).
+   * twice. Re-sent only to a peer that has shown it has that cache. false = fail fast with 102.
+   * Default: the client's `durableCalls` (true).
    */
   durable?: boolean;
   /** Send `timeout` to the peer as the call's deadline (meta `_d`), so its handler can stop in time. Default: true when `timeout` is given. */
@@ -69,6 +72,8 @@ export interface CallOptions {
   acceptCodec?: number | string;
   /** Transfer filter ids, ids[0] outermost, e.g. `[gzip.id]`. The REPLY uses the same pipe. */
   pipe?: number[];
+  /** The seq to send this call under. For durable calls re-sent after a reconnect (they keep their first); not for general use. Default: the next one. */
+  seq?: number;
 }
 
 export type PushOptions = Pick<CallOptions, 'meta' | 'codec' | 'pipe'>;

@@ -11,7 +11,7 @@ import { PendingCalls, type PendingCall } from './pending.ts';
 import { EarlyInbox } from './early-inbox.ts';
 import { RunningJobs } from './running.ts';
 import { Listeners } from './listeners.ts';
-import type { ReplyCache } from './reply-cache.ts';
+import type { ClientReplies } from './reply-cache.ts';
 import { CANCEL_META, CANCEL_METHOD, DEADLINE_META } from './extensions.ts';
 import { FrameWriter, type FrameSink } from './frame-writer.ts';
 import { FrameReader, type MessageSink } from './frame-reader.ts';
@@ -39,8 +39,8 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
   readonly codecs: CodecRegistry;
   readonly clock: Clock;
   readonly plugins: readonly Plugin[];
-  /** Replies of calls with an identity, shared across an endpoint's sessions (see reply-cache.ts). */
-  readonly replyCache?: ReplyCache;
+  /** This client's replies of calls with an identity, shared by its connections (see reply-cache.ts). */
+  readonly replyCache?: ClientReplies;
   #data?: Map<string, unknown>;
   /** Listeners by event, made on first `on()` (an idle server session should stay small). */
   #listeners?: Listeners<SessionEvents>;
@@ -58,6 +58,7 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
   #id: string;
   #state: SessionState;
   #seq = 0;
+  readonly #seqs?: { next(): number };
   /** Handshake-only: made on first use (idle sessions should stay small). */
   #inbox?: EarlyInbox;
   #running?: RunningJobs;
@@ -73,6 +74,7 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
     this.clock = options.clock ?? systemClock;
     this.plugins = options.plugins ?? NO_PLUGINS;
     this.replyCache = options.replyCache;
+    this.#seqs = options.seqs;
     this.#codec = this.codecs.require(options.codec ?? 'json');
     const o = options;
     this.#opts =
@@ -274,7 +276,8 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
   // ---- internals ----------------------------------------------------------------------------
 
   #nextSeq(): number {
-    do this.#seq = nextSeq(this.#seq);
+    const shared = this.#seqs;
+    do this.#seq = shared ? shared.next() : nextSeq(this.#seq);
     while (this.#pending.has(this.#seq));
     return this.#seq;
   }
@@ -305,7 +308,8 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
         meta[DEADLINE_META] = String(Math.ceil(o.timeout));
       if (o.acceptCodec !== undefined) meta[ACCEPT_BODY_CODEC] = String(this.codecs.require(o.acceptCodec).id);
       const bytes = body instanceof Uint8Array ? body : codec.encode(body);
-      return createMessage({ seq: this.#nextSeq(), mtype, serviceMethod, meta, bodyCodec: codec.id, body: bytes, pipe: o.pipe });
+      const seq = o.seq !== undefined && !this.#pending.has(o.seq) ? o.seq : this.#nextSeq();
+      return createMessage({ seq, mtype, serviceMethod, meta, bodyCodec: codec.id, body: bytes, pipe: o.pipe });
     } catch (err) {
       return DrpcError.from(err, Code.BadMessage);
     }

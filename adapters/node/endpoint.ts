@@ -19,7 +19,7 @@ import { Router, type CallContext, type CallHandler, type PushHandler } from '..
 import { Session, type CallOptions, type PushOptions, type SessionOwner } from '../../src/session.ts';
 import { broadcast, type BroadcastResult } from '../../src/broadcast.ts';
 import { ReplyCache } from '../../src/reply-cache.ts';
-import { REFRESH_AUTH_METHOD } from '../../src/extensions.ts';
+import { clientIdOf, HELLO_METHOD, HELLO_QUERY, REFRESH_AUTH_METHOD, type Hello } from '../../src/extensions.ts';
 import { Backlogs } from '../../src/backlog.ts';
 import { TopicHub, type Topic, type TopicOptions } from '../../src/topics.ts';
 import {
@@ -87,6 +87,7 @@ export class Endpoint<C extends AnyContract = Untyped> {
       this.#connections--;
       this.#transports.delete(s.transport);
       this.sessions.remove(s);
+      if (s.replyCache) this.#replyCache?.release(s.replyCache);
     },
     sessionRenamed: (s, id, prev) => this.sessions.rename(s, id, prev),
   };
@@ -331,21 +332,28 @@ export class Endpoint<C extends AnyContract = Untyped> {
     if (socket.destroyed) return;
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       socket.off('error', ignoreError); // the transport reports errors from here on
-      this.#accept(ws, req);
+      this.#accept(ws, req, url.searchParams.get(HELLO_QUERY));
     });
   }
 
-  #accept(ws: WebSocket, req: IncomingMessage): void {
+  #hello(session: Session): Hello {
+    return this.#replyCache && session.replyCache ? { replyCache: { maxAgeMs: this.#replyCache.maxAgeMs } } : {};
+  }
+
+  #accept(ws: WebSocket, req: IncomingMessage, hello: string | null): void {
     // join() makes a flat string; a template literal would keep a rope of parts per connection.
-    void this.serve(new NodeWebSocketTransport(ws, ['ws://', req.socket.remoteAddress, ':', req.socket.remotePort].join('')));
+    const transport = new NodeWebSocketTransport(ws, ['ws://', req.socket.remoteAddress, ':', req.socket.remotePort].join(''));
+    void this.serve(transport, hello === null ? {} : { hello: true, clientId: clientIdOf(hello) });
   }
 
   /**
    * Serves one connection, on any Transport, as a session of this endpoint: auth first (when
    * configured), then the hub and the 'session' event. Resolves with the open session, or undefined
    * when it was refused (auth failed, endpoint closing). Default proto: RAW or JSON by frame kind.
+   * `hello`: the peer asked for our capabilities (docs/protocol.md, HELLO_METHOD); pushed once open.
+   * `clientId`: the id the peer dialed with: its calls with an identity go through the reply cache.
    */
-  async serve(transport: Transport, options: { proto?: Proto } = {}): Promise<Session | undefined> {
+  async serve(transport: Transport, options: { proto?: Proto; hello?: boolean; clientId?: string } = {}): Promise<Session | undefined> {
     if (this.#closing) {
       transport.close('endpoint is shutting down', {
         code: Code.ConnClosed,
@@ -369,7 +377,7 @@ export class Endpoint<C extends AnyContract = Untyped> {
       preparing: !!o.auth,
       onError: this.#onError,
       owner: this.#owner,
-      replyCache: this.#replyCache,
+      replyCache: options.clientId !== undefined ? this.#replyCache?.acquire(options.clientId) : undefined,
     });
     if (o.auth) {
       try {
@@ -383,6 +391,7 @@ export class Endpoint<C extends AnyContract = Untyped> {
       if (session.state === 'closed') return undefined;
       session.start();
     }
+    if (options.hello) void session.push(HELLO_METHOD, this.#hello(session)).catch(ignoreError);
     this.sessions.add(session);
     this.#events.emit('session', session);
     return session;

@@ -323,7 +323,7 @@ describe('bad input from the server side, at the client', { timeout: 30_000 }, (
     for (let i = 0; i < 40; i++) {
       const name = `c${i}`;
       let p: Promise<unknown>;
-      switch (i % 5) {
+      switch (i % 6) {
         case 0:
           p = c.call('/ok', i);
           break;
@@ -340,7 +340,10 @@ describe('bad input from the server side, at the client', { timeout: 30_000 }, (
           p = c.call('/fail');
           break;
         default:
-          p = c.call('/slow', 500); // in flight at the drop: 102
+          p = c.call('/slow', 500); // in flight at the drop: re-sent, answered once (durable)
+          break;
+        case 5:
+          p = c.call('/slow', 500, { durable: false }); // in flight at the drop, fail-fast: 102
       }
       outcomes.push(settled.track(name, p).catch(() => {}));
     }
@@ -352,12 +355,13 @@ describe('bad input from the server side, at the client', { timeout: 30_000 }, (
     assert.equal(settled.size, 40);
     for (let i = 0; i < 40; i++) assert.equal(settled.count(`c${i}`), 1, `c${i} settled once`);
     const codes = (k: number) =>
-      settled.results.filter((r) => Number(r.name.slice(1)) % 5 === k).map((r) => (r.ok ? 'ok' : (r.value as { code: number }).code));
+      settled.results.filter((r) => Number(r.name.slice(1)) % 6 === k).map((r) => (r.ok ? 'ok' : (r.value as { code: number }).code));
     assert.deepEqual(new Set(codes(0)), new Set(['ok']));
     assert.deepEqual(new Set(codes(1)), new Set([Code.HandleTimeout]));
     assert.deepEqual(new Set(codes(2)), new Set([Code.Canceled]));
     assert.deepEqual(new Set(codes(3)), new Set([Code.InternalServerError]));
-    assert.deepEqual(new Set(codes(4)), new Set([Code.ConnClosed]));
+    assert.deepEqual(new Set(codes(4)), new Set(['ok']));
+    assert.deepEqual(new Set(codes(5)), new Set([Code.ConnClosed]));
     assert.equal(ran, 40, 'each call ran its handler once');
     assert.deepEqual(unhandled, []);
   });

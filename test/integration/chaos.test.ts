@@ -35,7 +35,7 @@ describe('chaos: random socket kills during a stream and non-idempotent calls', 
       await delay(Math.floor(random() * 4));
       return n;
     });
-    const { client: c, log } = h.logged(url, { durableCalls: true, reconnect: { min: 2, max: 15 } });
+    const { client: c, log } = h.logged(url, { reconnect: { min: 2, max: 15 } });
     const got: number[] = [];
     const gaps: Gap[] = [];
     c.on('gap', (g) => void gaps.push(g));

@@ -8,7 +8,7 @@ import { Harness, delay, onlySession, rejection, until } from './helpers.ts';
 const kick = { code: Code.InternalServerError, msg: 'Internal Server Error', cause: 'test kills the socket' };
 
 describe('durable calls', { timeout: 30_000 }, () => {
-  test('a call in flight when the socket dies is re-sent and attached to its running handler: one effect', async (t) => {
+  test('by default, a call in flight when the socket dies is re-sent and attached to its running handler: one effect', async (t) => {
     const h = new Harness(t);
     const { ep, url } = await h.endpoint();
     let effects = 0;
@@ -19,7 +19,7 @@ describe('durable calls', { timeout: 30_000 }, () => {
       await gate;
       return n * 2;
     });
-    const { client: c, log } = h.logged(url, { durableCalls: true });
+    const { client: c, log } = h.logged(url);
     await c.ready();
     const call = c.call('/charge', 21);
     await until(() => effects === 1, 'the handler to start');
@@ -38,7 +38,7 @@ describe('durable calls', { timeout: 30_000 }, () => {
     const dropFirstReply: Plugin = {
       name: 'drop-first-reply',
       beforeWriteReply: (ctx) => {
-        if (dropped || ctx.message.meta['_r'] !== '1') return;
+        if (dropped || ctx.body !== 1) return; // the first reply of /once
         dropped = true;
         ctx.session.abort(kick); // the handler ran; its reply never leaves
       },
@@ -46,7 +46,7 @@ describe('durable calls', { timeout: 30_000 }, () => {
     const { ep, url } = await h.endpoint({ plugins: [dropFirstReply] });
     let effects = 0;
     ep.route('/once', () => ++effects);
-    const c = h.client(url, { durableCalls: true });
+    const c = h.client(url);
     assert.equal(await c.call('/once', null), 1);
     assert.equal(dropped, true);
     assert.equal(effects, 1);
@@ -65,11 +65,42 @@ describe('durable calls', { timeout: 30_000 }, () => {
     assert.equal((await rejection(call)).code, Code.ConnClosed);
   });
 
+  test('an endpoint without a reply cache says so (HELLO): a call in flight at the drop settles with 102, never runs twice', async (t) => {
+    const h = new Harness(t);
+    const { ep, url } = await h.endpoint({ replyCache: false });
+    let effects = 0;
+    ep.route('/hang', () => (effects++, new Promise(() => {})));
+    const { client: c, log } = h.logged(url, { reconnect: { min: 10, max: 20 } });
+    await c.ready();
+    await delay(20); // the HELLO push has arrived
+    const call = c.call('/hang', null);
+    await until(() => effects === 1, 'the handler to start');
+    ep.sessions.kick((await onlySession(ep)).id, kick);
+    assert.equal((await rejection(call)).code, Code.ConnClosed);
+    await log.waitFor('open', log.events.length - 1);
+    await delay(30);
+    assert.equal(effects, 1);
+  });
+
+  test('the endpoint drops replies as the client acknowledges them: its cache holds about the calls in flight', async (t) => {
+    const h = new Harness(t);
+    const { ep, url } = await h.endpoint();
+    ep.route('/n', (n: any) => n);
+    const c = h.client(url);
+    for (let i = 0; i < 300; i++) await c.call('/n', i);
+    await Promise.all(Array.from({ length: 200 }, (_, i) => c.call('/n', i)));
+    const record = (await onlySession(ep)).replyCache!;
+    assert.ok(record.size >= 200, `${record.size} replies kept: the 200 in flight at once, until an acknowledgement`);
+    for (let i = 0; i < 40; i++) await c.call('/n', i);
+    assert.ok(record.size <= 64, `${record.size} replies kept after 540 calls`);
+    assert.ok(record.size > 0, 'the latest replies are still kept (acknowledged now and then)');
+  });
+
   test('a durable call gives up with its own timeout (408) when the connection does not come back', async (t) => {
     const h = new Harness(t);
     const { ep, url } = await h.endpoint();
     ep.route('/hang', () => new Promise(() => {}));
-    const c = h.client(url, { durableCalls: true, reconnect: { min: 20, max: 40 } });
+    const c = h.client(url, { reconnect: { min: 20, max: 40 } });
     await c.ready();
     const call = c.call('/hang', null, { timeout: 300 });
     await delay(20);

@@ -19,7 +19,7 @@ describe('reconnect', { timeout: 30_000 }, () => {
     };
     const first = await h.endpoint();
     serve(first.ep, 'first');
-    const { client: c, log } = h.logged(first.url);
+    const { client: c, log } = h.logged(first.url, { durableCalls: false }); // this test is about fail-fast;
     const pushes: unknown[] = [];
     c.onPush('/news', (body) => void pushes.push(body));
     c.route('/ui/who', () => 'the client');

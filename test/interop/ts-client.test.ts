@@ -332,6 +332,24 @@ describe('interop: auth against a DMicro server (AUTH_CALL checker)', { timeout:
   });
 });
 
+describe('interop: durable calls (on by default) with a DMicro server', { timeout: 20_000 }, () => {
+  it('a call in flight when the connection drops settles with 102 and is never re-sent: DMicro has no reply cache', async () => {
+    const c = connect(wsUrl(plain.ports['ws-raw']), { reconnect: { min: 10, max: 20 } });
+    try {
+      await c.ready();
+      assert.equal(await c.call('/math/add', { a: 1, b: 2 }), 3, 'the identity meta and the capability query are ignored by Go');
+      const call = c.call('/sleep', { ms: 300 });
+      await new Promise((r) => setTimeout(r, 50));
+      c.session!.abort({ code: Code.InternalServerError, msg: 'test drop', cause: 'test drops the connection' });
+      assert.equal((await rejection(call)).code, Code.ConnClosed, 'a re-sent copy would have resolved with 300');
+      await c.ready();
+      assert.equal(await c.call('/sleep', { ms: 1 }), 1);
+    } finally {
+      await c.close();
+    }
+  });
+});
+
 describe('interop: heartbeat with a DMicro server (rate 3 s, real time)', { concurrency: true, timeout: 20_000 }, () => {
   it("our client's heartbeat keeps the Go session alive past 2 × rate", async () => {
     const c = connect(wsUrl(plain.ports['ws-raw']), { heartbeat: { rate: 3 }, reconnect: false });

@@ -1,53 +1,115 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ReplyCache, type CachedReply } from '../../src/reply-cache.ts';
+import { ReplyCache, type CachedReply, type ClientReplies } from '../../src/reply-cache.ts';
 import { ManualClock } from '../../src/clock.ts';
 
 const reply = (n: number): CachedReply => ({
   status: { code: 0, msg: '', cause: '' },
   meta: {},
   bodyCodec: 106,
-  body: new Uint8Array([n]),
+  body: new Uint8Array([n & 255]),
 });
+
+function run(r: ClientReplies, n: number): void {
+  assert.equal(
+    r.lookup(n, () => assert.fail('not running')),
+    undefined,
+  );
+  r.begin(n);
+  r.finish(n, reply(n));
+}
 
 describe('ReplyCache', () => {
   it('runs a new call once, attaches copies that arrive while it runs, and answers later copies from the cache', () => {
-    const cache = new ReplyCache(new ManualClock());
+    const r = new ReplyCache(new ManualClock()).acquire('client-a');
     const attached: CachedReply[] = [];
     assert.equal(
-      cache.lookup('a', () => assert.fail('not running')),
+      r.lookup(1, () => assert.fail('not running')),
       undefined,
     );
-    cache.begin('a');
+    r.begin(1);
     assert.equal(
-      cache.lookup('a', (r) => void attached.push(r)),
+      r.lookup(1, (x) => void attached.push(x)),
       'attached',
     );
-    cache.finish('a', reply(1));
+    r.finish(1, reply(1));
     assert.deepEqual(attached, [reply(1)]);
     assert.deepEqual(
-      cache.lookup('a', () => {}),
+      r.lookup(1, () => {}),
       reply(1),
+    );
+  });
+
+  it('keeps one record per client id, shared by its connections (a half-open old one and the new one)', () => {
+    const cache = new ReplyCache(new ManualClock());
+    const old = cache.acquire('c1');
+    const fresh = cache.acquire('c1');
+    assert.equal(old, fresh);
+    assert.notEqual(cache.acquire('c2'), old);
+    old.begin(7);
+    assert.equal(
+      fresh.lookup(7, () => {}),
+      'attached',
+    );
+  });
+
+  it('drops replies the client acknowledged (every call below `_k` settled)', () => {
+    const r = new ReplyCache(new ManualClock()).acquire('c');
+    for (let n = 1; n <= 10; n++) run(r, n);
+    assert.equal(r.size, 10);
+    r.ack(8);
+    run(r, 11);
+    assert.equal(r.size, 4, 'calls 8..11 are kept');
+    assert.equal(
+      r.lookup(7, () => {}),
+      undefined,
+    );
+    assert.deepEqual(
+      r.lookup(8, () => {}),
+      reply(8),
     );
   });
 
   it('forgets replies past maxAgeMs and beyond maxEntries, oldest first', () => {
     const clock = new ManualClock();
-    const cache = new ReplyCache(clock, { maxEntries: 2, maxAgeMs: 1000 });
-    for (const id of ['a', 'b', 'c']) {
-      cache.begin(id);
-      cache.finish(id, reply(id.charCodeAt(0)));
+    const r = new ReplyCache(clock, { maxEntries: 100, maxAgeMs: 1000 }).acquire('c');
+    for (let n = 0; n < 5000; n++) {
+      run(r, n);
+      if (n % 1000 === 999) clock.advance(1); // ages stay within the window: the count bound decides
     }
-    assert.equal(cache.size, 2);
+    assert.equal(r.size, 100);
     assert.equal(
-      cache.lookup('a', () => {}),
+      r.lookup(4899, () => {}),
       undefined,
+    );
+    assert.deepEqual(
+      r.lookup(4900, () => {}),
+      reply(4900),
     );
     clock.advance(1001);
     assert.equal(
-      cache.lookup('c', () => {}),
+      r.lookup(4999, () => {}),
       undefined,
     );
-    assert.equal(cache.size, 0);
+    assert.equal(r.size, 0);
+  });
+
+  it('keeps a disconnected client for maxAgeMs, and at most maxClients of them', () => {
+    const clock = new ManualClock();
+    const cache = new ReplyCache(clock, { maxAgeMs: 1000, maxClients: 2 });
+    const a = cache.acquire('a');
+    run(a, 1);
+    cache.release(a);
+    clock.advance(500);
+    assert.equal(cache.acquire('a'), a, 'back within the window: same record, same replies');
+    assert.deepEqual(
+      a.lookup(1, () => {}),
+      reply(1),
+    );
+    cache.release(a);
+    clock.advance(1001);
+    assert.notEqual(cache.acquire('a'), a, 'gone longer than maxAgeMs: forgotten');
+    for (const id of ['x', 'y', 'z']) cache.release(cache.acquire(id));
+    assert.equal(cache.clients, 3, "'a' is connected; of the idle x, y, z the oldest went");
   });
 });

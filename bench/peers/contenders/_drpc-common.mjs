@@ -14,7 +14,7 @@ async function codecOptions(codec) {
 
 export async function startDrpcServer({ httpServer }, codec) {
   const { createEndpoint } = await import(new URL('node.js', dist).href);
-  const ep = createEndpoint({ onError: () => {}, ...(await codecOptions(codec)) });
+  const ep = createEndpoint({ onError: () => {}, ...(process.env.DRPC_CACHE === '0' ? { replyCache: false } : {}), ...(await codecOptions(codec)) });
   const topics = new Map();
   ep.route('/echo', (body) => body);
   ep.route('/sub', (topic, ctx) => {
@@ -38,7 +38,7 @@ export async function startDrpcServer({ httpServer }, codec) {
 
 export async function connectDrpcClient(baseUrl, codec) {
   const { connect } = await import(new URL('index.js', dist).href);
-  const client = connect(baseUrl.replace(/^http/, 'ws') + '/', { heartbeat: false, reconnect: false, ...(await codecOptions(codec)) });
+  const client = connect(baseUrl.replace(/^http/, 'ws') + '/', { heartbeat: false, reconnect: false, durableCalls: process.env.DRPC_DURABLE !== '0', ...(await codecOptions(codec)) });
   await client.ready();
   const handlers = new Map();
   client.onPush('/msg', (m) => {
