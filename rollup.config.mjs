@@ -1,16 +1,75 @@
-// ESM build of the isomorphic core and the Node adapter (dist/esm) with dependencies left external.
-// The minified browser bundle and its size budget join in the bundle issue.
+// Three builds:
+// - dist/esm: the package (isomorphic core + Node adapter), dependencies external, not minified.
+// - dist/browser: minified ESM for browsers with the dependencies bundled; entries share chunks, so
+//   `drpc` and `drpc/msgpack` loaded together hold one DrpcError class. `node.js` is the throwing stub.
+// - dist/size: one single-file bundle per size budget (what an app's bundler would produce), read by
+//   scripts/size.mjs; never shipped.
+import { existsSync, rmSync } from 'node:fs';
 import { nodeResolve } from '@rollup/plugin-node-resolve';
 import esbuild from 'rollup-plugin-esbuild';
 
 const onwarn = (w) => {
   throw new Error(`rollup ${w.code}: ${w.message}`);
 };
+const extensions = ['.ts', '.mjs', '.js'];
+// The HTTP fallback transport is being written elsewhere; its entry and budget join once it exists.
+const hasHttp = existsSync('src/transport/http.ts');
 
-export default {
+// Mirrors msgpackr's own "no-eval" build (its unpack.js declares `var BlockedFunction` for this):
+// the record reader's `new Function` fast path then throws, and msgpackr falls back to its plain
+// reader, so strict-CSP pages work. `typeof Buffer` is "undefined" in a browser; saying so lets
+// rollup drop msgpackr's Node Buffer branches. Lines do not move, so `map: null` keeps the map usable.
+const msgpackrForBrowsers = {
+  name: 'msgpackr-for-browsers',
+  transform(code, id) {
+    if (!/[\\/]node_modules[\\/]msgpackr[\\/]/.test(id)) return null;
+    return { code: code.replace(/\bFunction\b(?!\.)/g, 'BlockedFunction').replace(/\btypeof Buffer\b/g, '"undefined"'), map: null };
+  },
+};
+
+// scripts/size.mjs reads every file in these dirs: start them empty so no stale file is measured.
+// (The browser build runs before the size builds: the CLI builds the configs in order.)
+const cleanBrowserDirs = {
+  name: 'clean-browser-dirs',
+  buildStart() {
+    for (const dir of ['dist/browser', 'dist/size']) rmSync(dir, { recursive: true, force: true });
+  },
+};
+
+const browserPlugins = () => [
+  // browser: true also honours package.json "browser" fields: isomorphic-ws becomes its browser.js
+  // (the global WebSocket), never `ws`.
+  nodeResolve({ browser: true, exportConditions: ['browser', 'import', 'default'], preferBuiltins: false, extensions }),
+  msgpackrForBrowsers,
+  esbuild({ target: 'es2022', minify: true, tsconfig: 'tsconfig.json' }),
+];
+
+const esm = {
   input: { index: 'src/index.ts', msgpack: 'src/codec/msgpack.ts', node: 'adapters/node/index.ts' },
   external: (id) => /^(msgpackr|nanoevents|ws|isomorphic-ws)$/.test(id) || id.startsWith('node:'),
   output: { dir: 'dist/esm', format: 'es', sourcemap: true, chunkFileNames: '[name].js' },
-  plugins: [nodeResolve({ extensions: ['.ts', '.mjs', '.js'] }), esbuild({ target: 'es2022', tsconfig: 'tsconfig.json' })],
+  plugins: [nodeResolve({ extensions }), esbuild({ target: 'es2022', tsconfig: 'tsconfig.json' })],
   onwarn,
 };
+
+const browser = {
+  input: {
+    index: 'src/index.ts',
+    msgpack: 'src/codec/msgpack.ts',
+    ...(hasHttp && { http: 'src/transport/http.ts' }),
+    node: 'adapters/node/browser-stub.ts',
+  },
+  output: { dir: 'dist/browser', format: 'es', sourcemap: true, chunkFileNames: 'chunks/[name].js' },
+  plugins: [cleanBrowserDirs, ...browserPlugins()],
+  onwarn,
+};
+
+const sizeEntries = ['core', 'core-msgpack', ...(hasHttp ? ['core-http'] : [])];
+const size = sizeEntries.map((name) => ({
+  input: `scripts/size-entries/${name}.ts`,
+  output: { file: `dist/size/${name}.js`, format: 'es' },
+  plugins: browserPlugins(),
+  onwarn,
+}));
+
+export default [esm, browser, ...size];

@@ -57,7 +57,18 @@ export interface ConnectOptions<C extends AnyContract = Untyped> extends PeerOpt
   durableCalls?: boolean;
   /** How long a durable call may wait for the connection to come back, in ms (match the endpoint's replyCache.maxAgeMs). Default 60000. */
   resumeWindow?: number;
-  /** Dial timeout in ms. Default 10000. */
+  /**
+   * Transports to dial, in order: WebSocket first; HTTP (POSTs up, a streamed response down) when
+   * WebSocket cannot open. What worked is remembered for the process (page) lifetime. Default ['websocket', 'http'].
+   */
+  transports?: ('websocket' | 'http')[];
+  /** On HTTP, try WebSocket again this often, in ms, and move the session over when it opens; 0 = stay. Default 30000. */
+  upgradeInterval?: number;
+  /** fetch implementation for the HTTP transport. Default: the global one. */
+  fetch?: typeof fetch;
+  /** Headers on every HTTP-transport request (e.g. Authorization; browsers cannot set them on a WebSocket). Default none. */
+  headers?: Record<string, string>;
+  /** Dial timeout in ms (per transport tried). Default 10000. */
   connectTimeout?: number;
   /** WebSocket implementation (default: the global one, else `ws`). */
   WebSocket?: WebSocketConstructor;

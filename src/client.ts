@@ -42,7 +42,7 @@ import {
 } from './contract.ts';
 import { Session, type CallOptions, type PushOptions, type Reply } from './session.ts';
 import { Code, DrpcError, codeText, type Status } from './status.ts';
-import { openWebSocket, type WebSocketTransport } from './transport/websocket.ts';
+import { Dialer, type DialedTransport, type TransportName } from './dialer.ts';
 
 export type { ClientState, StateInfo, ClientEvents, ConnectOptions } from './client-types.ts';
 
@@ -78,7 +78,10 @@ export class Client<C extends AnyContract = Untyped> {
   /** Whether the endpoint keeps a reply cache (its HELLO says): only then is re-sending safe. Undefined: not said (a plain drpc peer). */
   #peerCaches: boolean | undefined;
   #authReply: unknown; // stale-callback guard: callbacks from an older dial are ignored
-  #handshaking?: WebSocketTransport; // open but not yet authenticated: close() ends it at once
+  #handshaking?: DialedTransport; // open but not yet authenticated: close() ends it at once
+  readonly #dialer: Dialer;
+  #upgraded?: DialedTransport; // a WebSocket opened by the background probe, for the next dial
+  #probeTimer?: TimerHandle;
   #stopEnv?: () => void;
 
   constructor(
@@ -100,8 +103,21 @@ export class Client<C extends AnyContract = Untyped> {
     this.router.routePush(HELLO_METHOD, (hello) => {
       this.#peerCaches = !!(hello as Hello | null)?.replyCache;
     });
+    this.#dialer = new Dialer(url, {
+      transports: options.transports ?? ['websocket', 'http'],
+      WebSocket: options.WebSocket,
+      fetch: options.fetch,
+      headers: options.headers,
+      connectTimeout: options.connectTimeout,
+      clock: this.clock,
+    });
     this.#stopEnv = watchEnvironment(() => this.#wake());
     queueMicrotask(() => this.#dial());
+  }
+
+  /** The transport of the open session: 'websocket' or 'http' (the fallback); undefined when not open. */
+  get transport(): TransportName | undefined {
+    return this.#state.state === 'open' ? this.#dialer.current : undefined;
   }
 
   /** The body of the last AUTH_REPLY (what the endpoint's `auth` checker returned), undefined without auth. */
@@ -340,11 +356,12 @@ export class Client<C extends AnyContract = Untyped> {
     const id = ++this.#dialId;
     this.#retryTimer = undefined;
     if (this.#attempt === 0) this.#setState('connecting', 'dialing');
-    let transport: WebSocketTransport | undefined;
+    let transport: DialedTransport | undefined;
     let session: Session | undefined;
     try {
       const url = await this.#url();
-      transport = await openWebSocket(url, { WebSocket: this.#opts.WebSocket, connectTimeout: this.#opts.connectTimeout });
+      transport = this.#upgraded ?? (await this.#dialer.open(url));
+      this.#upgraded = undefined;
       if (id !== this.#dialId) return transport.close('superseded');
       session = this.#newSession(transport, id);
       if (this.#opts.auth) {
@@ -370,12 +387,34 @@ export class Client<C extends AnyContract = Untyped> {
         if (id === this.#dialId) session.abort({ code: Code.ConnClosed, msg: codeText(Code.ConnClosed), cause: why }, why);
       });
     }
-    this.#setState('open', 'connected');
+    this.#setState('open', `connected over ${this.#dialer.current}`);
     this.#subs.open(session); // before queued calls: resume topics first
     this.#queue.flush();
+    if (this.#dialer.canUpgrade) this.#scheduleProbe(id);
   }
 
-  #newSession(transport: WebSocketTransport, id: number): Session {
+  /** On the HTTP fallback: tries WebSocket now and then; when it opens, the session moves over to it. */
+  #scheduleProbe(id: number): void {
+    const every = this.#opts.upgradeInterval ?? 30_000;
+    if (every <= 0) return;
+    this.#probeTimer = this.clock.setTimeout(async () => {
+      this.#probeTimer = undefined;
+      let ws: DialedTransport | undefined;
+      try {
+        ws = await this.#dialer.probe(await this.#url());
+      } catch {
+        if (id === this.#dialId) this.#scheduleProbe(id);
+        return;
+      }
+      const s = this.#session;
+      if (id !== this.#dialId || !s) return ws.close('superseded');
+      // A quick reconnect onto the open socket: durable calls and topics resume as after any drop.
+      this.#upgraded = ws;
+      void s.close('upgrading to websocket', { timeout: 2000 });
+    }, every);
+  }
+
+  #newSession(transport: DialedTransport, id: number): Session {
     const o = this.#opts;
     const session = new Session(transport, {
       proto: this.#proto,
@@ -397,7 +436,7 @@ export class Client<C extends AnyContract = Untyped> {
       this.#heartbeat?.stop();
       const details = transport.closeDetails;
       const status = info.status ?? (details ? closeToStatus(details.code, details.reason) : undefined);
-      this.#lost(info.reason, status, details?.code === SERVICE_RESTART);
+      this.#lost(info.reason, status, details?.code === SERVICE_RESTART || this.#upgraded !== undefined);
     });
     return session;
   }
@@ -433,7 +472,10 @@ export class Client<C extends AnyContract = Untyped> {
     this.#handshaking = undefined;
     this.#heartbeat?.stop();
     if (this.#retryTimer !== undefined) this.clock.clearTimeout(this.#retryTimer);
-    this.#retryTimer = undefined;
+    if (this.#probeTimer !== undefined) this.clock.clearTimeout(this.#probeTimer);
+    this.#retryTimer = this.#probeTimer = undefined;
+    this.#upgraded?.close('client closed');
+    this.#upgraded = undefined;
     this.#stopEnv?.();
     this.#stopEnv = undefined;
     this.#queue.rejectAll(this.#closedError());

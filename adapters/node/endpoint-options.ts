@@ -4,6 +4,7 @@ import type { AuthChecker } from '../../src/auth.ts';
 import type { SlowConsumerOptions } from '../../src/backlog.ts';
 import type { AnyContract, Untyped } from '../../src/contract.ts';
 import type { ReplyCacheOptions } from '../../src/reply-cache.ts';
+import type { CorsOptions } from './cors.ts';
 import type { Session } from '../../src/session.ts';
 import type { PeerOptions } from '../../src/session-types.ts';
 import type { DrpcError } from '../../src/status.ts';
@@ -11,6 +12,19 @@ import type { DrpcError } from '../../src/status.ts';
 export interface UpgradeInfo {
   request: IncomingMessage;
   url: URL;
+  /** What the request opens: a WebSocket, or an HTTP session / gateway call (the HTTP fallback). */
+  transport: 'websocket' | 'http';
+}
+
+export interface HttpOptions {
+  /** A comment line on an HTTP session's stream this often, in ms (keeps proxies and the client's liveness check happy). Default 10000. */
+  pingMs?: number;
+  /** An HTTP session's stream is ended after this many ms and the client opens the next (proxies cut long responses). Default 60000. */
+  maxAgeMs?: number;
+  /** How long an HTTP session waits for its next stream before it closes, in ms. Default 15000. */
+  graceMs?: number;
+  /** Largest POST body (frames up, gateway calls), in bytes; more gets 413. Default min(maxFrameSize, 4 MiB). */
+  maxBody?: number;
 }
 
 export interface EndpointOptions<C extends AnyContract = Untyped> extends PeerOptions {
@@ -30,8 +44,12 @@ export interface EndpointOptions<C extends AnyContract = Untyped> extends PeerOp
   origins?: string[];
   /** Bounds for subscribers that stop reading (topic messages wait, then the topic's slowPolicy applies), or false. Default { highWaterBytes: 1 MiB, maxQueued: 1000, maxQueuedBytes: 8 MiB }. */
   slowConsumers?: SlowConsumerOptions | false;
-  /** Reply cache for calls that survive reconnects (meta `_i`), or false. Default { maxEntries: 10000, maxAgeMs: 60000 }. */
+  /** Reply cache for calls from our clients, so a call re-sent after a reconnect runs once (docs/protocol.md), or false. Default { maxEntries: 4096, maxAgeMs: 60000, maxClients: 10000 }. */
   replyCache?: ReplyCacheOptions | false;
+  /** The HTTP fallback's sessions and the gateway on the same path (`listen()`, or `handleRequest` on your server), or false. Default on, with the HttpOptions defaults. */
+  http?: HttpOptions | false;
+  /** CORS for the HTTP routes, or false for none (same-origin pages only). Default: allow the `origins` option, else any origin; no credentials. */
+  cors?: CorsOptions | false;
   /** Most open connections; more are refused with HTTP 503. Default 10000. */
   maxConnections?: number;
   /** Most inbound CALLs handled at once per session; more get REPLY 500. Default 1024. */

@@ -3,7 +3,7 @@
  * or yours, beside Express/Fastify), keeps a hub of sessions, answers heartbeats, runs drpc's auth
  * exchange, and enforces limits, each refusal with a clear drpc status.
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createNanoEvents, type Emitter } from 'nanoevents';
@@ -47,6 +47,9 @@ import type { EndpointEvents, EndpointOptions } from './endpoint-options.ts';
 import { Rooms } from './rooms.ts';
 import { NodeTcpTransport } from './tcp.ts';
 import { NodeWebSocketTransport } from './ws-transport.ts';
+import { HttpRoutes } from './http-routes.ts';
+import { fail } from './http-body.ts';
+import { NodeHttpTransport } from './http-transport.ts';
 import { ignoreError, refusal, rejectUpgrade } from './upgrade.ts';
 
 export type { UpgradeInfo, EndpointOptions, EndpointEvents } from './endpoint-options.ts';
@@ -72,6 +75,7 @@ export class Endpoint<C extends AnyContract = Untyped> {
   readonly #transports = new Set<Transport>();
   readonly #tcpServers = new Set<{ close(): Promise<void> }>();
   #ownServer?: Server;
+  readonly #http?: HttpRoutes;
   #closing = false;
   #connections = 0;
   readonly #pong: Pong;
@@ -130,6 +134,49 @@ export class Endpoint<C extends AnyContract = Untyped> {
     this.topics = new TopicHub(this.clock, this.#backlogs);
     if (options.replyCache !== false) this.#replyCache = new ReplyCache(this.clock, options.replyCache);
     this.topics.route(this.router);
+    if (options.http !== false) this.#http = this.#httpRoutes();
+  }
+
+  #httpRoutes(): HttpRoutes {
+    const o = this.#opts;
+    const h = o.http || {};
+    const cors = o.cors === false ? false : { origins: o.origins, ...o.cors };
+    return new HttpRoutes({
+      clock: this.clock,
+      maxBody: h.maxBody ?? Math.min(o.maxFrameSize ?? DEFAULT_MAX_FRAME, 4 * 1024 * 1024),
+      stream: { pingMs: h.pingMs ?? 10_000, maxAgeMs: h.maxAgeMs ?? 60_000, graceMs: h.graceMs ?? 15_000 },
+      cors,
+      admit: (req, url) => this.#admit(req, url, 'http'),
+      serve: (t, options) => this.serve(t, options),
+      gateway: {
+        auth: !!o.auth,
+        timeout: o.timeout ?? 30_000,
+        sessionOptions: () => ({
+          router: this.router,
+          codecs: o.codecs,
+          codec: o.codec,
+          plugins: o.plugins,
+          clock: this.clock,
+          onError: this.#onError,
+        }),
+      },
+    });
+  }
+
+  /**
+   * Answers drpc's HTTP routes under `path` (the HTTP fallback's session requests and the gateway's
+   * one-shot calls); false when the request is not one of them. For a server of your own: call it
+   * first in your request handler (`listen()` does).
+   */
+  handleRequest(req: IncomingMessage, res: ServerResponse, path = '/'): boolean {
+    if (!this.#http) return false;
+    if (this.#closing) {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      if (url.pathname !== path && !url.pathname.startsWith(path + '/')) return false;
+      fail(res, refusal(503, Code.ConnClosed, 'endpoint is shutting down'));
+      return true;
+    }
+    return this.#http.handle(req, res, path);
   }
 
   /** Serves CALLs; with a contract the input is validated (400) before `handler` runs. */
@@ -217,15 +264,21 @@ export class Endpoint<C extends AnyContract = Untyped> {
     return this.#events.on(event, cb);
   }
 
-  /** Serves drpc WebSocket upgrades on `path` of an existing server; other requests are left alone. */
-  attach(server: Server, { path = '/' }: { path?: string } = {}): this {
+  /**
+   * Serves drpc WebSocket upgrades on `path` of an existing server; other requests are left alone.
+   * `http: true` also answers the HTTP routes under `path` (only if no other handler of that server
+   * answers them; otherwise call `handleRequest` from your handler).
+   */
+  attach(server: Server, { path = '/', http = false }: { path?: string; http?: boolean } = {}): this {
     const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       const url = new URL(req.url ?? '/', 'http://localhost');
       if (url.pathname !== path) return; // someone else's upgrade (another library on the same server)
       this.#upgrade(req, socket, head, url);
     };
+    const onRequest = (req: IncomingMessage, res: ServerResponse) => void this.handleRequest(req, res, path);
     server.on('upgrade', onUpgrade);
-    this.#attached.push({ server, off: () => server.off('upgrade', onUpgrade) });
+    if (http) server.on('request', onRequest);
+    this.#attached.push({ server, off: () => (server.off('upgrade', onUpgrade), server.off('request', onRequest)) });
     return this;
   }
 
@@ -234,10 +287,11 @@ export class Endpoint<C extends AnyContract = Untyped> {
     port: number;
     url: string;
   }> {
-    const server = createServer((_req, res) => {
+    const server = createServer((req, res) => {
+      if (this.handleRequest(req, res, path)) return;
       res
-        .writeHead(426, { 'content-type': 'application/json' })
-        .end(encodeStatus({ code: Code.BadMessage, msg: codeText(Code.BadMessage), cause: 'this path speaks drpc over WebSocket' }));
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end(encodeStatus({ code: Code.NotFound, msg: codeText(Code.NotFound), cause: `drpc is served under ${path}` }));
     });
     this.#ownServer = server;
     this.attach(server, { path });
@@ -257,7 +311,8 @@ export class Endpoint<C extends AnyContract = Untyped> {
     this.#closing = true;
     this.#pong.stop();
     this.#backlogs?.stop();
-    for (const t of this.#transports) if (t instanceof NodeWebSocketTransport) t.closeCode = SERVICE_RESTART;
+    for (const t of this.#transports)
+      if (t instanceof NodeWebSocketTransport || t instanceof NodeHttpTransport) t.closeCode = SERVICE_RESTART;
     await Promise.all(this.sessions.list().map((s) => s.close('endpoint closing', { timeout: drain })));
     for (const t of this.#transports) t.close('endpoint closed');
     for (const a of this.#attached.splice(0)) a.off();
@@ -314,18 +369,7 @@ export class Endpoint<C extends AnyContract = Untyped> {
     // that resets the connection while verifyUpgrade runs must not crash the process.
     socket.on('error', ignoreError); // module-level: a closure here would keep `req` alive per connection
     try {
-      if (this.#closing) throw refusal(503, Code.ConnClosed, 'endpoint is shutting down');
-      const origin = req.headers.origin;
-      if (origin && this.#opts.origins && !this.#opts.origins.includes(origin))
-        throw refusal(403, Code.Unauthorized, `origin ${origin} is not allowed`);
-      const max = this.#opts.maxConnections ?? 10_000;
-      if (this.#connections >= max) throw refusal(503, Code.InternalServerError, `too many connections (limit ${max})`);
-      if (this.#opts.verifyUpgrade) {
-        await this.#opts.verifyUpgrade({ request: req, url });
-        // again: connections accepted (or close() begun) while verifyUpgrade ran count too
-        if (this.#closing) throw refusal(503, Code.ConnClosed, 'endpoint is shutting down');
-        if (this.#connections >= max) throw refusal(503, Code.InternalServerError, `too many connections (limit ${max})`);
-      }
+      await this.#admit(req, url, 'websocket');
     } catch (err) {
       return rejectUpgrade(socket, err);
     }
@@ -334,6 +378,22 @@ export class Endpoint<C extends AnyContract = Untyped> {
       socket.off('error', ignoreError); // the transport reports errors from here on
       this.#accept(ws, req, url.searchParams.get(HELLO_QUERY));
     });
+  }
+
+  /** Whether a new connection may open: not while closing, from an allowed origin, within maxConnections, verifyUpgrade. */
+  async #admit(req: IncomingMessage, url: URL, transport: 'websocket' | 'http'): Promise<void> {
+    if (this.#closing) throw refusal(503, Code.ConnClosed, 'endpoint is shutting down');
+    const origin = req.headers.origin;
+    if (origin && this.#opts.origins && !this.#opts.origins.includes(origin))
+      throw refusal(403, Code.Unauthorized, `origin ${origin} is not allowed`);
+    const max = this.#opts.maxConnections ?? 10_000;
+    if (this.#connections >= max) throw refusal(503, Code.InternalServerError, `too many connections (limit ${max})`);
+    if (this.#opts.verifyUpgrade) {
+      await this.#opts.verifyUpgrade({ request: req, url, transport });
+      // again: connections accepted (or close() begun) while verifyUpgrade ran count too
+      if (this.#closing) throw refusal(503, Code.ConnClosed, 'endpoint is shutting down');
+      if (this.#connections >= max) throw refusal(503, Code.InternalServerError, `too many connections (limit ${max})`);
+    }
   }
 
   #hello(session: Session): Hello {

@@ -5,10 +5,10 @@ import type { Duplex } from 'node:stream';
 import { describe, test } from 'node:test';
 import { WebSocketServer } from 'ws';
 import { createEndpoint } from '../../adapters/node/endpoint.ts';
-import { Harness, rawDial, until } from './helpers.ts';
+import { Harness, rawDial, until, WS_ONLY } from './helpers.ts';
 
 describe('attach beside other handlers', { timeout: 30_000 }, () => {
-  test('plain requests and upgrades on other paths stay with their owners; drpc works on its path', async (t) => {
+  test('plain requests and upgrades on other paths stay with their owners; drpc works on its path', WS_ONLY, async (t) => {
     const h = new Harness(t);
     const { server, port } = await h.httpServer((req, res) => {
       res.writeHead(req.url === '/health' ? 200 : 404, { 'content-type': 'text/plain' }).end(req.url === '/health' ? 'ok' : 'nope');
@@ -53,8 +53,8 @@ describe('attach beside other handlers', { timeout: 30_000 }, () => {
   test('two endpoints on two paths of one server serve their own routes and hubs', async (t) => {
     const h = new Harness(t);
     const { server, port } = await h.httpServer();
-    const a = createEndpoint({ onError: () => {} }).attach(server, { path: '/a' });
-    const b = createEndpoint({ onError: () => {} }).attach(server, { path: '/b' });
+    const a = createEndpoint({ onError: () => {} }).attach(server, { path: '/a', http: true });
+    const b = createEndpoint({ onError: () => {} }).attach(server, { path: '/b', http: true });
     h.defer(() => Promise.all([a.close({ drain: 0 }), b.close({ drain: 0 })]));
     a.route('/who', () => 'a');
     b.route('/who', () => 'b');

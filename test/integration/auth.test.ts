@@ -8,7 +8,7 @@ import { MType } from '../../src/message.ts';
 import { Session } from '../../src/session.ts';
 import { Code, DrpcError, codeText } from '../../src/status.ts';
 import { openWebSocket } from '../../src/transport/websocket.ts';
-import { Harness, decodeJson, delay, onlySession, rawDial, rejection, until, within } from './helpers.ts';
+import { Harness, decodeJson, delay, onlySession, rawDial, rejection, until, within, WS_ONLY } from './helpers.ts';
 
 const reject401 = (cause: string) => new DrpcError(Code.Unauthorized, codeText(Code.Unauthorized), cause);
 
@@ -137,7 +137,7 @@ describe('auth', { timeout: 30_000 }, () => {
     assert.equal(calls, 2);
   });
 
-  test('close() during the auth exchange closes the half-open connection', async (t) => {
+  test('close() during the auth exchange closes the half-open connection', WS_ONLY, async (t) => {
     const h = new Harness(t);
     const { server, port } = await h.httpServer();
     const sockets: Socket[] = [];

@@ -15,6 +15,14 @@ import { rawProto } from '../../src/proto/raw.ts';
 import type { Session } from '../../src/session.ts';
 import type { DrpcError } from '../../src/status.ts';
 
+/**
+ * The transport the suites run over: `DRPC_TEST_TRANSPORT=http` runs every client/endpoint and
+ * push/resume test again over the HTTP fallback (one parameterized suite, not a copy).
+ */
+export const TRANSPORT: 'websocket' | 'http' = process.env.DRPC_TEST_TRANSPORT === 'http' ? 'http' : 'websocket';
+/** For tests of WebSocket-only behavior (upgrade refusals, close codes, raw sockets). */
+export const WS_ONLY = TRANSPORT === 'http' ? { skip: 'WebSocket only' } : {};
+
 export const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Polls `cond` every 5 ms until it holds; rejects after `timeout` ms naming `what`. */
@@ -229,7 +237,7 @@ export class Harness {
 
   /** A client (no heartbeat, quick redials unless told otherwise), closed at the end. */
   client(url: string, options: ConnectOptions = {}): Client {
-    const c = connect(url, { heartbeat: false, reconnect: { min: 20, max: 200 }, ...options });
+    const c = connect(url, { heartbeat: false, reconnect: { min: 20, max: 200 }, transports: [TRANSPORT], ...options });
     this.defer(() => c.close('test over'), true);
     return c;
   }

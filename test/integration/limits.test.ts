@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Code } from '../../src/status.ts';
-import { Harness, Settlements, delay, rawDial, rejection, until, within } from './helpers.ts';
+import { Harness, Settlements, delay, rawDial, rejection, until, within, TRANSPORT } from './helpers.ts';
 
 describe('limits', { timeout: 30_000 }, () => {
   test('origins allow-list: another Origin gets HTTP 403 with a drpc status body; listed or absent Origin passes', async (t) => {
@@ -73,7 +73,7 @@ describe('limits', { timeout: 30_000 }, () => {
     const err = await rejection(settled.track('big', big.call('/echo', 'x'.repeat(4096))));
     assert.equal(err.code, Code.ConnClosed);
     const lost = await log.waitFor('reconnecting');
-    assert.match(lost.reason, /1009/, 'closed as "message too big"');
+    assert.match(lost.reason, TRANSPORT === 'http' ? /413|exceeds/ : /1009/, 'closed as "message too big"');
     assert.equal(lost.status?.code, Code.BadMessage, 'a 1009 close reads as 400');
     assert.equal(await other.call('/echo', 'small'), 'small');
     await log.waitFor('open', log.events.indexOf(lost));

@@ -1,0 +1,156 @@
+/**
+ * The endpoint's HTTP routes beside the WebSocket upgrade, on the same path:
+ *   GET    <path>  (Accept: text/event-stream)  opens an HTTP session, or resumes its stream (?_drpc_s)
+ *   POST   <path>?_drpc_s=<sid>                  frames up (X-Drpc-Up: first frame's number, X-Drpc-Ack)
+ *   DELETE <path>?_drpc_s=<sid>                  ends the session
+ *   POST   <path>/<service/method>               a one-shot call through the gateway (curl)
+ *   OPTIONS                                      CORS preflight
+ * Sessions live in this store (memory) by id, not on a socket: any request reaches them.
+ */
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Clock } from '../../src/clock.ts';
+import { clientIdOf, HELLO_QUERY } from '../../src/extensions.ts';
+import type { Frame } from '../../src/proto/proto.ts';
+import type { Session } from '../../src/session.ts';
+import { Code } from '../../src/status.ts';
+import { applyCors, type CorsOptions } from './cors.ts';
+import { gatewayCall, type GatewayContext } from './gateway.ts';
+import { NodeHttpTransport, type HttpStreamOptions } from './http-transport.ts';
+import { fail, httpError, readBody } from './http-body.ts';
+
+export const SESSION_QUERY = '_drpc_s';
+export const ACK_QUERY = '_drpc_ack';
+export const RAW_TYPE = 'application/vnd.drpc.raw';
+export const JSON_TYPE = 'application/vnd.drpc.json';
+
+/** What the routes need of their endpoint. */
+export interface HttpHost {
+  readonly clock: Clock;
+  readonly maxBody: number;
+  readonly stream: HttpStreamOptions;
+  readonly cors: CorsOptions | false;
+  /** Origin, connection limit and verifyUpgrade checks; throws a refusal. */
+  admit(req: IncomingMessage, url: URL): Promise<void>;
+  serve(transport: NodeHttpTransport, options: { hello?: boolean; clientId?: string }): Promise<Session | undefined>;
+  readonly gateway: GatewayContext;
+}
+
+export class HttpRoutes {
+  readonly #sessions = new Map<string, NodeHttpTransport>();
+
+  constructor(private readonly host: HttpHost) {}
+
+  get transports(): Iterable<NodeHttpTransport> {
+    return this.#sessions.values();
+  }
+
+  /** Answers a request under `path`; false when it is not ours (the caller's other routes get it). */
+  handle(req: IncomingMessage, res: ServerResponse, path: string): boolean {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const sub =
+      url.pathname === path
+        ? ''
+        : url.pathname.startsWith(path === '/' ? '/' : path + '/')
+          ? url.pathname.slice(path === '/' ? 0 : path.length)
+          : undefined;
+    if (sub === undefined) return false;
+    if (this.host.cors && applyCors(req, res, this.host.cors)) return true; // a preflight, answered
+    this.#route(req, res, url, sub).catch((err) => fail(res, err));
+    return true;
+  }
+
+  async #route(req: IncomingMessage, res: ServerResponse, url: URL, sub: string): Promise<void> {
+    const sid = url.searchParams.get(SESSION_QUERY);
+    if (sub !== '' && sub !== '/') {
+      if (req.method !== 'POST') throw httpError(405, Code.BadMessage, `${req.method} ${sub}: a call through the gateway is a POST`);
+      await this.host.admit(req, url);
+      return gatewayCall(this.host.gateway, req, res, decodeURIComponent(sub), this.host.maxBody);
+    }
+    if (req.method === 'GET') {
+      if (!String(req.headers.accept ?? '').includes('text/event-stream'))
+        throw httpError(
+          426,
+          Code.BadMessage,
+          'this path speaks drpc over WebSocket, or over HTTP: a GET with Accept: text/event-stream opens a session',
+        );
+      return sid === null ? this.#open(req, res, url) : this.#resume(req, res, url, sid);
+    }
+    if (sid === null)
+      throw httpError(req.method === 'POST' ? 400 : 405, Code.BadMessage, `${req.method} needs ?${SESSION_QUERY}=<session id>`);
+    const t = this.#sessions.get(sid);
+    if (!t || t.closed) throw httpError(404, Code.NotFound, `no http session ${JSON.stringify(sid)} (closed or expired: open a new one)`);
+    if (req.method === 'POST') return this.#post(req, res, t);
+    if (req.method === 'DELETE') {
+      t.ended('closed by the client (DELETE)');
+      return void res.writeHead(204).end();
+    }
+    throw httpError(405, Code.BadMessage, `${req.method} is not a method of an http session (GET, POST, DELETE)`);
+  }
+
+  async #open(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    await this.host.admit(req, url);
+    const sid = randomBytes(18).toString('base64url');
+    const t = new NodeHttpTransport(sid, `http://${req.socket.remoteAddress}:${req.socket.remotePort}`, this.host.clock, this.host.stream);
+    this.#sessions.set(sid, t);
+    streamHead(res);
+    const open = JSON.stringify({ sid, ping: this.host.stream.pingMs });
+    t.attachStream(res, 0, `event: open\ndata: ${open}\n\n`);
+    const hello = url.searchParams.get(HELLO_QUERY);
+    const session = await this.host.serve(t, hello === null ? {} : { hello: true, clientId: clientIdOf(hello) });
+    if (!session) return void this.#sessions.delete(sid);
+    session.on('close', () => this.#sessions.delete(sid));
+  }
+
+  async #resume(req: IncomingMessage, res: ServerResponse, url: URL, sid: string): Promise<void> {
+    const t = this.#sessions.get(sid);
+    if (!t || t.closed) throw httpError(404, Code.NotFound, `no http session ${JSON.stringify(sid)} (closed or expired: open a new one)`);
+    const acked = number(url.searchParams.get(ACK_QUERY) ?? req.headers['last-event-id'], 'the acknowledged event id');
+    streamHead(res);
+    t.attachStream(res, acked);
+  }
+
+  async #post(req: IncomingMessage, res: ServerResponse, t: NodeHttpTransport): Promise<void> {
+    const first = number(req.headers['x-drpc-up'] ?? '1', 'X-Drpc-Up');
+    const ack = req.headers['x-drpc-ack'];
+    const body = await readBody(req, this.host.maxBody);
+    const frames = splitFrames(body, String(req.headers['content-type'] ?? ''));
+    if (ack !== undefined) t.ack(number(ack, 'X-Drpc-Ack'));
+    if (!t.receive(first, frames)) throw httpError(409, Code.BadMessage, `frame ${first} is past the next expected one: frames were lost`);
+    res.writeHead(204).end();
+  }
+}
+
+function streamHead(res: ServerResponse): void {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', 'x-accel-buffering': 'no' });
+  res.socket?.setNoDelay(true);
+}
+
+/** Frames of a POST body: RAW frames back to back (each starts with its length), or JSON frames one per line. */
+export function splitFrames(body: Buffer, type: string): Frame[] {
+  if (body.length === 0) return [];
+  if (type.startsWith(JSON_TYPE))
+    return body
+      .toString('utf8')
+      .split('\n')
+      .filter((f) => f !== '');
+  if (!type.startsWith(RAW_TYPE))
+    throw httpError(415, Code.BadMessage, `Content-Type ${JSON.stringify(type)}: send ${RAW_TYPE} or ${JSON_TYPE}`);
+  const frames: Frame[] = [];
+  for (let at = 0; at < body.length;) {
+    if (body.length - at < 4) throw httpError(400, Code.BadMessage, `a truncated frame at byte ${at}`);
+    const len = body.readUInt32BE(at);
+    if (len < 6 || at + len > body.length)
+      throw httpError(400, Code.BadMessage, `a frame of ${len} bytes at byte ${at} does not fit the body`);
+    frames.push(body.subarray(at, at + len));
+    at += len;
+  }
+  return frames;
+}
+
+function number(v: string | string[] | undefined, what: string): number {
+  const n = Number(Array.isArray(v) ? v[0] : (v ?? 0));
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw httpError(400, Code.BadMessage, `${what} must be a non-negative integer, got ${JSON.stringify(v)}`);
+  return n;
+}

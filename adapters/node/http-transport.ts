@@ -1,0 +1,189 @@
+/**
+ * The endpoint's side of a session carried over HTTP (the fallback when WebSocket is blocked):
+ * frames come up in POST bodies and go down one long-lived streamed response (SSE framing). The
+ * stream is replaced after a maximum age, and may break; frames sent down stay in an outbox until
+ * the client acknowledges them, and a new stream starts after the last one the client has, so none
+ * is lost or doubled. Frames sent up are numbered, so a POST retried after a network error does not
+ * deliver twice. Wire details: docs/protocol.md, "HTTP fallback".
+ */
+import type { ServerResponse } from 'node:http';
+import type { Clock, TimerHandle } from '../../src/clock.ts';
+import { statusToClose } from '../../src/close-codes.ts';
+import type { Frame } from '../../src/proto/proto.ts';
+import type { Status } from '../../src/status.ts';
+import { closedTransport, type Transport, type TransportHandlers } from '../../src/transport/transport.ts';
+
+export interface HttpStreamOptions {
+  /** A comment line on the stream this often, in ms, so proxies and the client see it alive. */
+  pingMs: number;
+  /** The stream is ended (the client opens the next one at once) after this many ms. */
+  maxAgeMs: number;
+  /** How long the session waits for the next stream after one ended or broke, in ms. */
+  graceMs: number;
+}
+
+interface Outgoing {
+  id: number;
+  event: string;
+}
+
+export class NodeHttpTransport implements Transport {
+  #handlers?: TransportHandlers;
+  #early?: Frame[];
+  #done = false;
+  #reason = '';
+  #stream?: ServerResponse;
+  #pingTimer?: TimerHandle;
+  #ageTimer?: TimerHandle;
+  #graceTimer?: TimerHandle;
+  #outbox: Outgoing[] = []; // sent down, not yet acknowledged; ascending ids from #head
+  #head = 0;
+  #outboxBytes = 0;
+  #nextId = 1;
+  #upNext = 1; // number of the next frame expected from the client
+  /** Close code when the session closes without a status (1012 while the endpoint drains). */
+  closeCode = 1000;
+
+  constructor(
+    readonly sid: string,
+    readonly remoteAddress: string,
+    private readonly clock: Clock,
+    private readonly opts: HttpStreamOptions,
+  ) {}
+
+  /** Frames sent down and not yet acknowledged (what a slow consumer holds). */
+  get bufferedAmount(): number {
+    return this.#outboxBytes;
+  }
+
+  get closed(): boolean {
+    return this.#done;
+  }
+
+  listen(handlers: TransportHandlers): void {
+    this.#handlers = handlers;
+    const early = this.#early;
+    this.#early = undefined;
+    if (early) for (const f of early) handlers.receiveFrame(f);
+    if (this.#done) handlers.transportClosed(this.#reason);
+  }
+
+  /** A (new) stream for this session: everything after `acked` goes down it, then what comes next. */
+  attachStream(res: ServerResponse, acked: number, first?: string): void {
+    if (this.#done) return void res.end();
+    this.ack(acked);
+    this.#endStream('event: recycle\ndata: replaced\n\n');
+    this.#stream = res;
+    if (this.#graceTimer !== undefined) this.clock.clearTimeout(this.#graceTimer);
+    this.#graceTimer = undefined;
+    res.on('close', () => {
+      if (this.#stream !== res) return; // stale-callback guard: a replaced stream's close says nothing
+      this.#stream = undefined;
+      this.#stopStreamTimers();
+      this.#awaitStream();
+    });
+    let text = first ?? '';
+    for (let i = this.#head; i < this.#outbox.length; i++) text += this.#outbox[i]!.event;
+    res.write(text);
+    this.#pingTimer = this.clock.setTimeout(() => this.#ping(), this.opts.pingMs);
+    this.#ageTimer = this.clock.setTimeout(() => this.#endStream('event: recycle\ndata: max age\n\n'), this.opts.maxAgeMs);
+  }
+
+  /** The client has every frame up to id `n`: drop them from the outbox. */
+  ack(n: number): void {
+    const box = this.#outbox;
+    let head = this.#head;
+    while (head < box.length && box[head]!.id <= n) this.#outboxBytes -= box[head++]!.event.length;
+    if (head > 64 && head * 2 > box.length) {
+      this.#outbox = box.slice(head);
+      head = 0;
+    }
+    this.#head = head;
+  }
+
+  /**
+   * Frames from a POST body, the first numbered `first`: the ones already delivered (a retried POST)
+   * are skipped. Returns false when the numbering has a hole (frames lost before this POST).
+   */
+  receive(first: number, frames: Frame[]): boolean {
+    if (first > this.#upNext) return false;
+    for (let i = this.#upNext - first; i < frames.length; i++) {
+      this.#upNext++;
+      if (this.#done) return true;
+      if (this.#handlers) this.#handlers.receiveFrame(frames[i]!);
+      else (this.#early ??= []).push(frames[i]!);
+    }
+    return true;
+  }
+
+  send(frame: Frame): void {
+    if (this.#done) throw closedTransport('http session is closed');
+    const id = this.#nextId++;
+    const event = frameEvent(id, frame);
+    this.#outbox.push({ id, event });
+    this.#outboxBytes += event.length;
+    this.#stream?.write(event);
+  }
+
+  close(reason = 'closed', status?: Status): void {
+    if (this.#done) return;
+    const { code, reason: text } = status && status.code !== 0 ? statusToClose(status) : { code: this.closeCode, reason };
+    this.#endStream(`event: close\ndata: ${JSON.stringify({ code, reason: text })}\n\n`);
+    this.#finish(reason);
+  }
+
+  /** The client said goodbye (DELETE), or the session expired without a stream. */
+  #finish(reason: string): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#reason = reason;
+    this.#stopStreamTimers();
+    if (this.#graceTimer !== undefined) this.clock.clearTimeout(this.#graceTimer);
+    this.#outbox = [];
+    this.#outboxBytes = 0;
+    this.#handlers?.transportClosed(reason);
+  }
+
+  /** The client ended the session (DELETE). */
+  ended(reason: string): void {
+    this.#endStream('');
+    this.#finish(reason);
+  }
+
+  #ping(): void {
+    this.#stream?.write(': ping\n\n');
+    this.#pingTimer = this.clock.setTimeout(() => this.#ping(), this.opts.pingMs);
+  }
+
+  #endStream(last: string): void {
+    const res = this.#stream;
+    if (!res) return;
+    this.#stream = undefined;
+    this.#stopStreamTimers();
+    res.end(last);
+    if (!this.#done) this.#awaitStream();
+  }
+
+  #awaitStream(): void {
+    if (this.#done || this.#graceTimer !== undefined) return;
+    this.#graceTimer = this.clock.setTimeout(() => {
+      this.#graceTimer = undefined;
+      if (!this.#stream) this.#finish(`http stream not resumed within ${this.opts.graceMs} ms`);
+    }, this.opts.graceMs);
+  }
+
+  #stopStreamTimers(): void {
+    if (this.#pingTimer !== undefined) this.clock.clearTimeout(this.#pingTimer);
+    if (this.#ageTimer !== undefined) this.clock.clearTimeout(this.#ageTimer);
+    this.#pingTimer = this.#ageTimer = undefined;
+  }
+}
+
+/** One frame as an SSE event: text as is (one data line), binary (or text with line breaks) as base64. */
+export function frameEvent(id: number, frame: Frame): string {
+  if (typeof frame === 'string') {
+    if (!/[\r\n]/.test(frame)) return `id: ${id}\ndata: ${frame}\n\n`;
+    return `event: t\nid: ${id}\ndata: ${Buffer.from(frame, 'utf8').toString('base64')}\n\n`;
+  }
+  return `event: b\nid: ${id}\ndata: ${Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength).toString('base64')}\n\n`;
+}

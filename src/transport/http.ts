@@ -1,0 +1,331 @@
+/**
+ * HTTP transport (client side), for networks that block WebSocket: `fetch` only, so it runs in
+ * browsers, Deno, Bun and Node. Frames go up in POST bodies (one POST at a time, so they stay in
+ * order; frames queued meanwhile share the next one), numbered so that a POST retried after a network
+ * error is not delivered twice. Frames come down one streamed response in SSE framing, read through
+ * `fetch` (headers can be set); each has an id, and a stream that ends (max age) or breaks is
+ * reopened after the last id received, so nothing is lost or doubled. Wire: docs/protocol.md.
+ */
+import { systemClock, type Clock, type TimerHandle } from '../clock.ts';
+import { statusToClose } from '../close-codes.ts';
+import type { Frame } from '../proto/proto.ts';
+import { Code, DrpcError, codeText, type Status } from '../status.ts';
+import { utf8Decode } from '../utf8.ts';
+import { fromBase64, SseParser, type SseEvent } from './sse.ts';
+import { closedTransport, type Transport, type TransportHandlers } from './transport.ts';
+import type { CloseDetails } from './websocket.ts';
+
+export interface HttpTransportOptions {
+  /** fetch implementation. Default: the global one. */
+  fetch?: typeof fetch;
+  /** Give up opening after this many ms (fails with 105 Dial Failed). Default 10000. */
+  connectTimeout?: number;
+  /** A stream or POST that keeps failing is retried for this long, in ms, before the transport closes. Default 10000. */
+  retryFor?: number;
+  /** Headers on every request (e.g. Authorization). Default none. */
+  headers?: Record<string, string>;
+  clock?: Clock;
+}
+
+const RAW_TYPE = 'application/vnd.drpc.raw';
+const JSON_TYPE = 'application/vnd.drpc.json';
+const ACK_DELAY = 200; // ms: an idle receiver still acknowledges soon, so the endpoint's outbox stays small
+
+/** `ws(s)://…` as `http(s)://…`; http URLs as they are. */
+export function httpUrlOf(url: string): string {
+  return url.replace(/^ws(s?):/i, 'http$1:');
+}
+
+/** Opens an HTTP session at `url`; resolves once the endpoint's stream has said `open`. */
+export async function openHttp(url: string, options: HttpTransportOptions = {}): Promise<HttpTransport> {
+  const t = new HttpTransport(httpUrlOf(url), options);
+  await t.open();
+  return t;
+}
+
+export class HttpTransport implements Transport {
+  readonly remoteAddress: string;
+  /** How it closed: the endpoint's close event (code and reason, as a WebSocket close), once it has. */
+  closeDetails?: CloseDetails;
+  readonly #url: URL;
+  readonly #fetch: typeof fetch;
+  readonly #clock: Clock;
+  readonly #o: HttpTransportOptions;
+  #handlers?: TransportHandlers;
+  #early: Frame[] = [];
+  #done = false;
+  #reason = '';
+  #sid = '';
+  #ping = 10_000;
+  #stream?: AbortController;
+  #lastActivity = 0;
+  #watchdog?: TimerHandle;
+  #lastDown = 0; // id of the last frame received
+  #ackSent = 0;
+  #ackTimer?: TimerHandle;
+  #queue: Frame[] = [];
+  #queuedBytes = 0;
+  #inflight?: { first: number; frames: Frame[]; bytes: number };
+  #upNext = 1;
+  #flushing = false;
+
+  constructor(url: string, options: HttpTransportOptions) {
+    this.#url = new URL(url);
+    this.remoteAddress = url;
+    this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.#clock = options.clock ?? systemClock;
+    this.#o = options;
+  }
+
+  get bufferedAmount(): number {
+    return this.#queuedBytes + (this.#inflight?.bytes ?? 0);
+  }
+
+  /** The first stream: resolves on its `open` event (the session id), rejects with 105. */
+  open(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timeout = this.#o.connectTimeout ?? 10_000;
+      const timer = this.#clock.setTimeout(() => {
+        this.#finish(`http open timed out after ${timeout} ms`);
+        reject(new DrpcError(Code.DialFailed, `cannot open ${this.remoteAddress}: no answer within ${timeout} ms`));
+      }, timeout);
+      const opened = () => (this.#clock.clearTimeout(timer), resolve());
+      this.#openStream(this.#url, opened).catch((err: unknown) => {
+        this.#clock.clearTimeout(timer);
+        this.#finish('http open failed');
+        // As a refused WebSocket handshake: a dial failure (105), whatever the endpoint's status said.
+        const e = DrpcError.from(err, Code.DialFailed);
+        reject(e.code === Code.DialFailed ? e : new DrpcError(Code.DialFailed, codeText(Code.DialFailed), e.detail));
+      });
+    });
+  }
+
+  listen(handlers: TransportHandlers): void {
+    this.#handlers = handlers;
+    const early = this.#early;
+    this.#early = [];
+    for (const f of early) handlers.receiveFrame(f);
+    if (this.#done) handlers.transportClosed(this.#reason);
+  }
+
+  send(frame: Frame): void {
+    if (this.#done) throw closedTransport('http session is closed');
+    this.#queue.push(frame);
+    this.#queuedBytes += typeof frame === 'string' ? frame.length : frame.byteLength;
+    if (!this.#flushing) {
+      this.#flushing = true;
+      queueMicrotask(() => ((this.#flushing = false), this.#flush()));
+    }
+  }
+
+  close(reason = 'closed', status?: Status): void {
+    if (this.#done) return;
+    if (this.#sid) void this.#request('DELETE', this.#sessionUrl(), { keepalive: true }).catch(() => {});
+    this.#finish(reason, status && status.code !== 0 ? statusToClose(status) : { code: 1000, reason });
+  }
+
+  // ---- down: the stream ---------------------------------------------------------------------
+
+  async #openStream(url: URL, opened?: () => void): Promise<void> {
+    const ctl = new AbortController();
+    this.#stream = ctl;
+    const res = await this.#request('GET', url, { signal: ctl.signal, headers: { accept: 'text/event-stream' } });
+    if (!res.ok || !res.body) throw await refused(res, 'the http session stream');
+    this.#touch();
+    let recycled = false;
+    const parser = new SseParser((e) => {
+      if (e.event === 'recycle') recycled = true;
+      else this.#event(e, opened);
+    });
+    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done || this.#stream !== ctl) break;
+        this.#touch();
+        parser.push(value);
+      }
+    } catch {
+      // a broken stream: reopened below, like an ended one
+    }
+    if (this.#done || this.#stream !== ctl) return;
+    if (!this.#sid) throw new DrpcError(Code.DialFailed, 'the http session stream ended before it opened');
+    void this.#reopen(recycled ? 0 : 100);
+  }
+
+  #event(e: SseEvent, opened?: () => void): void {
+    switch (e.event) {
+      case 'message':
+        return this.#receive(e.id, e.data);
+      case 'b':
+        return this.#receive(e.id, fromBase64(e.data));
+      case 't':
+        return this.#receive(e.id, utf8Decode(fromBase64(e.data), 'an http session frame'));
+      case 'open': {
+        const info = JSON.parse(e.data) as { sid: string; ping?: number };
+        this.#sid = info.sid;
+        this.#ping = info.ping ?? this.#ping;
+        this.#startWatchdog();
+        return opened?.();
+      }
+      case 'close': {
+        const d = JSON.parse(e.data) as CloseDetails;
+        return this.#finish(`http session closed (${d.code}${d.reason ? ' ' + d.reason : ''})`, d);
+      }
+    }
+  }
+
+  #receive(id: string, frame: Frame): void {
+    const n = Number(id);
+    if (n <= this.#lastDown) return; // already delivered by an earlier stream
+    this.#lastDown = n;
+    if (this.#handlers) this.#handlers.receiveFrame(frame);
+    else this.#early.push(frame);
+    this.#ackTimer ??= this.#clock.setTimeout(() => {
+      this.#ackTimer = undefined;
+      if (this.#lastDown > this.#ackSent && !this.#inflight) this.#post([]);
+    }, ACK_DELAY);
+  }
+
+  /** Opens the next stream after the last frame received, retrying for `retryFor` ms. */
+  async #reopen(firstDelay: number): Promise<void> {
+    const end = this.#clock.now() + (this.#o.retryFor ?? 10_000);
+    let wait = firstDelay;
+    while (!this.#done) {
+      if (wait) await new Promise<void>((r) => this.#clock.setTimeout(r, wait));
+      if (this.#done) return;
+      const url = this.#sessionUrl();
+      url.searchParams.set('_drpc_ack', String(this.#lastDown));
+      try {
+        return await this.#openStream(url);
+      } catch (err) {
+        const e = DrpcError.from(err);
+        if (e.code === Code.NotFound || this.#clock.now() > end) return this.#finish(`http stream lost: ${e.causeText || e.message}`);
+      }
+      wait = Math.min(Math.max(wait * 2, 100), 2000);
+    }
+  }
+
+  #touch(): void {
+    this.#lastActivity = this.#clock.now();
+  }
+
+  /** A stream silent for 2.5 pings is dead even if the socket says nothing: reopen it. */
+  #startWatchdog(): void {
+    if (this.#watchdog !== undefined) return;
+    const check = () => {
+      if (this.#done) return;
+      if (this.#clock.now() - this.#lastActivity > this.#ping * 2.5 && this.#stream) {
+        this.#stream.abort();
+        this.#stream = undefined;
+        void this.#reopen(0);
+        this.#touch();
+      }
+      this.#watchdog = this.#clock.setTimeout(check, this.#ping);
+    };
+    this.#watchdog = this.#clock.setTimeout(check, this.#ping);
+  }
+
+  // ---- up: POSTs ----------------------------------------------------------------------------
+
+  #flush(): void {
+    if (this.#inflight || this.#queue.length === 0 || this.#done || !this.#sid) return;
+    // One POST carries frames of one kind (RAW binary or JSON text): the body says which.
+    const kind = typeof this.#queue[0];
+    let n = 1;
+    while (n < this.#queue.length && typeof this.#queue[n] === kind) n++;
+    const frames = this.#queue.splice(0, n);
+    this.#post(frames);
+  }
+
+  #post(frames: Frame[]): void {
+    let bytes = 0;
+    for (const f of frames) bytes += typeof f === 'string' ? f.length : f.byteLength;
+    this.#queuedBytes -= bytes;
+    const batch = { first: this.#upNext, frames, bytes };
+    this.#upNext += frames.length;
+    this.#inflight = batch;
+    void this.#sendBatch(batch);
+  }
+
+  async #sendBatch(batch: { first: number; frames: Frame[] }): Promise<void> {
+    const end = this.#clock.now() + (this.#o.retryFor ?? 10_000);
+    const text = batch.frames.length > 0 && typeof batch.frames[0] === 'string';
+    const body = text ? (batch.frames as string[]).join('\n') : concat(batch.frames as Uint8Array[]);
+    let wait = 0;
+    while (!this.#done) {
+      if (wait) await new Promise<void>((r) => this.#clock.setTimeout(r, wait));
+      this.#ackSent = Math.max(this.#ackSent, this.#lastDown);
+      const headers = {
+        'content-type': text ? JSON_TYPE : RAW_TYPE,
+        'x-drpc-up': String(batch.first),
+        'x-drpc-ack': String(this.#lastDown),
+      };
+      try {
+        const res = await this.#request('POST', this.#sessionUrl(), { headers, body: body as BodyInit });
+        if (!res.ok) throw Object.assign(await refused(res, 'frames sent up'), { final: true });
+        this.#inflight = undefined;
+        return this.#flush();
+      } catch (err) {
+        const e = DrpcError.from(err);
+        // Refused by the endpoint (a frame too big, an unknown session): closed with that status, as a
+        // WebSocket close 4000 + code would say; the client must not re-send into the same refusal.
+        if ((err as { final?: boolean }).final)
+          return this.#finish(`http post refused: ${e.causeText || e.message}`, statusToClose(e.toStatus()));
+        if (this.#clock.now() > end) return this.#finish(`http post failed: ${e.causeText || e.message}`);
+      }
+      wait = Math.min(Math.max(wait * 2, 100), 2000);
+    }
+  }
+
+  // ---- shared -------------------------------------------------------------------------------
+
+  #sessionUrl(): URL {
+    const u = new URL(this.#url);
+    u.searchParams.delete('_drpc');
+    u.searchParams.set('_drpc_s', this.#sid);
+    return u;
+  }
+
+  #request(method: string, url: URL, init: RequestInit & { headers?: Record<string, string> }): Promise<Response> {
+    return this.#fetch(url, { ...init, method, headers: { ...this.#o.headers, ...init.headers }, cache: 'no-store' });
+  }
+
+  #finish(reason: string, details?: CloseDetails): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#reason = reason;
+    this.closeDetails = details;
+    // Stale-callback guard: a stream or POST still running finds #done and delivers nothing.
+    this.#stream?.abort();
+    this.#stream = undefined;
+    for (const t of [this.#watchdog, this.#ackTimer]) if (t !== undefined) this.#clock.clearTimeout(t);
+    this.#queue = [];
+    this.#handlers?.transportClosed(reason);
+  }
+}
+
+/** A refused request as a DrpcError: the endpoint's status body when it sent one. */
+async function refused(res: Response, what: string): Promise<DrpcError> {
+  const text = await res.text().catch(() => '');
+  try {
+    const s = JSON.parse(text) as Status;
+    if (typeof s.code === 'number') return new DrpcError(s.code, s.msg, `${what}: HTTP ${res.status}: ${s.cause || s.msg}`);
+  } catch {
+    // not a status body
+  }
+  const code = res.status === 404 ? Code.NotFound : Code.DialFailed;
+  return new DrpcError(code, `${what}: HTTP ${res.status}`, text.slice(0, 200));
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  let size = 0;
+  for (const p of parts) size += p.byteLength;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}

@@ -1,0 +1,144 @@
+/**
+ * The HTTP fallback's own behavior: sessions over POST + a streamed response, the stream recycled
+ * without loss, the gateway (curl), CORS, and bad requests answered with 4xx and a drpc status.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Code, DrpcError } from '../../src/status.ts';
+import { Harness, delay, onlySession, until } from './helpers.ts';
+
+describe('http fallback', { timeout: 30_000 }, () => {
+  test('a client forced onto HTTP calls, receives pushes and answers server → client calls', async (t) => {
+    const h = new Harness(t);
+    const { ep, url } = await h.endpoint();
+    ep.route('/math/add', ({ a, b }: any) => a + b);
+    const c = h.client(url, { transports: ['http'] });
+    await c.ready();
+    assert.equal(c.transport, 'http');
+    assert.equal(await c.call('/math/add', { a: 1, b: 2 }), 3);
+    const got: unknown[] = [];
+    c.onPush('/news', (b) => void got.push(b));
+    c.route('/ui/ask', (q: any) => `answer to ${q}`);
+    const s = await onlySession(ep);
+    await s.push('/news', 'one');
+    assert.equal(await s.call('/ui/ask', 'q1'), 'answer to q1');
+    await until(() => got.length === 1, 'the push');
+    const many = await Promise.all(Array.from({ length: 100 }, (_, i) => c.call('/math/add', { a: i, b: 1 })));
+    assert.deepEqual(
+      many,
+      Array.from({ length: 100 }, (_, i) => i + 1),
+    );
+  });
+
+  test('the stream is recycled after its max age without losing or doubling a message', async (t) => {
+    const h = new Harness(t);
+    const { ep, url } = await h.endpoint({ http: { maxAgeMs: 50 } });
+    const topic = ep.topic('ticks');
+    const c = h.client(url, { transports: ['http'] });
+    const got: number[] = [];
+    c.subscribe('ticks', (n: any) => void got.push(n));
+    await c.ready();
+    await delay(30);
+    for (let i = 1; i <= 200; i++) {
+      topic.publish(i);
+      if (i % 20 === 0) await delay(15);
+    }
+    await until(() => got.length >= 200, 'every tick', 5000);
+    await delay(50);
+    assert.deepEqual(
+      got,
+      Array.from({ length: 200 }, (_, i) => i + 1),
+    );
+  });
+
+  test('the gateway: a plain POST calls a route; 299 carries a drpc error status', async (t) => {
+    const h = new Harness(t);
+    const { ep, url } = await h.endpoint();
+    ep.route('/math/add', ({ a, b }: any) => a + b);
+    const base = url.replace('ws:', 'http:');
+    const ok = await fetch(`${base}/math/add`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1,"b":2}' });
+    assert.equal(ok.status, 200);
+    assert.equal(await ok.text(), '3');
+    const missing = await fetch(`${base}/math/sub`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(missing.status, 299);
+    assert.equal(((await missing.json()) as { code: number }).code, Code.NotFound);
+  });
+
+  test('bad requests get 4xx with a drpc status body, never a crash', async (t) => {
+    const h = new Harness(t);
+    const { ep, url } = await h.endpoint({ http: { maxBody: 1024 } });
+    ep.route('/echo', (b) => b);
+    const base = url.replace('ws:', 'http:');
+    const status = async (res: Response) => [res.status, ((await res.json()) as { code: number }).code];
+    assert.deepEqual(await status(await fetch(base, { method: 'PUT' })), [405, Code.BadMessage]);
+    assert.deepEqual(await status(await fetch(`${base}?_drpc_s=nope`, { method: 'POST', body: 'x' })), [404, Code.NotFound]);
+    assert.deepEqual(await status(await fetch(base)), [426, Code.BadMessage], 'a GET without Accept: text/event-stream');
+    assert.deepEqual(await status(await fetch(`${base}/echo`, { method: 'POST', body: 'x'.repeat(2048) })), [413, Code.BadMessage]);
+    assert.deepEqual(await status(await fetch(`${base}/echo`, { method: 'GET' })), [405, Code.BadMessage]);
+    const c = h.client(url, { transports: ['http'] });
+    await c.ready();
+    assert.equal(await c.call('/echo', 'still fine'), 'still fine');
+  });
+});
+
+describe('fallback and upgrade', { timeout: 30_000 }, () => {
+  test('WebSocket refused: the client falls back to HTTP at once, keeps receiving, and moves back to WebSocket without loss', async (t) => {
+    const h = new Harness(t);
+    let blocked = true;
+    const { ep, url } = await h.endpoint({
+      verifyUpgrade: ({ transport }) => {
+        if (blocked && transport === 'websocket') throw new DrpcError(Code.Unauthorized, 'Unauthorized', 'websocket blocked by the test');
+      },
+    });
+    const topic = ep.topic('feed');
+    let effects = 0;
+    ep.route('/charge', async () => (effects++, await delay(30), effects));
+    const { client: c, log } = h.logged(url, { transports: ['websocket', 'http'], upgradeInterval: 150 });
+    const got: number[] = [];
+    c.subscribe('feed', (n: any) => void got.push(n));
+    const t0 = Date.now();
+    await c.ready();
+    assert.equal(c.transport, 'http');
+    assert.ok(Date.now() - t0 < 1000, `fell back within ${Date.now() - t0} ms`);
+    await delay(30);
+    let n = 0;
+    const publisher = (async () => {
+      while (n < 300) {
+        topic.publish(++n);
+        await delay(2);
+      }
+    })();
+    const calls: Promise<unknown>[] = [];
+    for (let i = 0; i < 10; i++) calls.push(c.call('/charge'));
+    blocked = false; // the next probe opens a WebSocket and the session moves over
+    await until(() => c.transport === 'websocket', 'the move back to WebSocket', 5000);
+    for (let i = 0; i < 10; i++) calls.push(c.call('/charge'));
+    await publisher;
+    await Promise.all(calls);
+    await until(() => got.length >= 300, 'every message', 5000);
+    await delay(50);
+    assert.deepEqual(
+      got,
+      Array.from({ length: 300 }, (_, i) => i + 1),
+      'no message lost or doubled across the move',
+    );
+    assert.equal(effects, 20, 'every call ran once');
+    assert.ok(log.events.some((e) => /upgrading to websocket/.test(e.reason)));
+    assert.equal(c.transport, 'websocket');
+  });
+
+  test('a Go-style endpoint without HTTP routes: the fallback fails cleanly and WebSocket errors stay the reported cause', async (t) => {
+    const h = new Harness(t);
+    const { ep, url } = await h.endpoint({
+      http: false,
+      verifyUpgrade: () => {
+        throw new DrpcError(Code.Unauthorized, 'Unauthorized', 'no');
+      },
+    });
+    void ep;
+    const { log } = h.logged(url, { transports: ['websocket', 'http'], reconnect: { attempts: 1, min: 5, max: 5 } });
+    const rec = await log.waitFor('reconnecting');
+    assert.equal(rec.status?.code, Code.DialFailed);
+    assert.match(rec.status!.cause, /websocket: .*; http: /);
+  });
+});

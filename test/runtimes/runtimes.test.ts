@@ -1,0 +1,206 @@
+/**
+ * The client under Deno and Bun (their npm packages, node_modules/.bin) against a Node endpoint, and
+ * the Node endpoint (adapters/node) inside Deno and Bun against a Node client. Each scenario of
+ * ./scenarios.ts is its own test per runtime; a runtime that does not start fails them all with its
+ * stderr. Runtimes run one at a time (2-core machines) and every child is killed after a deadline.
+ *
+ *   node --import tsx --test test/runtimes/runtimes.test.ts
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { after, describe, test } from 'node:test';
+import { SCENARIOS, type ScenarioResult } from './contract.ts';
+import { runScenarios } from './scenarios.ts';
+import { serveScenarios, type Served } from './serve.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const BIN = `${ROOT}node_modules/.bin/`;
+const CLIENT = 'test/runtimes/client-scenarios.ts';
+const ENDPOINT = 'test/runtimes/endpoint-scenarios.ts';
+// Deadlines: the scenarios give themselves 10 s in all (they take well under 1 s), so a child reports
+// every result before it is killed. Worst case for the whole file ≈ 2 × 13 s + 2 × (6 + 10 + 3) s.
+const CHILD_DEADLINE = 13_000; // ms a runtime may take to run the client scenarios and exit
+const START_DEADLINE = 6_000; // ms an endpoint child has to print its URL
+const CLOSE_DEADLINE = 3_000; // ms an endpoint child has to close and exit once its stdin ends
+
+type Runtime = 'deno' | 'bun';
+
+/**
+ * The least Deno permissions that work: loopback only, and the two environment variables read while
+ * loading: `ws` (loaded through isomorphic-ws even where the global WebSocket is used) reads
+ * WS_NO_BUFFER_UTIL, msgpackr reads MSGPACKR_NATIVE_ACCELERATION_DISABLED. No --allow-read: modules
+ * are not file reads. No --allow-ffi: msgpackr then skips its native addon and runs as pure JS.
+ * Bare imports resolve from node_modules (package.json present: Deno's "manual" node_modules mode),
+ * so nothing is downloaded; this also works with no network and an empty DENO_DIR.
+ */
+const DENO_FLAGS = ['--allow-net=127.0.0.1', '--allow-env=WS_NO_BUFFER_UTIL,MSGPACKR_NATIVE_ACCELERATION_DISABLED'];
+
+function command(runtime: Runtime, script: string, args: string[]): [string, string[]] {
+  if (runtime === 'deno') return [`${BIN}deno`, ['run', ...DENO_FLAGS, script, ...args]];
+  return [`${BIN}bun`, [script, ...args]];
+}
+
+/** A child runtime: its JSON lines as they come, its stderr, and how it ended. */
+class Child {
+  readonly lines: Record<string, unknown>[] = [];
+  stderr = '';
+  readonly exited: Promise<{ code: number | null; signal: string | null }>;
+  readonly proc: ChildProcess;
+  #waiters: (() => void)[] = [];
+
+  constructor(runtime: Runtime, script: string, args: string[] = []) {
+    const [cmd, argv] = command(runtime, script, args);
+    this.proc = spawn(cmd, argv, {
+      cwd: ROOT,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1', FORCE_COLOR: undefined },
+    });
+    let out = '';
+    this.proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      out += chunk;
+      for (let nl = out.indexOf('\n'); nl >= 0; nl = out.indexOf('\n')) {
+        const text = out.slice(0, nl).trim();
+        out = out.slice(nl + 1);
+        if (!text) continue;
+        try {
+          this.lines.push(JSON.parse(text));
+        } catch {
+          this.stderr += `[stdout] ${text}\n`;
+        }
+        for (const w of this.#waiters.splice(0)) w();
+      }
+    });
+    this.proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => (this.stderr += chunk));
+    this.exited = new Promise((resolve) => {
+      this.proc.once('error', (err) => ((this.stderr += `spawn failed: ${err.message}\n`), resolve({ code: null, signal: 'spawn-error' })));
+      this.proc.once('close', (code, signal) => (resolve({ code, signal }), this.#waiters.splice(0).forEach((w) => w())));
+    });
+  }
+
+  /** The first line for which `pick` holds, or undefined once the child exits or `ms` pass. */
+  async line(pick: (l: Record<string, unknown>) => boolean, ms: number): Promise<Record<string, unknown> | undefined> {
+    const end = Date.now() + ms;
+    let done = false;
+    void this.exited.then(() => (done = true));
+    for (;;) {
+      const hit = this.lines.find(pick);
+      if (hit || done || Date.now() >= end) return hit;
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, Math.min(100, end - Date.now()));
+        this.#waiters.push(() => (clearTimeout(t), r()));
+      });
+    }
+  }
+
+  /** Waits up to `ms` for the exit; kills the child (SIGKILL) if it is still running then. */
+  async end(ms: number): Promise<{ code: number | null; signal: string | null; killed: boolean }> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), ms)));
+    const outcome = await Promise.race([this.exited, timeout]).finally(() => clearTimeout(timer));
+    if (outcome !== 'timeout') return { ...outcome, killed: false };
+    this.proc.kill('SIGKILL');
+    return { ...(await this.exited), killed: true };
+  }
+
+  /** What a failure message shows: how it ended and the tail of its stderr. */
+  describe(): string {
+    const fatal = this.lines.filter((l) => 'fatal' in l || 'uncaught' in l || 'unhandled' in l);
+    return [
+      `exit ${this.proc.exitCode ?? 'pending'}${this.proc.signalCode ? ` (${this.proc.signalCode})` : ''}`,
+      ...fatal.map((l) => JSON.stringify(l)),
+      `stderr: ${this.stderr.trim().slice(-2000) || '(empty)'}`,
+    ].join('\n');
+  }
+}
+
+/** Runs `fn` once, when a test first asks. Suites run one after another, so runtimes never overlap. */
+function once<T>(fn: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | undefined;
+  return () => (p ??= fn());
+}
+
+function results(lines: readonly object[]): Map<string, ScenarioResult> {
+  return new Map(lines.filter((l): l is ScenarioResult => typeof (l as { name?: unknown }).name === 'string').map((l) => [l.name, l]));
+}
+
+for (const runtime of ['deno', 'bun'] as const) {
+  describe(`${runtime}: the client (src/) against a Node endpoint`, { timeout: 30_000 }, () => {
+    let served: Served | undefined;
+    after(() => served?.ep.close({ drain: 0 }));
+    const run = once(async () => {
+      assert.ok(existsSync(`${BIN}${runtime}`), `${BIN}${runtime} is missing: npm install`);
+      served = await serveScenarios();
+      const child = new Child(runtime, CLIENT, [served.url]);
+      const exit = await child.end(CHILD_DEADLINE);
+      return {
+        served,
+        child,
+        exit,
+        byName: results(child.lines),
+        version: child.lines.find((l) => typeof l.runtime === 'string')?.runtime,
+      };
+    });
+
+    for (const name of SCENARIOS) {
+      test(`${runtime} client: ${name}`, async () => {
+        const { child, byName, version } = await run();
+        const r = byName.get(name);
+        assert.ok(r, `${runtime} printed no result for this scenario\n${child.describe()}`);
+        assert.ok(r.ok, `${version}: ${r.error}`);
+      });
+    }
+
+    test(`${runtime} client: the runtime exits by itself once its clients are closed; the endpoint keeps no session`, async () => {
+      const { served, child, exit } = await run();
+      assert.ok(!exit.killed, `${runtime} was still running after ${CHILD_DEADLINE} ms and was killed\n${child.describe()}`);
+      assert.equal(exit.code, 0, child.describe());
+      const deadline = Date.now() + 3000;
+      while (served.ep.sessions.count > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(served.ep.sessions.count, 0, 'sessions left on the endpoint');
+      assert.deepEqual(served.errors, [], 'errors the endpoint reported');
+    });
+  });
+}
+
+for (const runtime of ['deno', 'bun'] as const) {
+  describe(`${runtime}: the Node endpoint (adapters/node) inside ${runtime}, a Node client`, { timeout: 30_000 }, () => {
+    const run = once(async () => {
+      assert.ok(existsSync(`${BIN}${runtime}`), `${BIN}${runtime} is missing: npm install`);
+      const child = new Child(runtime, ENDPOINT);
+      try {
+        const ready = await child.line((l) => typeof l.url === 'string' || 'fatal' in l, START_DEADLINE);
+        if (typeof ready?.url !== 'string') return { child, ready, byName: new Map<string, ScenarioResult>(), stop: await child.end(1000) };
+        const byName = results(await runScenarios(ready.url, () => {}));
+        child.proc.stdin!.end(); // the script closes its endpoint and exits
+        const closed = await child.line((l) => 'closed' in l, CLOSE_DEADLINE);
+        return { child, ready, byName, closed, stop: await child.end(CLOSE_DEADLINE) };
+      } catch (err) {
+        child.proc.kill('SIGKILL');
+        throw err;
+      }
+    });
+
+    test(`${runtime} endpoint: createEndpoint().listen() starts inside ${runtime}`, async () => {
+      const { child, ready } = await run();
+      assert.ok(typeof ready?.url === 'string', `no URL from the endpoint inside ${runtime}\n${child.describe()}`);
+    });
+
+    for (const name of SCENARIOS) {
+      test(`${runtime} endpoint: ${name}`, async () => {
+        const { child, ready, byName } = await run();
+        const r = byName.get(name);
+        assert.ok(r, `not run: the endpoint did not start\n${child.describe()}`);
+        assert.ok(r.ok, `endpoint in ${ready?.runtime}: ${r.error}\n${child.describe()}`);
+      });
+    }
+
+    test(`${runtime} endpoint: closes cleanly on request and reported no errors`, async () => {
+      const { child, closed, stop } = await run();
+      assert.ok(closed, `no { closed } line\n${child.describe()}`);
+      assert.deepEqual(closed.errors, [], 'errors the endpoint reported');
+      assert.ok(!stop.killed && stop.code === 0, child.describe());
+    });
+  });
+}
