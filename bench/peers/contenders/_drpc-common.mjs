@@ -12,7 +12,7 @@ async function codecOptions(codec) {
   return { codecs: createCodecs(msgpack), codec: 'msgpack' };
 }
 
-export async function startDrpcServer({ httpServer }, codec) {
+export async function startDrpcServer({ httpServer }, codec, { http = false } = {}) {
   const { createEndpoint } = await import(new URL('node.js', dist).href);
   const ep = createEndpoint({ onError: () => {}, ...(process.env.DRPC_CACHE === '0' ? { replyCache: false } : {}), ...(await codecOptions(codec)) });
   const topics = new Map();
@@ -24,7 +24,7 @@ export async function startDrpcServer({ httpServer }, codec) {
     ctx.session.on('close', () => s.delete(ctx.session));
     return true;
   });
-  ep.attach(httpServer, { path: '/' });
+  ep.attach(httpServer, { path: '/', http });
   return {
     publish(topic, msg) {
       const s = topics.get(topic);
@@ -36,9 +36,9 @@ export async function startDrpcServer({ httpServer }, codec) {
   };
 }
 
-export async function connectDrpcClient(baseUrl, codec) {
+export async function connectDrpcClient(baseUrl, codec, { http = false } = {}) {
   const { connect } = await import(new URL('index.js', dist).href);
-  const client = connect(baseUrl.replace(/^http/, 'ws') + '/', { heartbeat: false, reconnect: false, durableCalls: process.env.DRPC_DURABLE !== '0', ...(await codecOptions(codec)) });
+  const client = connect(baseUrl.replace(/^http/, 'ws') + '/', { heartbeat: false, reconnect: false, ...(http ? { transports: ['http'] } : {}), durableCalls: process.env.DRPC_DURABLE !== '0', ...(await codecOptions(codec)) });
   await client.ready();
   const handlers = new Map();
   client.onPush('/msg', (m) => {
