@@ -14,8 +14,8 @@ import { HeartbeatPing } from './heartbeat.ts';
 import { OfflineQueue } from './offline-queue.ts';
 import type { Proto } from './proto/proto.ts';
 import { autoProto } from './proto/auto.ts';
-import { CALL_ACK_META, HELLO_METHOD, HELLO_QUERY, REFRESH_AUTH_METHOD, type Hello } from './extensions.ts';
-import { CallNumbers } from './call-numbers.ts';
+import { HELLO_METHOD, HELLO_QUERY, REFRESH_AUTH_METHOD, type Hello } from './extensions.ts';
+import { DurableCalls } from './durable-calls.ts';
 import { Subscriptions, TOPIC_PUSH_METHOD, type Subscription, type TopicHandler, type TopicMessageInfo } from './subscriptions.ts';
 import { notify, type PushListener } from './push-listeners.ts';
 import { watchEnvironment } from './environment.ts';
@@ -46,9 +46,6 @@ import { Dialer, type DialedTransport, type TransportName } from './dialer.ts';
 
 export type { ClientState, StateInfo, ClientEvents, ConnectOptions } from './client-types.ts';
 
-/** How far the acknowledgement of settled durable calls may lag before a call carries it (meta `_k`). */
-const ACK_EVERY = 32;
-
 export function connect<C extends AnyContract = Untyped>(url: string, options: ConnectOptions<C> = {}): Client<C> {
   return new Client<C>(url, options);
 }
@@ -71,12 +68,9 @@ export class Client<C extends AnyContract = Untyped> {
   #retryTimer?: TimerHandle;
   #attempt = 0;
   #dialId = 0;
-  /** Identities of durable calls: a random client id (sent when dialing) and numbered calls. */
+  /** Identities of durable calls: a random client id, sent when dialing; calls are known by it and their seq. */
   readonly #clientId = Math.random().toString(36).slice(2, 10) + Date.now().toString(36);
-  readonly #numbers = new CallNumbers();
-  #ackSent = 0;
-  /** Whether the endpoint keeps a reply cache (its HELLO says): only then is re-sending safe. Undefined: not said (a plain drpc peer). */
-  #peerCaches: boolean | undefined;
+  readonly #durables: DurableCalls;
   #authReply: unknown; // stale-callback guard: callbacks from an older dial are ignored
   #handshaking?: DialedTransport; // open but not yet authenticated: close() ends it at once
   readonly #dialer: Dialer;
@@ -101,7 +95,14 @@ export class Client<C extends AnyContract = Untyped> {
     });
     this.router.routePush(TOPIC_PUSH_METHOD, this.#subs.receive);
     this.router.routePush(HELLO_METHOD, (hello) => {
-      this.#peerCaches = !!(hello as Hello | null)?.replyCache;
+      this.#durables.peerCaches = !!(hello as Hello | null)?.replyCache;
+    });
+    this.#durables = new DurableCalls({
+      clock: this.clock,
+      current: () => this.session,
+      resendable: (err) => this.#resendable(err),
+      timeout: options.timeout ?? 30_000,
+      resumeWindow: options.resumeWindow ?? 60_000,
     });
     this.#dialer = new Dialer(url, {
       transports: options.transports ?? ['websocket', 'http'],
@@ -158,7 +159,7 @@ export class Client<C extends AnyContract = Untyped> {
     const [body, options] = args;
     if (s && !this.#opts.validate) {
       if (!this.#durable(options)) return s.call<CallOutput<C, M>>(serviceMethod, body, options);
-      return this.#durableCall(serviceMethod, options ?? {}, (o) => this.#send<CallOutput<C, M>>(serviceMethod, body, o, false));
+      return this.#durables.call(serviceMethod, options ?? {}, (o) => this.#send<CallOutput<C, M>>(serviceMethod, body, o, false));
     }
     return this.callReply(serviceMethod, ...args).then((r) => r.value);
   }
@@ -174,11 +175,11 @@ export class Client<C extends AnyContract = Untyped> {
 
   #callReply<T>(serviceMethod: string, body: unknown, options: CallOptions): Promise<Reply<T>> {
     const send = (o: CallOptions) => this.#send<Reply<T>>(serviceMethod, body, o, true);
-    return this.#durable(options) ? this.#durableCall(serviceMethod, options, send) : send(options);
+    return this.#durable(options) ? this.#durables.call(serviceMethod, options, send) : send(options);
   }
 
   #durable(options: CallOptions | undefined): boolean {
-    return (options?.durable ?? this.#opts.durableCalls ?? true) && this.#peerCaches !== false;
+    return (options?.durable ?? this.#opts.durableCalls ?? true) && this.#durables.peerCaches !== false;
   }
 
   /** One send of a call: on the open session, or held in the offline queue until one opens. */
@@ -203,60 +204,13 @@ export class Client<C extends AnyContract = Untyped> {
   }
 
   /**
-   * A call with an identity that outlives its connection: if the connection drops while it is in
-   * flight (102), it waits for the reconnect and is re-sent with the same identity, until its own
-   * timeout or the resume window runs out. The endpoint's reply cache makes the effect happen once.
-   * Only re-sent once the endpoint has shown it has that cache: a plain drpc peer would run it twice.
-   */
-  #durableCall<R>(serviceMethod: string, options: CallOptions, send: (o: CallOptions) => Promise<R>): Promise<R> {
-    const numbers = this.#numbers;
-    const n = numbers.take(); // its seq: the same on every send
-    const withId = (o: CallOptions): CallOptions => {
-      const acked = numbers.acked;
-      if (acked - this.#ackSent < ACK_EVERY) return { ...o, seq: n };
-      this.#ackSent = acked; // now and then, so the endpoint drops replies the client no longer needs
-      return { ...o, seq: n, meta: { ...o.meta, [CALL_ACK_META]: String(acked) } };
-    };
-    const start = this.clock.now();
-    const done = (r: R): R => (numbers.settle(n), r);
-    const fail = (e: DrpcError): never => {
-      numbers.settle(n);
-      throw e;
-    };
-    const retry = async (err: DrpcError, sentOn: Session | undefined): Promise<R> => {
-      const lost = err.code === Code.ConnClosed && this.#peerCaches === true && this.#resendable() && !this.#queue.refused(err);
-      if (!lost) return fail(err);
-      const window = this.#opts.resumeWindow ?? 60_000;
-      if (this.clock.now() - start > window)
-        return fail(
-          new DrpcError(
-            Code.ConnClosed,
-            codeText(Code.ConnClosed),
-            `call ${serviceMethod}: no connection within the ${window} ms resume window`,
-          ),
-        );
-      const timeout = options.timeout ?? this.#opts.timeout ?? 30_000;
-      const left = timeout > 0 ? start + timeout - this.clock.now() : 0;
-      if (timeout > 0 && left <= 0) return fail(new DrpcError(Code.HandleTimeout, `call ${serviceMethod} timed out after ${timeout} ms`));
-      // The session refused because it is closing: let it finish closing first (no busy retries).
-      if (sentOn && this.session === sentOn) await sentOn.closed;
-      const again = this.session;
-      // Waits in the offline queue for the reconnect, then goes out again with the same identity.
-      const o = withId({ ...options, timeout: left, sendDeadline: options.sendDeadline ?? options.timeout !== undefined });
-      return send(o).then(done, (e: DrpcError) => retry(e, again));
-    };
-    const sentOn = this.session;
-    return send(withId(options)).then(done, (e: DrpcError) => retry(e, sentOn));
-  }
-
-  /**
    * Whether calls lost with the last connection may go out again: not when the client closed, nor when
    * the endpoint ended the connection with a 4xx status (a frame too big, a refused peer): sending the
    * same call again would end the next connection the same way.
    */
-  #resendable(): boolean {
+  #resendable(err: DrpcError): boolean {
     const { state, status } = this.#state;
-    return state !== 'closed' && !(status && status.code >= 400 && status.code < 500);
+    return state !== 'closed' && !(status && status.code >= 400 && status.code < 500) && !this.#queue.refused(err);
   }
 
   push(serviceMethod: string, body?: unknown, options?: PushOptions): Promise<void> {
@@ -425,7 +379,7 @@ export class Client<C extends AnyContract = Untyped> {
       clock: this.clock,
       timeout: o.timeout,
       maxPendingCalls: o.maxPendingCalls,
-      seqs: this.#numbers,
+      seqs: this.#durables.seqs,
       preparing: !!o.auth,
       onError: (err) => console.warn(`[drpc] ${this.url}: ${err.detail}`),
     });

@@ -1,0 +1,77 @@
+/**
+ * Calls that outlive their connection (the client side of docs/protocol.md, "Calls that survive
+ * reconnects"): each durable call keeps its seq; if the connection drops while it is in flight (102)
+ * it waits for the reconnect and goes out again under the same seq, until its own timeout or the
+ * resume window runs out, and the endpoint's reply cache makes the effect happen once. Only re-sent
+ * once the endpoint has said it keeps that cache (HELLO): a plain drpc peer would run it twice.
+ */
+import { CallNumbers } from './call-numbers.ts';
+import type { Clock } from './clock.ts';
+import { CALL_ACK_META } from './extensions.ts';
+import type { Session } from './session.ts';
+import type { CallOptions } from './session-types.ts';
+import { Code, DrpcError, codeText } from './status.ts';
+
+/** How far the acknowledgement of settled durable calls may lag before a call carries it (meta `_k`). */
+const ACK_EVERY = 32;
+
+/** What durable calls need of their client. */
+export interface DurableHost {
+  readonly clock: Clock;
+  /** The open session, if any. */
+  current(): Session | undefined;
+  /** Whether a call lost with `err` may go out again (the client is not closed, nor refused by the endpoint …). */
+  resendable(err: DrpcError): boolean;
+  readonly timeout: number;
+  readonly resumeWindow: number;
+}
+
+export class DurableCalls {
+  /** The client's seqs, shared by all its sessions (so a seq never repeats across reconnects). */
+  readonly seqs = new CallNumbers();
+  /** Whether the endpoint keeps a reply cache (its HELLO says): only then is re-sending safe; undefined: not said. */
+  peerCaches: boolean | undefined;
+  #ackSent = 0;
+
+  constructor(private readonly host: DurableHost) {}
+
+  call<R>(serviceMethod: string, options: CallOptions, send: (o: CallOptions) => Promise<R>): Promise<R> {
+    const { host, seqs } = this;
+    const n = seqs.take(); // its seq: the same on every send
+    const start = host.clock.now();
+    const done = (r: R): R => (seqs.settle(n), r);
+    const fail = (e: DrpcError): never => {
+      seqs.settle(n);
+      throw e;
+    };
+    const retry = async (err: DrpcError, sentOn: Session | undefined): Promise<R> => {
+      if (err.code !== Code.ConnClosed || this.peerCaches !== true || !host.resendable(err)) return fail(err);
+      if (host.clock.now() - start > host.resumeWindow)
+        return fail(
+          new DrpcError(
+            Code.ConnClosed,
+            codeText(Code.ConnClosed),
+            `call ${serviceMethod}: no connection within the ${host.resumeWindow} ms resume window`,
+          ),
+        );
+      const timeout = options.timeout ?? host.timeout;
+      const left = timeout > 0 ? start + timeout - host.clock.now() : 0;
+      if (timeout > 0 && left <= 0) return fail(new DrpcError(Code.HandleTimeout, `call ${serviceMethod} timed out after ${timeout} ms`));
+      // The session refused because it is closing: let it finish closing first (no busy retries).
+      if (sentOn && host.current() === sentOn) await sentOn.closed;
+      const again = host.current();
+      // Waits in the client's offline queue for the reconnect, then goes out again under the same seq.
+      const o = this.#withSeq(n, { ...options, timeout: left, sendDeadline: options.sendDeadline ?? options.timeout !== undefined });
+      return send(o).then(done, (e: DrpcError) => retry(e, again));
+    };
+    const sentOn = host.current();
+    return send(this.#withSeq(n, options)).then(done, (e: DrpcError) => retry(e, sentOn));
+  }
+
+  #withSeq(n: number, o: CallOptions): CallOptions {
+    const acked = this.seqs.acked;
+    if (acked - this.#ackSent < ACK_EVERY) return { ...o, seq: n };
+    this.#ackSent = acked; // now and then, so the endpoint drops replies the client no longer needs
+    return { ...o, seq: n, meta: { ...o.meta, [CALL_ACK_META]: String(acked) } };
+  }
+}
