@@ -34,7 +34,10 @@ describe('SseParser', () => {
           const points = [...new Set(cuts.map((c) => c % (text.length + 1)))].sort((a, b) => a - b);
           const chunks: string[] = [];
           let at = 0;
-          for (const p of points) (chunks.push(text.slice(at, p)), (at = p));
+          for (const p of points) {
+            chunks.push(text.slice(at, p));
+            at = p;
+          }
           chunks.push(text.slice(at));
           assert.deepEqual(parse(chunks), whole);
           assert.equal(whole.length, mapped.length);
