@@ -116,7 +116,8 @@ export class HttpRoutes {
     const body = await readBody(req, this.host.maxBody);
     const frames = splitFrames(body, String(req.headers['content-type'] ?? ''));
     if (ack !== undefined) t.ack(number(ack, 'X-Drpc-Ack'));
-    if (!t.receive(first, frames)) throw httpError(409, Code.BadMessage, `frame ${first} is past the next expected one: frames were lost`);
+    if (!t.receive(first, frames))
+      throw httpError(409, Code.BadMessage, `frame ${first} is far past the next expected one: frames were lost`);
     res.writeHead(204).end();
   }
 }

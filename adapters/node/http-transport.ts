@@ -22,6 +22,9 @@ export interface HttpStreamOptions {
   graceMs: number;
 }
 
+/** POST bodies that may wait for an earlier one (the client sends at most 4 at once). */
+const MAX_AHEAD = 16;
+
 interface Outgoing {
   id: number;
   event: string;
@@ -41,6 +44,7 @@ export class NodeHttpTransport implements Transport {
   #outboxBytes = 0;
   #nextId = 1;
   #upNext = 1; // number of the next frame expected from the client
+  readonly #ahead = new Map<number, Frame[]>(); // POST bodies that arrived before an earlier one, by first number
   /** Close code when the session closes without a status (1012 while the endpoint drains). */
   closeCode = 1000;
 
@@ -102,18 +106,32 @@ export class NodeHttpTransport implements Transport {
   }
 
   /**
-   * Frames from a POST body, the first numbered `first`: the ones already delivered (a retried POST)
-   * are skipped. Returns false when the numbering has a hole (frames lost before this POST).
+   * Frames from a POST body, the first numbered `first`, delivered in number order: the ones already
+   * delivered (a retried POST) are skipped; a body that arrives before an earlier one (POSTs run side
+   * by side) waits for it. Returns false when too many bodies wait (frames were lost before them).
    */
   receive(first: number, frames: Frame[]): boolean {
-    if (first > this.#upNext) return false;
+    if (first > this.#upNext) {
+      if (this.#ahead.size >= MAX_AHEAD) return false;
+      this.#ahead.set(first, frames);
+      return true;
+    }
+    this.#deliver(first, frames);
+    for (let next = this.#ahead.get(this.#upNext); next; next = this.#ahead.get(this.#upNext)) {
+      const at = this.#upNext;
+      this.#ahead.delete(at);
+      this.#deliver(at, next);
+    }
+    return true;
+  }
+
+  #deliver(first: number, frames: Frame[]): void {
     for (let i = this.#upNext - first; i < frames.length; i++) {
       this.#upNext++;
-      if (this.#done) return true;
+      if (this.#done) return;
       if (this.#handlers) this.#handlers.receiveFrame(frames[i]!);
       else (this.#early ??= []).push(frames[i]!);
     }
-    return true;
   }
 
   send(frame: Frame): void {

@@ -1,8 +1,8 @@
 /**
  * HTTP transport (client side), for networks that block WebSocket: `fetch` only, so it runs in
- * browsers, Deno, Bun and Node. Frames go up in POST bodies (one POST at a time, so they stay in
- * order; frames queued meanwhile share the next one), numbered so that a POST retried after a network
- * error is not delivered twice. Frames come down one streamed response in SSE framing, read through
+ * browsers, Deno, Bun and Node. Frames go up in POST bodies (up to MAX_POSTS at once; frames queued
+ * meanwhile share the next one), numbered so that the endpoint delivers them in order and a POST
+ * retried after a network error is not delivered twice. Frames come down one streamed response in SSE framing, read through
  * `fetch` (headers can be set); each has an id, and a stream that ends (max age) or breaks is
  * reopened after the last id received, so nothing is lost or doubled. Wire: docs/protocol.md.
  */
@@ -30,6 +30,9 @@ export interface HttpTransportOptions {
 const RAW_TYPE = 'application/vnd.drpc.raw';
 const JSON_TYPE = 'application/vnd.drpc.json';
 const ACK_DELAY = 200; // ms: an idle receiver still acknowledges soon, so the endpoint's outbox stays small
+// POSTs in flight at once: more than one keeps a busy session from waiting a round trip per batch;
+// frames are numbered, so the endpoint delivers them in order whatever order the POSTs arrive in.
+const MAX_POSTS = 4;
 
 /** `ws(s)://…` as `http(s)://…`; http URLs as they are. */
 export function httpUrlOf(url: string): string {
@@ -65,7 +68,8 @@ export class HttpTransport implements Transport {
   #ackTimer?: TimerHandle;
   #queue: Frame[] = [];
   #queuedBytes = 0;
-  #inflight?: { first: number; frames: Frame[]; bytes: number };
+  #inflight = new Set<{ first: number; frames: Frame[]; bytes: number }>(); // POSTs not yet answered
+  #inflightBytes = 0;
   #upNext = 1;
   #flushing = false;
 
@@ -78,7 +82,7 @@ export class HttpTransport implements Transport {
   }
 
   get bufferedAmount(): number {
-    return this.#queuedBytes + (this.#inflight?.bytes ?? 0);
+    return this.#queuedBytes + this.#inflightBytes;
   }
 
   /** The first stream: resolves on its `open` event (the session id), rejects with 105. */
@@ -183,7 +187,7 @@ export class HttpTransport implements Transport {
     else this.#early.push(frame);
     this.#ackTimer ??= this.#clock.setTimeout(() => {
       this.#ackTimer = undefined;
-      if (this.#lastDown > this.#ackSent && !this.#inflight) this.#post([]);
+      if (this.#lastDown > this.#ackSent && this.#inflight.size === 0) this.#post([]);
     }, ACK_DELAY);
   }
 
@@ -229,7 +233,7 @@ export class HttpTransport implements Transport {
   // ---- up: POSTs ----------------------------------------------------------------------------
 
   #flush(): void {
-    if (this.#inflight || this.#queue.length === 0 || this.#done || !this.#sid) return;
+    if (this.#inflight.size >= MAX_POSTS || this.#queue.length === 0 || this.#done || !this.#sid) return;
     // One POST carries frames of one kind (RAW binary or JSON text): the body says which.
     const kind = typeof this.#queue[0];
     let n = 1;
@@ -244,11 +248,12 @@ export class HttpTransport implements Transport {
     this.#queuedBytes -= bytes;
     const batch = { first: this.#upNext, frames, bytes };
     this.#upNext += frames.length;
-    this.#inflight = batch;
+    this.#inflight.add(batch);
+    this.#inflightBytes += bytes;
     void this.#sendBatch(batch);
   }
 
-  async #sendBatch(batch: { first: number; frames: Frame[] }): Promise<void> {
+  async #sendBatch(batch: { first: number; frames: Frame[]; bytes: number }): Promise<void> {
     const end = this.#clock.now() + (this.#o.retryFor ?? 10_000);
     const text = batch.frames.length > 0 && typeof batch.frames[0] === 'string';
     const body = text ? (batch.frames as string[]).join('\n') : concat(batch.frames as Uint8Array[]);
@@ -264,7 +269,8 @@ export class HttpTransport implements Transport {
       try {
         const res = await this.#request('POST', this.#sessionUrl(), { headers, body: body as BodyInit });
         if (!res.ok) throw Object.assign(await refused(res, 'frames sent up'), { final: true });
-        this.#inflight = undefined;
+        this.#inflight.delete(batch);
+        this.#inflightBytes -= batch.bytes;
         return this.#flush();
       } catch (err) {
         const e = DrpcError.from(err);
