@@ -64,6 +64,30 @@ describe('http fallback', { timeout: 30_000 }, () => {
     assert.equal(((await missing.json()) as { code: number }).code, Code.NotFound);
   });
 
+  test('CORS: a preflight from an allowed origin is answered and cached; other origins get no grant', async (t) => {
+    const h = new Harness(t);
+    const { ep, url } = await h.endpoint({ origins: ['http://app.example'] });
+    ep.route('/math/add', ({ a, b }: any) => a + b);
+    const base = url.replace('ws:', 'http:');
+    const pre = await fetch(base, {
+      method: 'OPTIONS',
+      headers: { origin: 'http://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'x-drpc-up' },
+    });
+    assert.equal(pre.status, 204);
+    assert.equal(pre.headers.get('access-control-allow-origin'), 'http://app.example');
+    assert.match(pre.headers.get('access-control-allow-headers') ?? '', /x-drpc-up/);
+    assert.equal(pre.headers.get('access-control-max-age'), '600');
+    const denied = await fetch(base, { method: 'OPTIONS', headers: { origin: 'http://evil.example' } });
+    assert.equal(denied.status, 403);
+    const call = await fetch(`${base}/math/add`, {
+      method: 'POST',
+      headers: { origin: 'http://app.example', 'content-type': 'application/json' },
+      body: '{"a":2,"b":3}',
+    });
+    assert.equal(call.headers.get('access-control-allow-origin'), 'http://app.example');
+    assert.equal(await call.text(), '5');
+  });
+
   test('bad requests get 4xx with a drpc status body, never a crash', async (t) => {
     const h = new Harness(t);
     const { ep, url } = await h.endpoint({ http: { maxBody: 1024 } });
@@ -85,8 +109,10 @@ describe('fallback and upgrade', { timeout: 30_000 }, () => {
   test('WebSocket refused: the client falls back to HTTP at once, keeps receiving, and moves back to WebSocket without loss', async (t) => {
     const h = new Harness(t);
     let blocked = true;
+    let wsAttempts = 0;
     const { ep, url } = await h.endpoint({
       verifyUpgrade: ({ transport }) => {
+        if (transport === 'websocket') wsAttempts++;
         if (blocked && transport === 'websocket') throw new DrpcError(Code.Unauthorized, 'Unauthorized', 'websocket blocked by the test');
       },
     });
@@ -100,6 +126,13 @@ describe('fallback and upgrade', { timeout: 30_000 }, () => {
     await c.ready();
     assert.equal(c.transport, 'http');
     assert.ok(Date.now() - t0 < 1000, `fell back within ${Date.now() - t0} ms`);
+    // what worked is remembered for the process: another client of the same URL goes to HTTP first
+    const attempts = wsAttempts;
+    const second = h.client(url, { transports: ['websocket', 'http'], upgradeInterval: 0 });
+    await second.ready();
+    assert.equal(second.transport, 'http');
+    assert.equal(wsAttempts, attempts, 'no WebSocket attempt first');
+    await second.close();
     await delay(30);
     let n = 0;
     const publisher = (async () => {
