@@ -31,15 +31,22 @@ export interface ReplyCacheOptions {
 
 type Waiter = (reply: CachedReply) => void;
 
+/** Shared by every record of a cache (one object, not three fields per client). */
+interface Limits {
+  readonly clock: Clock;
+  readonly max: number;
+  readonly maxAge: number;
+}
+
 /** One client's replies, by call number. */
 export class ClientReplies {
   // Created on first use: a connection that never makes a call costs one small object.
   #doneMap?: Map<number, CachedReply>;
   #runningMap?: Map<number, Waiter[]>;
   // Completion order of #done as a FIFO (two arrays, moving head): pruning from the front of a Map
-  // walks over its deleted slots (V8), which would make every call O(entries).
-  #ns: number[] = [];
-  #ats: number[] = [];
+  // walks over its deleted slots (V8), which would make every call O(entries). Created on first use.
+  #ns?: number[];
+  #ats?: number[];
   #head = 0;
   #acked = 0;
   /** Connections using this record; released at 0. */
@@ -48,9 +55,7 @@ export class ClientReplies {
 
   constructor(
     readonly id: string,
-    private readonly clock: Clock,
-    private readonly max: number,
-    private readonly maxAge: number,
+    private readonly limits: Limits,
   ) {}
 
   get size(): number {
@@ -92,8 +97,8 @@ export class ClientReplies {
     const waiters = this.#running.get(n);
     this.#running.delete(n);
     if (!this.#done.has(n)) {
-      this.#ns.push(n);
-      this.#ats.push(this.clock.now());
+      (this.#ns ??= []).push(n);
+      (this.#ats ??= []).push(this.limits.clock.now());
     }
     this.#done.set(n, reply);
     this.#prune();
@@ -102,12 +107,13 @@ export class ClientReplies {
 
   /** Drops replies acknowledged, too old, or beyond the count bound, oldest first. */
   #prune(): void {
-    const oldest = this.clock.now() - this.maxAge;
     const ns = this.#ns;
     const ats = this.#ats;
+    if (!ns || !ats) return;
+    const { clock, max, maxAge } = this.limits;
+    const oldest = clock.now() - maxAge;
     let head = this.#head;
-    while (head < ns.length && (ns[head]! < this.#acked || ats[head]! < oldest || ns.length - head > this.max))
-      this.#done.delete(ns[head++]!);
+    while (head < ns.length && (ns[head]! < this.#acked || ats[head]! < oldest || ns.length - head > max)) this.#done.delete(ns[head++]!);
     if (head > 64 && head * 2 > ns.length) {
       this.#ns = ns.slice(head);
       this.#ats = ats.slice(head);
@@ -122,22 +128,20 @@ export class ReplyCache {
   readonly #clients = new Map<string, ClientReplies>();
   /** Records no connection uses, in the order they were released (oldest first). */
   readonly #idle = new Map<string, ClientReplies>();
-  readonly #max: number;
-  readonly #maxAge: number;
+  readonly #limits: Limits;
   readonly #maxClients: number;
 
   constructor(
     private readonly clock: Clock,
     options: ReplyCacheOptions = {},
   ) {
-    this.#max = options.maxEntries ?? 4096;
-    this.#maxAge = options.maxAgeMs ?? 60_000;
+    this.#limits = { clock, max: options.maxEntries ?? 4096, maxAge: options.maxAgeMs ?? 60_000 };
     this.#maxClients = options.maxClients ?? 10_000;
   }
 
   /** How long a reply is kept, in ms. */
   get maxAgeMs(): number {
-    return this.#maxAge;
+    return this.#limits.maxAge;
   }
 
   /** Clients with a record (connected, or gone for less than maxAgeMs). */
@@ -149,7 +153,7 @@ export class ReplyCache {
   acquire(id: string): ClientReplies {
     this.#prune();
     let r = this.#clients.get(id);
-    if (!r) this.#clients.set(id, (r = new ClientReplies(id, this.clock, this.#max, this.#maxAge)));
+    if (!r) this.#clients.set(id, (r = new ClientReplies(id, this.#limits)));
     this.#idle.delete(id);
     r.refs++;
     return r;
@@ -163,7 +167,7 @@ export class ReplyCache {
   }
 
   #prune(): void {
-    const oldest = this.clock.now() - this.#maxAge;
+    const oldest = this.clock.now() - this.#limits.maxAge;
     for (const [id, r] of this.#idle) {
       if (r.releasedAt >= oldest && this.#idle.size <= this.#maxClients) break;
       this.#idle.delete(id);

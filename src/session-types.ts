@@ -17,8 +17,8 @@ export interface SessionOwner {
 }
 
 export interface SessionOptions {
-  /** Answers re-sent calls (meta `_i`) from here instead of running them twice. Endpoints share one. Default none. */
-  replyCache?: ClientReplies;
+  /** Answers re-sent calls (same client, same seq) from here instead of running them twice; a function is called on first use. Endpoints give each client's sessions one. Default none. */
+  replyCache?: ClientReplies | (() => ClientReplies);
   /** Told when the session closes or is renamed (endpoints use it; users listen with `on`). Default none. */
   owner?: SessionOwner;
   /** Frame format. Default: drpc RAW. */

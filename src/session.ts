@@ -39,8 +39,7 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
   readonly codecs: CodecRegistry;
   readonly clock: Clock;
   readonly plugins: readonly Plugin[];
-  /** This client's replies of calls with an identity, shared by its connections (see reply-cache.ts). */
-  readonly replyCache?: ClientReplies;
+  #replyCache?: ClientReplies | (() => ClientReplies);
   #data?: Map<string, unknown>;
   /** Listeners by event, made on first `on()` (an idle server session should stay small). */
   #listeners?: Listeners<SessionEvents>;
@@ -73,7 +72,7 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
     this.codecs = options.codecs ?? defaultCodecs;
     this.clock = options.clock ?? systemClock;
     this.plugins = options.plugins ?? NO_PLUGINS;
-    this.replyCache = options.replyCache;
+    this.#replyCache = options.replyCache;
     this.#seqs = options.seqs;
     this.#codec = this.codecs.require(options.codec ?? 'json');
     const o = options;
@@ -116,6 +115,18 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
     this.#id = id;
     this.#owner?.sessionRenamed(this, id, prev);
     this.#listeners?.emit('id', id, prev);
+  }
+
+  /** This client's replies of calls with an identity, shared by its connections (see reply-cache.ts); taken on first use. */
+  get replyCache(): ClientReplies | undefined {
+    const r = this.#replyCache;
+    return typeof r === 'function' ? (this.#replyCache = r()) : r;
+  }
+
+  /** The reply cache if the session has taken it (to give it back), without taking it. */
+  get replyCacheTaken(): ClientReplies | undefined {
+    const r = this.#replyCache;
+    return typeof r === 'function' ? undefined : r;
   }
 
   get state(): SessionState {

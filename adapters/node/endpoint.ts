@@ -18,7 +18,7 @@ import { jsonProto } from '../../src/proto/json.ts';
 import { Router, type CallContext, type CallHandler, type PushHandler } from '../../src/router.ts';
 import { Session, type CallOptions, type PushOptions, type SessionOwner } from '../../src/session.ts';
 import { broadcast, type BroadcastResult } from '../../src/broadcast.ts';
-import { ReplyCache } from '../../src/reply-cache.ts';
+import { ReplyCache, type ClientReplies } from '../../src/reply-cache.ts';
 import { clientIdOf, HELLO_METHOD, HELLO_QUERY, REFRESH_AUTH_METHOD, type Hello } from '../../src/extensions.ts';
 import { Backlogs } from '../../src/backlog.ts';
 import { TopicHub, type Topic, type TopicOptions } from '../../src/topics.ts';
@@ -91,7 +91,8 @@ export class Endpoint<C extends AnyContract = Untyped> {
       this.#connections--;
       this.#transports.delete(s.transport);
       this.sessions.remove(s);
-      if (s.replyCache) this.#replyCache?.release(s.replyCache);
+      const taken = s.replyCacheTaken;
+      if (taken) this.#replyCache?.release(taken);
     },
     sessionRenamed: (s, id, prev) => this.sessions.rename(s, id, prev),
   };
@@ -396,8 +397,14 @@ export class Endpoint<C extends AnyContract = Untyped> {
     }
   }
 
-  #hello(session: Session): Hello {
-    return this.#replyCache && session.replyCache ? { replyCache: { maxAgeMs: this.#replyCache.maxAgeMs } } : {};
+  /** The client's reply-cache record, taken when its first call arrives (an idle connection holds none). */
+  #replyCacheFor(clientId: string | undefined): (() => ClientReplies) | undefined {
+    const cache = this.#replyCache;
+    return cache && clientId !== undefined ? () => cache.acquire(clientId) : undefined;
+  }
+
+  #hello(cached: boolean): Hello {
+    return this.#replyCache && cached ? { replyCache: { maxAgeMs: this.#replyCache.maxAgeMs } } : {};
   }
 
   #accept(ws: WebSocket, req: IncomingMessage, hello: string | null): void {
@@ -437,7 +444,7 @@ export class Endpoint<C extends AnyContract = Untyped> {
       preparing: !!o.auth,
       onError: this.#onError,
       owner: this.#owner,
-      replyCache: options.clientId !== undefined ? this.#replyCache?.acquire(options.clientId) : undefined,
+      replyCache: this.#replyCacheFor(options.clientId),
     });
     if (o.auth) {
       try {
@@ -451,7 +458,7 @@ export class Endpoint<C extends AnyContract = Untyped> {
       if (session.state === 'closed') return undefined;
       session.start();
     }
-    if (options.hello) void session.push(HELLO_METHOD, this.#hello(session)).catch(ignoreError);
+    if (options.hello) void session.push(HELLO_METHOD, this.#hello(options.clientId !== undefined)).catch(ignoreError);
     this.sessions.add(session);
     this.#events.emit('session', session);
     return session;
