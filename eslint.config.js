@@ -18,4 +18,27 @@ export default tseslint.config(
     files: ['test/**', 'bench/**'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
+  {
+    // The web demo's page and worker: plain browser modules, no build step.
+    files: ['demo-web/**/*.js'],
+    languageOptions: {
+      globals: Object.fromEntries(
+        [
+          'window',
+          'self',
+          'document',
+          'location',
+          'localStorage',
+          'performance',
+          'requestAnimationFrame',
+          'setTimeout',
+          'clearTimeout',
+          'setInterval',
+          'clearInterval',
+          'Worker',
+          'WorkerGlobalScope',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
 );

@@ -116,6 +116,11 @@ export class Client<C extends AnyContract = Untyped> {
     queueMicrotask(() => this.#dial());
   }
 
+  /** This client's id: sent when dialing (query `_drpc`), the same on every reconnect; the endpoint knows its calls by it. */
+  get id(): string {
+    return this.#clientId;
+  }
+
   /** The transport of the open session: 'websocket' or 'http' (the fallback); undefined when not open. */
   get transport(): TransportName | undefined {
     return this.#state.state === 'open' ? this.#dialer.current : undefined;
