@@ -67,7 +67,7 @@ const browser = {
 const sizeEntries = ['core', 'core-msgpack', ...(hasHttp ? ['core-http'] : [])];
 const size = sizeEntries.map((name) => ({
   input: `scripts/size-entries/${name}.ts`,
-  output: { file: `dist/size/${name}.js`, format: 'es' },
+  output: { file: `dist/size/${name}.js`, format: 'es', inlineDynamicImports: true },
   plugins: browserPlugins(),
   onwarn,
 }));

@@ -4,7 +4,6 @@
  * Bun, Node ≥ 22) and `ws` through isomorphic-ws on Node 20. No subprotocol header is sent: drpc
  * servers reject two and need none.
  */
-import IsoWebSocket from 'isomorphic-ws';
 import type { Frame } from '../proto/proto.ts';
 import { Code, DrpcError, type Status } from '../status.ts';
 import { statusToClose } from '../close-codes.ts';
@@ -42,14 +41,20 @@ export interface CloseDetails {
   reason: string;
 }
 
-export function defaultWebSocket(): WebSocketConstructor {
+/**
+ * The global WebSocket (browsers, Deno, Bun, Node ≥ 22), else `ws` through isomorphic-ws (Node 20),
+ * loaded only then: where a global exists `ws` is never loaded (Deno would ask for env access).
+ */
+export async function defaultWebSocket(): Promise<WebSocketConstructor> {
   const g = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-  return g ?? (IsoWebSocket as unknown as WebSocketConstructor);
+  if (g) return g;
+  const mod = (await import('isomorphic-ws')) as { default: unknown };
+  return mod.default as WebSocketConstructor;
 }
 
 /** Opens a WebSocket to `url`; resolves with a transport once open, rejects with 105 Dial Failed. */
-export function openWebSocket(url: string, options: WebSocketTransportOptions = {}): Promise<WebSocketTransport> {
-  const Ctor = options.WebSocket ?? defaultWebSocket();
+export async function openWebSocket(url: string, options: WebSocketTransportOptions = {}): Promise<WebSocketTransport> {
+  const Ctor = options.WebSocket ?? (await defaultWebSocket());
   return new Promise((resolve, reject) => {
     let ws: WebSocketLike;
     try {
