@@ -72,6 +72,7 @@ export class HttpTransport implements Transport {
   #inflightBytes = 0;
   #upNext = 1;
   #flushing = false;
+  #postUrl?: string; // built once: every POST goes to the same URL
 
   constructor(url: string, options: HttpTransportOptions) {
     this.#url = new URL(url);
@@ -267,7 +268,7 @@ export class HttpTransport implements Transport {
         'x-drpc-ack': String(this.#lastDown),
       };
       try {
-        const res = await this.#request('POST', this.#sessionUrl(), { headers, body: body as BodyInit });
+        const res = await this.#request('POST', (this.#postUrl ??= this.#sessionUrl().href), { headers, body: body as BodyInit });
         if (!res.ok) throw Object.assign(await refused(res, 'frames sent up'), { final: true });
         this.#inflight.delete(batch);
         this.#inflightBytes -= batch.bytes;
@@ -293,8 +294,11 @@ export class HttpTransport implements Transport {
     return u;
   }
 
-  #request(method: string, url: URL, init: RequestInit & { headers?: Record<string, string> }): Promise<Response> {
-    return this.#fetch(url, { ...init, method, headers: { ...this.#o.headers, ...init.headers }, cache: 'no-store' });
+  #request(method: string, url: URL | string, init: RequestInit & { headers?: Record<string, string> }): Promise<Response> {
+    const extra = this.#o.headers;
+    init.method = method;
+    if (extra) init.headers = { ...extra, ...init.headers };
+    return this.#fetch(url, init);
   }
 
   #finish(reason: string, details?: CloseDetails): void {
