@@ -99,7 +99,7 @@ async function whoami() {
   try {
     const me = await client.call('/demo/whoami');
     $('conn-session').textContent = me.session;
-    $('conn-client').textContent = me.clientId ?? '—';
+    $('conn-client').textContent = client.id;
     setFlags(me);
   } catch {
     // the connection dropped again: the next open asks again

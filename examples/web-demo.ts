@@ -10,7 +10,7 @@ import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { Code, DrpcError, codeText, contract } from '../src/index.ts';
-import { createEndpoint, NodeWebSocketTransport } from '../adapters/node/index.ts';
+import { createEndpoint } from '../adapters/node/index.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const webDir = join(root, 'demo-web');
@@ -108,8 +108,7 @@ ep.route('/chat/history', ({ limit }) =>
 
 ep.route('/demo/whoami', (_, ctx) => ({
   session: ctx.session.id,
-  clientId: ctx.session.replyCache?.id ?? null,
-  transport: ctx.session.transport instanceof NodeWebSocketTransport ? 'websocket' : 'http',
+  transport: ctx.session.transport.kind,
   wsBlocked,
   online: ep.sessions.count,
 }));
@@ -145,7 +144,7 @@ ep.route('/demo/websocket', ({ blocked }) => {
     // Drop every WebSocket session: their next dial is refused and lands on HTTP.
     const status = { code: Code.ConnClosed, msg: codeText(Code.ConnClosed), cause: 'WebSocket blocked by the demo' };
     setTimeout(() => {
-      for (const s of ep.sessions.list()) if (s.transport instanceof NodeWebSocketTransport) ep.sessions.kick(s.id, status);
+      for (const s of ep.sessions.list()) if (s.transport.kind === 'websocket') ep.sessions.kick(s.id, status);
     }, 30);
   }
   announce();

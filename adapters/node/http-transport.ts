@@ -31,6 +31,11 @@ interface Outgoing {
 }
 
 export class NodeHttpTransport implements Transport {
+  // A getter, not a field: nothing per connection.
+  get kind(): 'http' {
+    return 'http';
+  }
+
   #handlers?: TransportHandlers;
   #early?: Frame[];
   #done = false;

@@ -32,6 +32,11 @@ const CLOSE_GRACE_MS = 2000;
 
 /** A connected `net.Socket` as a drpc Transport carrying RAW frames. */
 export class NodeTcpTransport implements Transport, WriteBatch {
+  // A getter, not a field: nothing per connection.
+  get kind(): 'tcp' {
+    return 'tcp';
+  }
+
   readonly remoteAddress: string;
   /** Write coalescing state (see src/transport/cork.ts). */
   readonly corkable: Corkable;

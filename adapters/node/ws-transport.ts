@@ -12,6 +12,11 @@ const BINARY = { binary: true };
 const TEXT = { binary: false };
 
 export class NodeWebSocketTransport implements Transport, WriteBatch {
+  // A getter, not a field: nothing per connection.
+  get kind(): 'websocket' {
+    return 'websocket';
+  }
+
   #handlers?: TransportHandlers;
   #early?: Frame[];
   #done = false;

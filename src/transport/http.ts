@@ -47,6 +47,11 @@ export async function openHttp(url: string, options: HttpTransportOptions = {}):
 }
 
 export class HttpTransport implements Transport {
+  // A getter, not a field: nothing per connection.
+  get kind(): 'http' {
+    return 'http';
+  }
+
   readonly remoteAddress: string;
   /** How it closed: the endpoint's close event (code and reason, as a WebSocket close), once it has. */
   closeDetails?: CloseDetails;

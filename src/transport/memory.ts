@@ -24,6 +24,11 @@ export function memoryPair(names: [string, string] = ['mem:a', 'mem:b']): [Memor
 }
 
 class End implements MemoryTransport {
+  // A getter, not a field: nothing per connection.
+  get kind(): 'memory' {
+    return 'memory';
+  }
+
   peer!: End;
   readonly sent: Frame[] = [];
   #handlers?: TransportHandlers;

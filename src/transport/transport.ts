@@ -31,4 +31,6 @@ export interface Transport {
   readonly bufferedAmount: number;
   /** Where the other side is, for logs and session ids (e.g. "ws://127.0.0.1:53211"). */
   readonly remoteAddress: string;
+  /** What carries the frames, e.g. 'websocket', 'http' (the fallback), 'tcp', 'memory'. */
+  readonly kind?: string;
 }

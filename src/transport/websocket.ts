@@ -93,6 +93,11 @@ function errorText(ev: unknown): string {
 }
 
 export class WebSocketTransport implements Transport, WriteBatch {
+  // A getter, not a field: nothing per connection.
+  get kind(): 'websocket' {
+    return 'websocket';
+  }
+
   #handlers?: TransportHandlers;
   #early: Frame[] = [];
   #done = false;
