@@ -354,7 +354,11 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
 
   /** Sends an already packed frame in order with other writes (broadcast packs once for many sessions). */
   writeFrame(frame: Frame): Promise<void> | undefined {
-    return this.#writer.writeFrame(frame);
+    // No writer yet means nothing is being packed: the frame goes straight out, and a session that
+    // only ever receives shared frames (a greeting, broadcasts) never allocates one.
+    if (this.#frameWriter) return this.#frameWriter.writeFrame(frame);
+    const err = this.sendFrame(frame);
+    return err && Promise.reject(err);
   }
 
   /** FrameSink for the writer: sends one frame on the transport (internal). */

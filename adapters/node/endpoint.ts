@@ -12,7 +12,10 @@ import { acceptAuth } from '../../src/auth.ts';
 import { systemClock, type Clock } from '../../src/clock.ts';
 import { SERVICE_RESTART } from '../../src/close-codes.ts';
 import { autoProto } from '../../src/proto/auto.ts';
-import { DEFAULT_MAX_FRAME, type Proto } from '../../src/proto/proto.ts';
+import { DEFAULT_MAX_FRAME, type Frame, type Proto } from '../../src/proto/proto.ts';
+import { createMessage, MType } from '../../src/message.ts';
+import { CodecId } from '../../src/codec/codec.ts';
+import { utf8Encode } from '../../src/utf8.ts';
 import { rawProto } from '../../src/proto/raw.ts';
 import { jsonProto } from '../../src/proto/json.ts';
 import { Router, type CallContext, type CallHandler, type PushHandler } from '../../src/router.ts';
@@ -77,6 +80,7 @@ export class Endpoint<C extends AnyContract = Untyped> {
   #ownServer?: Server;
   readonly #http?: HttpRoutes;
   #closing = false;
+  readonly #hellos: Map<unknown, Frame>[] = [];
   #connections = 0;
   readonly #pong: Pong;
   /** Topic messages waiting for subscribers that stopped reading (bounded; see src/backlog.ts). */
@@ -403,8 +407,30 @@ export class Endpoint<C extends AnyContract = Untyped> {
     return cache && clientId !== undefined ? () => cache.acquire(clientId) : undefined;
   }
 
-  #hello(cached: boolean): Hello {
-    return this.#replyCache && cached ? { replyCache: { maxAgeMs: this.#replyCache.maxAgeMs } } : {};
+  /** The HELLO push, packed once per proto and answer: every session gets the same frame (a PUSH's seq matters to nobody). */
+  #sendHello(session: Session, cached: boolean): void {
+    const hello: Hello = this.#replyCache && cached ? { replyCache: { maxAgeMs: this.#replyCache.maxAgeMs } } : {};
+    const key = session.proto.packKey ?? session.proto;
+    const byProto = (this.#hellos[cached ? 1 : 0] ??= new Map());
+    let frame = byProto.get(key);
+    if (frame === undefined) {
+      const m = createMessage({
+        mtype: MType.Push,
+        serviceMethod: HELLO_METHOD,
+        bodyCodec: CodecId.Json,
+        body: utf8Encode(JSON.stringify(hello)),
+      });
+      let packed: Frame | Promise<Frame>;
+      try {
+        packed = session.proto.pack(m);
+      } catch {
+        return;
+      }
+      // An asynchronous proto (filters): pushed the ordinary way.
+      if (packed instanceof Promise) return void session.push(HELLO_METHOD, hello).catch(ignoreError);
+      byProto.set(key, (frame = packed));
+    }
+    session.writeFrame(frame)?.catch(ignoreError);
   }
 
   #accept(ws: WebSocket, req: IncomingMessage, hello: string | null): void {
@@ -458,7 +484,7 @@ export class Endpoint<C extends AnyContract = Untyped> {
       if (session.state === 'closed') return undefined;
       session.start();
     }
-    if (options.hello) void session.push(HELLO_METHOD, this.#hello(options.clientId !== undefined)).catch(ignoreError);
+    if (options.hello) this.#sendHello(session, options.clientId !== undefined);
     this.sessions.add(session);
     this.#events.emit('session', session);
     return session;
