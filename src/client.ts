@@ -16,7 +16,14 @@ import type { Proto } from './proto/proto.ts';
 import { autoProto } from './proto/auto.ts';
 import { HELLO_METHOD, HELLO_QUERY, REFRESH_AUTH_METHOD, type Hello } from './extensions.ts';
 import { DurableCalls } from './durable-calls.ts';
-import { Subscriptions, TOPIC_PUSH_METHOD, type Subscription, type TopicHandler, type TopicMessageInfo } from './subscriptions.ts';
+import {
+  Subscriptions,
+  TOPIC_PUSH_METHOD,
+  type SubscribeOptions,
+  type Subscription,
+  type TopicHandler,
+  type TopicMessageInfo,
+} from './subscriptions.ts';
 import { notify, type PushListener } from './push-listeners.ts';
 import { watchEnvironment } from './environment.ts';
 import type { ClientState, StateInfo, ClientEvents, ConnectOptions } from './client-types.ts';
@@ -263,11 +270,16 @@ export class Client<C extends AnyContract = Untyped> {
    * connection resumes from the last offset delivered, with no loss and no duplicates, or a `gap`
    * (on the subscription and on the client) when the endpoint's history no longer reaches back.
    */
-  subscribe<M extends TopicName<C>>(topic: M, handler: (payload: TopicPayload<C, M>, info: TopicMessageInfo) => unknown): Subscription {
+  subscribe<M extends TopicName<C>>(
+    topic: M,
+    handler: (payload: TopicPayload<C, M>, info: TopicMessageInfo) => unknown,
+    options?: SubscribeOptions,
+  ): Subscription {
     const h = handler as TopicHandler;
     const schema = this.#opts.validate ? topicSchemaOf(this.#opts.contract, topic) : undefined;
     // With `validate`, a message that does not match the contract is reported and not delivered.
-    return this.#subs.subscribe(topic, schema ? (m, info) => validate(schema, m, `message of topic ${topic}`).then((v) => h(v, info)) : h);
+    const deliver: TopicHandler = schema ? (m, info) => validate(schema, m, `message of topic ${topic}`).then((v) => h(v, info)) : h;
+    return this.#subs.subscribe(topic, deliver, options);
   }
 
   /** Serves CALLs from the server (server → client calls with a reply). */

@@ -62,4 +62,4 @@ export {
 } from './transport/websocket.ts';
 export { broadcast, type BroadcastResult } from './broadcast.ts';
 export { Topic, TopicHub, TOPIC_META, type TopicOptions, type Gap, type SubscribeReply } from './topics.ts';
-export { Subscriptions, type Subscription, type TopicHandler, type TopicMessageInfo } from './subscriptions.ts';
+export { Subscriptions, type SubscribeOptions, type Subscription, type TopicHandler, type TopicMessageInfo } from './subscriptions.ts';

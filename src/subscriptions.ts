@@ -25,6 +25,15 @@ export interface TopicMessageInfo {
 
 export type TopicHandler = (payload: unknown, info: TopicMessageInfo) => unknown;
 
+export interface SubscribeOptions {
+  /**
+   * Start with the publisher's retained history after this offset (0 = all it still keeps), then
+   * continue live; a `gap` when the history no longer reaches back that far. Default: with the next
+   * message published. Reconnects resume from the last offset delivered either way.
+   */
+  since?: number;
+}
+
 export interface Subscription {
   readonly topic: string;
   /** The last offset delivered (0 before any). */
@@ -51,7 +60,10 @@ class Sub implements Subscription {
     readonly topic: string,
     readonly handler: TopicHandler,
     private readonly owner: Subscriptions,
+    /** Start after this offset of the publisher's retained history (undefined: with what comes next). */
+    readonly since?: number,
   ) {
+    if (since !== undefined) this.offset = since;
     this.ready = new Promise((resolve, reject) => {
       this.settleReady = (err) => (err ? reject(err) : resolve());
     });
@@ -82,9 +94,12 @@ export class Subscriptions {
     private readonly report: { gap(gap: Gap & { topic: string }): void; error(err: DrpcError): void },
   ) {}
 
-  subscribe(topic: string, handler: TopicHandler): Subscription {
+  subscribe(topic: string, handler: TopicHandler, options: SubscribeOptions = {}): Subscription {
     if (this.#subs.has(topic)) throw new DrpcError(Code.InvalidOp, `already subscribed to ${JSON.stringify(topic)}`);
-    const sub = new Sub(topic, handler, this);
+    const since = options.since;
+    if (since !== undefined && !(Number.isSafeInteger(since) && since >= 0))
+      throw new DrpcError(Code.BadMessage, `subscribe ${JSON.stringify(topic)}: since must be an offset ≥ 0, got ${since}`);
+    const sub = new Sub(topic, handler, this, since);
     this.#subs.set(topic, sub);
     if (this.#session) this.#send(this.#session, sub);
     return sub;
@@ -132,7 +147,10 @@ export class Subscriptions {
   }
 
   #send(session: Session, sub: Sub): void {
-    const since = sub.epoch !== undefined ? { offset: sub.offset, epoch: sub.epoch } : {};
+    // Known epoch: resume after the last offset delivered. First time with `since`: the retained
+    // history after it, in whatever epoch the publisher has now. Otherwise: what comes next.
+    const fresh = sub.epoch === undefined;
+    const since = !fresh ? { offset: sub.offset, epoch: sub.epoch } : sub.since !== undefined ? { offset: sub.since } : {};
     sub.pending = true;
     session.call<SubscribeReply>(SUBSCRIBE_METHOD, { topic: sub.topic, ...since }, { timeout: 0 }).then(
       (reply) => {
@@ -145,8 +163,9 @@ export class Subscriptions {
           sub.epoch = reply.epoch;
         } else {
           sub.epoch ??= reply.epoch;
-          // Everything up to reply.offset was replayed before this reply, or reported as the gap.
-          sub.offset = Math.max(sub.offset, reply.offset);
+          // Everything up to reply.offset was replayed before this reply, or reported as the gap
+          // (a `since` past the topic's end starts at its end: later messages are not duplicates).
+          sub.offset = fresh && sub.offset > reply.offset ? reply.offset : Math.max(sub.offset, reply.offset);
         }
         sub.settleReady();
       },

@@ -30,6 +30,42 @@ describe('topics: offsets, history and resume', { timeout: 30_000 }, () => {
     assert.equal(sub.offset, 4);
   });
 
+  test('since: a subscriber starts with the retained history after an offset, then goes on live; too far back is a gap', async (t) => {
+    const h = new Harness(t);
+    const { ep, url } = await h.endpoint();
+    ep.topic('/log', { history: { count: 3 } });
+    for (let i = 1; i <= 5; i++) ep.publish('/log', i); // history keeps 3, 4, 5
+    const c = h.client(url);
+    const all: number[] = [];
+    const gaps: Gap[] = [];
+    const fromStart = c.subscribe('/log', (n: any) => void all.push(n), { since: 0 });
+    fromStart.onGap((g) => void gaps.push(g));
+    await fromStart.ready;
+    assert.deepEqual(all, [3, 4, 5], 'what the history still keeps');
+    assert.deepEqual(
+      gaps.map((g) => [g.from, g.to]),
+      [[1, 2]],
+      'and a gap for what it no longer keeps',
+    );
+    ep.publish('/log', 6);
+    await until(() => all.length === 4, 'the live message');
+    assert.deepEqual(all, [3, 4, 5, 6]);
+
+    ep.topic('/tail', { history: { count: 100 } });
+    for (let i = 1; i <= 5; i++) ep.publish('/tail', i);
+    const tail: number[] = [];
+    await c.subscribe('/tail', (n: any) => void tail.push(n), { since: 3 }).ready;
+    assert.deepEqual(tail, [4, 5]);
+    ep.topic('/tail2');
+    ep.publish('/tail2', 1);
+    const past: number[] = [];
+    await c.subscribe('/tail2', (n: any) => void past.push(n), { since: 50 }).ready;
+    ep.publish('/tail2', 2);
+    await until(() => past.length === 1, 'a since past the end starts at the end: the next message is delivered');
+    assert.deepEqual(past, [2]);
+    assert.throws(() => c.subscribe('/x', () => {}, { since: -1 }), /since must be an offset/);
+  });
+
   test('resume after the socket dies: what was published meanwhile arrives once, in order', async (t) => {
     const h = new Harness(t);
     const { ep, url } = await h.endpoint();
