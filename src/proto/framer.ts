@@ -4,6 +4,7 @@
  */
 import { Code, DrpcError } from '../status.ts';
 import { DEFAULT_MAX_FRAME, tooLarge } from './proto.ts';
+import { concatBytes } from '../alloc.ts';
 
 export class RawFramer {
   readonly #max: number;
@@ -45,7 +46,7 @@ export class RawFramer {
   #peek(n: number): Uint8Array {
     const first = this.#chunks[0]!;
     if (first.length >= n) return first;
-    this.#chunks = [concat(this.#chunks, this.#buffered)];
+    this.#chunks = [concatBytes(this.#chunks, this.#buffered)];
     return this.#chunks[0]!;
   }
 
@@ -57,21 +58,11 @@ export class RawFramer {
       if (first.length === n) this.#chunks.shift();
       else this.#chunks[0] = first.subarray(n);
     } else {
-      const all = concat(this.#chunks, this.#buffered);
+      const all = concatBytes(this.#chunks, this.#buffered);
       out = all.subarray(0, n);
       this.#chunks = all.length > n ? [all.subarray(n)] : [];
     }
     this.#buffered -= n;
     return out;
   }
-}
-
-function concat(chunks: Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }

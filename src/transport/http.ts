@@ -14,6 +14,7 @@ import { utf8Decode } from '../utf8.ts';
 import { fromBase64, SseParser, type SseEvent } from './sse.ts';
 import { closedTransport, type Transport, type TransportHandlers } from './transport.ts';
 import type { CloseDetails } from './websocket.ts';
+import { concatBytes } from '../alloc.ts';
 
 export interface HttpTransportOptions {
   /** fetch implementation. Default: the global one. */
@@ -264,7 +265,7 @@ export class HttpTransport implements Transport {
   async #sendBatch(batch: { first: number; frames: Frame[]; bytes: number }): Promise<void> {
     const end = this.#clock.now() + (this.#o.retryFor ?? 10_000);
     const text = batch.frames.length > 0 && typeof batch.frames[0] === 'string';
-    const body = text ? (batch.frames as string[]).join('\n') : concat(batch.frames as Uint8Array[]);
+    const body = text ? (batch.frames as string[]).join('\n') : concatBytes(batch.frames as Uint8Array[]);
     let wait = 0;
     while (!this.#done) {
       if (wait) await new Promise<void>((r) => this.#clock.setTimeout(r, wait));
@@ -333,16 +334,4 @@ async function refused(res: Response, what: string): Promise<DrpcError> {
   }
   const code = res.status === 404 ? Code.NotFound : Code.DialFailed;
   return new DrpcError(code, `${what}: HTTP ${res.status}`, text.slice(0, 200));
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  let size = 0;
-  for (const p of parts) size += p.byteLength;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
 }

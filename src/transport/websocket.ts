@@ -10,6 +10,7 @@ import { statusToClose } from '../close-codes.ts';
 import { batchWrite, corkableOf, type Corkable, type WriteBatch } from './cork.ts';
 import type { Transport, TransportHandlers } from './transport.ts';
 import { closedTransport } from './transport.ts';
+import { concatBytes } from '../alloc.ts';
 
 /** The part of the WebSocket API we use (browser and `ws` both have it). */
 export interface WebSocketLike {
@@ -169,18 +170,8 @@ function toFrame(data: unknown): Frame {
   if (typeof data === 'string') return data;
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  if (Array.isArray(data)) return concat(data as Uint8Array[]); // ws 'fragments' binaryType
+  if (Array.isArray(data)) return concatBytes(data as Uint8Array[]); // ws 'fragments' binaryType
   throw new DrpcError(Code.BadMessage, `unexpected websocket message type ${Object.prototype.toString.call(data)}`);
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 /** RFC 6455 caps a close reason at 123 bytes. */
