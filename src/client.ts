@@ -82,6 +82,7 @@ export class Client<C extends AnyContract = Untyped> {
   #handshaking?: DialedTransport; // open but not yet authenticated: close() ends it at once
   readonly #dialer: Dialer;
   #upgraded?: DialedTransport; // a WebSocket opened by the background probe, for the next dial
+  #moving = false; // the session moves onto #upgraded: new calls wait in the offline queue
   #probeTimer?: TimerHandle;
   #stopEnv?: () => void;
 
@@ -144,7 +145,7 @@ export class Client<C extends AnyContract = Untyped> {
 
   /** The current session while open (for its id, data, lastReceived …). */
   get session(): Session | undefined {
-    return this.#state.state === 'open' ? this.#session : undefined;
+    return this.#state.state === 'open' && !this.#moving ? this.#session : undefined;
   }
 
   on<E extends keyof ClientEvents>(event: E, cb: ClientEvents[E]): () => void {
@@ -323,10 +324,11 @@ export class Client<C extends AnyContract = Untyped> {
 
   // ---- connection lifecycle -----------------------------------------------------------------
 
-  async #dial(): Promise<void> {
+  /** `moving`: the session moves onto a WebSocket the probe opened; the client stays open meanwhile. */
+  async #dial(moving = false): Promise<void> {
     const id = ++this.#dialId;
     this.#retryTimer = undefined;
-    if (this.#attempt === 0) this.#setState('connecting', 'dialing');
+    if (this.#attempt === 0 && !moving) this.#setState('connecting', 'dialing');
     let transport: DialedTransport | undefined;
     let session: Session | undefined;
     try {
@@ -358,7 +360,8 @@ export class Client<C extends AnyContract = Untyped> {
         if (id === this.#dialId) session.abort({ code: Code.ConnClosed, msg: codeText(Code.ConnClosed), cause: why }, why);
       });
     }
-    this.#setState('open', `connected over ${this.#dialer.current}`);
+    this.#moving = false;
+    this.#setState('open', moving ? 'moved to websocket' : `connected over ${this.#dialer.current}`);
     this.#subs.open(session); // before queued calls: resume topics first
     this.#queue.flush();
     if (this.#dialer.canUpgrade) this.#scheduleProbe(id);
@@ -379,8 +382,10 @@ export class Client<C extends AnyContract = Untyped> {
       }
       const s = this.#session;
       if (id !== this.#dialId || !s) return ws.close('superseded');
-      // A quick reconnect onto the open socket: durable calls and topics resume as after any drop.
+      // A quick reconnect onto the open socket: durable calls and topics resume as after any drop;
+      // calls made meanwhile wait in the offline queue.
       this.#upgraded = ws;
+      this.#moving = true;
       void s.close('upgrading to websocket', { timeout: 2000 });
     }, every);
   }
@@ -407,12 +412,15 @@ export class Client<C extends AnyContract = Untyped> {
       this.#heartbeat?.stop();
       const details = transport.closeDetails;
       const status = info.status ?? (details ? closeToStatus(details.code, details.reason) : undefined);
-      this.#lost(info.reason, status, details?.code === SERVICE_RESTART || this.#upgraded !== undefined);
+      // A planned move (the probe's WebSocket is waiting): no 'reconnecting', calls wait in the queue.
+      if (this.#upgraded && this.#state.state === 'open') return void this.#dial(true);
+      this.#lost(info.reason, status, details?.code === SERVICE_RESTART);
     });
     return session;
   }
 
   #dialFailed(err: DrpcError): void {
+    this.#moving = false;
     const status = err.toStatus();
     if (err.code === Code.Unauthorized) return this.#giveUp(`auth rejected: ${err.causeText || err.message}`, status);
     this.#lost(`dial failed: ${err.causeText || err.message}`, status, false);
@@ -447,6 +455,7 @@ export class Client<C extends AnyContract = Untyped> {
     this.#retryTimer = this.#probeTimer = undefined;
     this.#upgraded?.close('client closed');
     this.#upgraded = undefined;
+    this.#moving = false;
     this.#stopEnv?.();
     this.#stopEnv = undefined;
     this.#queue.rejectAll(this.#closedError());

@@ -156,7 +156,8 @@ describe('fallback and upgrade', { timeout: 30_000 }, () => {
       'no message lost or doubled across the move',
     );
     assert.equal(effects, 20, 'every call ran once');
-    assert.ok(log.events.some((e) => /upgrading to websocket/.test(e.reason)));
+    assert.ok(log.events.some((e) => e.state === 'open' && /moved to websocket/.test(e.reason)));
+    assert.ok(!log.events.some((e) => e.state === 'reconnecting'), 'a planned move is not a reconnect');
     assert.equal(c.transport, 'websocket');
   });
 
