@@ -55,9 +55,9 @@ export interface CallOptions {
   /** Timeout in ms for this call; 0 = none. Default: the session's `timeout`. */
   timeout?: number;
   /**
-   * Survive a dropped connection: the call carries an identity (meta `_i`) and is re-sent after the
-   * reconnect; a peer with a reply cache (our endpoint) answers the copy without running the handler
-   * twice. Re-sent only to a peer that has shown it has that cache. false = fail fast with 102.
+   * Survive a dropped connection (Client only): the call keeps its seq and is re-sent under it after
+   * the reconnect; a peer with a reply cache (our endpoint) answers the copy without running the
+   * handler twice. Re-sent only to a peer whose HELLO said it has that cache. false = fail fast with 102.
    * Default: the client's `durableCalls` (true).
    */
   durable?: boolean;
