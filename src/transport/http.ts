@@ -205,7 +205,7 @@ export class HttpTransport implements Transport {
     const end = this.#clock.now() + (this.#o.retryFor ?? 10_000);
     let wait = firstDelay;
     while (!this.#done) {
-      if (wait) await new Promise<void>((r) => this.#clock.setTimeout(r, wait));
+      if (wait) await this.#pause(wait);
       if (this.#done) return;
       const url = this.#sessionUrl();
       url.searchParams.set('_drpc_ack', String(this.#lastDown));
@@ -268,7 +268,7 @@ export class HttpTransport implements Transport {
     const body = text ? (batch.frames as string[]).join('\n') : concatBytes(batch.frames as Uint8Array[]);
     let wait = 0;
     while (!this.#done) {
-      if (wait) await new Promise<void>((r) => this.#clock.setTimeout(r, wait));
+      if (wait) await this.#pause(wait);
       this.#ackSent = Math.max(this.#ackSent, this.#lastDown);
       const headers = {
         'content-type': text ? JSON_TYPE : RAW_TYPE,
@@ -294,6 +294,14 @@ export class HttpTransport implements Transport {
   }
 
   // ---- shared -------------------------------------------------------------------------------
+
+  /**
+   * Waits before a retry. The system clock unrefs its timers; this one keeps a Node process alive,
+   * as an open socket would (else a process awaiting a call could exit while its stream reopens).
+   */
+  #pause(ms: number): Promise<void> {
+    return new Promise<void>((r) => (this.#clock.setTimeout(r, ms) as { ref?: () => void }).ref?.());
+  }
 
   #sessionUrl(): URL {
     const u = new URL(this.#url);
