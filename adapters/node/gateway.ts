@@ -3,7 +3,8 @@
  * that route once, with no session to open first, so curl or any HTTP client can call it:
  *   curl -X POST http://host/rpc/math/add -H 'Content-Type: application/json' -d '{"a":1,"b":2}'
  * Mapped as drpc's HTTP proto does: codec from Content-Type, the query string and X-Meta (a JSON
- * object) as meta, REPLY 200 with the body (X-Meta with the reply meta), or 299 with the status JSON.
+ * object) as meta, X-MType 1 (CALL, the default) and X-Seq echoed on the REPLY (X-MType 2); REPLY 200
+ * with the body (X-Meta with the reply meta), or 299 with the status JSON.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CodecId, codecs as defaultCodecs } from '../../src/codec/codec.ts';
@@ -62,7 +63,18 @@ export async function gatewayCall(
       res,
       new DrpcError(Code.BadMessage, codeText(Code.BadMessage), `unsupported Content-Type ${JSON.stringify(type)}`),
     );
-  const meta = metaOf(req);
+  const mtype = String(req.headers['x-mtype'] ?? '1');
+  if (mtype !== '1')
+    return businessError(
+      res,
+      new DrpcError(Code.BadMessage, codeText(Code.BadMessage), `X-MType ${JSON.stringify(mtype)}: the gateway takes CALLs (1)`),
+    );
+  let meta: Meta;
+  try {
+    meta = metaOf(req);
+  } catch (err) {
+    return businessError(res, DrpcError.from(err, Code.BadMessage));
+  }
   const [near, far] = memoryPair(['gateway:caller', `http://${req.socket.remoteAddress}:${req.socket.remotePort}`]);
   const server = new Session(far, options);
   const caller = new Session(near, { codecs, timeout: ctx.timeout, onError: () => {} });
@@ -76,11 +88,14 @@ export async function gatewayCall(
     });
     const codec = codecs.get(reply.bodyCodec);
     const out = reply.value instanceof Uint8Array ? reply.value : codec ? codec.encode(reply.value) : new Uint8Array();
-    const headers: Record<string, string> = { 'content-type': TYPE_OF.get(reply.bodyCodec) ?? 'application/octet-stream' };
+    const headers: Record<string, string> = {
+      'content-type': TYPE_OF.get(reply.bodyCodec) ?? 'application/octet-stream',
+      ...replyHeads(req),
+    };
     if (Object.keys(reply.meta).length) headers['x-meta'] = encodeMeta(reply.meta);
     res.writeHead(200, headers).end(out);
   } catch (err) {
-    businessError(res, DrpcError.from(err));
+    businessError(res, DrpcError.from(err), replyHeads(req));
   } finally {
     void caller.close('gateway call done');
     void server.close('gateway call done');
@@ -96,8 +111,14 @@ function metaOf(req: IncomingMessage): Meta {
   return meta;
 }
 
+/** drpc's HTTP proto: the REPLY says X-MType 2 and echoes the call's X-Seq. */
+function replyHeads(req: IncomingMessage): Record<string, string> {
+  const seq = req.headers['x-seq'];
+  return typeof seq === 'string' ? { 'x-mtype': '2', 'x-seq': seq } : { 'x-mtype': '2' };
+}
+
 /** drpc's HTTP proto: a REPLY with a non-OK status is HTTP 299 with the status JSON as body. */
-function businessError(res: ServerResponse, e: DrpcError): void {
+function businessError(res: ServerResponse, e: DrpcError, heads: Record<string, string> = {}): void {
   if (res.headersSent) return void res.end();
-  res.writeHead(299, 'Business Error', { 'content-type': 'application/json' }).end(encodeStatus(e.toStatus()));
+  res.writeHead(299, 'Business Error', { 'content-type': 'application/json', ...heads }).end(encodeStatus(e.toStatus()));
 }

@@ -59,6 +59,21 @@ describe('http fallback', { timeout: 30_000 }, () => {
     const ok = await fetch(`${base}/math/add`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1,"b":2}' });
     assert.equal(ok.status, 200);
     assert.equal(await ok.text(), '3');
+    const seqd = await fetch(`${base}/math/add`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-seq': '7', 'x-mtype': '1' },
+      body: '{"a":2,"b":2}',
+    });
+    assert.deepEqual(
+      [seqd.status, seqd.headers.get('x-seq'), seqd.headers.get('x-mtype'), await seqd.text()],
+      [200, '7', '2', '4'],
+      "drpc's HTTP proto headers",
+    );
+    const push = await fetch(`${base}/math/add`, { method: 'POST', headers: { 'x-mtype': '3' }, body: '{}' });
+    assert.equal(push.status, 299);
+    assert.match(((await push.json()) as { cause: string }).cause, /takes CALLs/);
+    const badMeta = await fetch(`${base}/math/add`, { method: 'POST', headers: { 'x-meta': '{nope' }, body: '{}' });
+    assert.deepEqual([badMeta.status, ((await badMeta.json()) as { code: number }).code], [299, Code.BadMessage]);
     const missing = await fetch(`${base}/math/sub`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     assert.equal(missing.status, 299);
     assert.equal(((await missing.json()) as { code: number }).code, Code.NotFound);
