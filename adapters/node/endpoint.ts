@@ -4,7 +4,7 @@
  * exchange, and enforces limits, each refusal with a clear drpc status.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createNanoEvents, type Emitter } from 'nanoevents';
 import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
@@ -12,17 +12,15 @@ import { acceptAuth } from '../../src/auth.ts';
 import { systemClock, type Clock } from '../../src/clock.ts';
 import { SERVICE_RESTART } from '../../src/close-codes.ts';
 import { autoProto } from '../../src/proto/auto.ts';
-import { DEFAULT_MAX_FRAME, type Frame, type Proto } from '../../src/proto/proto.ts';
-import { createMessage, MType } from '../../src/message.ts';
-import { CodecId } from '../../src/codec/codec.ts';
-import { utf8Encode } from '../../src/utf8.ts';
+import { DEFAULT_MAX_FRAME, type Proto } from '../../src/proto/proto.ts';
+import { HelloFrames } from './hello.ts';
 import { rawProto } from '../../src/proto/raw.ts';
 import { jsonProto } from '../../src/proto/json.ts';
 import { Router, type CallContext, type CallHandler, type PushHandler } from '../../src/router.ts';
 import { Session, type CallOptions, type PushOptions, type SessionOwner } from '../../src/session.ts';
 import { broadcast, type BroadcastResult } from '../../src/broadcast.ts';
 import { ReplyCache, type ClientReplies } from '../../src/reply-cache.ts';
-import { clientIdOf, HELLO_METHOD, HELLO_QUERY, REFRESH_AUTH_METHOD, type Hello } from '../../src/extensions.ts';
+import { clientIdOf, HELLO_QUERY, REFRESH_AUTH_METHOD } from '../../src/extensions.ts';
 import { Backlogs } from '../../src/backlog.ts';
 import { TopicHub, type Topic, type TopicOptions } from '../../src/topics.ts';
 import {
@@ -48,7 +46,7 @@ import { SessionHub } from './hub.ts';
 import { Pong } from './pong.ts';
 import type { EndpointEvents, EndpointOptions } from './endpoint-options.ts';
 import { Rooms } from './rooms.ts';
-import { NodeTcpTransport } from './tcp.ts';
+import { listenTcp, type TcpListener } from './tcp-listen.ts';
 import { NodeWebSocketTransport } from './ws-transport.ts';
 import { HttpRoutes } from './http-routes.ts';
 import { fail } from './http-body.ts';
@@ -80,7 +78,7 @@ export class Endpoint<C extends AnyContract = Untyped> {
   #ownServer?: Server;
   readonly #http?: HttpRoutes;
   #closing = false;
-  readonly #hellos: Map<unknown, Frame>[] = [];
+  readonly #hellos = new HelloFrames();
   #connections = 0;
   readonly #pong: Pong;
   /** Topic messages waiting for subscribers that stopped reading (bounded; see src/backlog.ts). */
@@ -334,35 +332,14 @@ export class Endpoint<C extends AnyContract = Untyped> {
    * Serves drpc over plain TCP (RAW frames, DMicro's default transport) on 127.0.0.1 (or `host`).
    * `close()` stops this listener and drops the connections it accepted; `Endpoint.close` closes it too.
    */
-  async listenTcp({ port = 0, host = '127.0.0.1' }: { port?: number; host?: string } = {}): Promise<{
-    port: number;
-    close(): Promise<void>;
-  }> {
+  async listenTcp(options: { port?: number; host?: string } = {}): Promise<TcpListener> {
     const o = this.#opts;
-    const accepted = new Set<NodeTcpTransport>();
-    const server: TcpServer = createTcpServer((socket) => {
-      socket.on('error', () => {}); // the transport reports errors once it owns the socket
-      const max = o.maxConnections ?? 10_000;
-      if (this.#closing || this.#connections >= max) return void socket.destroy();
-      const transport = new NodeTcpTransport(socket, { maxFrameSize: o.maxFrameSize });
-      accepted.add(transport);
-      socket.once('close', () => accepted.delete(transport));
-      void this.serve(transport, { proto: rawProto({ maxFrameSize: o.maxFrameSize, filters: o.filters }) });
+    const listener = await listenTcp(options, {
+      maxFrameSize: o.maxFrameSize,
+      accepts: () => !this.#closing && this.#connections < (o.maxConnections ?? 10_000),
+      serve: (t) => void this.serve(t, { proto: rawProto({ maxFrameSize: o.maxFrameSize, filters: o.filters }) }),
+      closed: (l) => this.#tcpServers.delete(l),
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => (server.off('error', reject), resolve()));
-    });
-    let closing: Promise<void> | undefined;
-    const listener = {
-      port: (server.address() as AddressInfo).port,
-      close: () =>
-        (closing ??= new Promise<void>((resolve) => {
-          this.#tcpServers.delete(listener);
-          server.close(() => resolve());
-          for (const t of accepted) t.close('tcp listener closed');
-        })),
-    };
     this.#tcpServers.add(listener);
     return listener;
   }
@@ -405,32 +382,6 @@ export class Endpoint<C extends AnyContract = Untyped> {
   #replyCacheFor(clientId: string | undefined): (() => ClientReplies) | undefined {
     const cache = this.#replyCache;
     return cache && clientId !== undefined ? () => cache.acquire(clientId) : undefined;
-  }
-
-  /** The HELLO push, packed once per proto and answer: every session gets the same frame (a PUSH's seq matters to nobody). */
-  #sendHello(session: Session, cached: boolean): void {
-    const hello: Hello = this.#replyCache && cached ? { replyCache: { maxAgeMs: this.#replyCache.maxAgeMs } } : {};
-    const key = session.proto.packKey ?? session.proto;
-    const byProto = (this.#hellos[cached ? 1 : 0] ??= new Map());
-    let frame = byProto.get(key);
-    if (frame === undefined) {
-      const m = createMessage({
-        mtype: MType.Push,
-        serviceMethod: HELLO_METHOD,
-        bodyCodec: CodecId.Json,
-        body: utf8Encode(JSON.stringify(hello)),
-      });
-      let packed: Frame | Promise<Frame>;
-      try {
-        packed = session.proto.pack(m);
-      } catch {
-        return;
-      }
-      // An asynchronous proto (filters): pushed the ordinary way.
-      if (packed instanceof Promise) return void session.push(HELLO_METHOD, hello).catch(ignoreError);
-      byProto.set(key, (frame = packed));
-    }
-    session.writeFrame(frame)?.catch(ignoreError);
   }
 
   #accept(ws: WebSocket, req: IncomingMessage, hello: string | null): void {
@@ -484,7 +435,11 @@ export class Endpoint<C extends AnyContract = Untyped> {
       if (session.state === 'closed') return undefined;
       session.start();
     }
-    if (options.hello) this.#sendHello(session, options.clientId !== undefined);
+    if (options.hello)
+      this.#hellos.send(
+        session,
+        this.#replyCache && options.clientId !== undefined ? { replyCache: { maxAgeMs: this.#replyCache.maxAgeMs } } : {},
+      );
     this.sessions.add(session);
     this.#events.emit('session', session);
     return session;
