@@ -64,6 +64,14 @@ describe('topics: offsets, history and resume', { timeout: 30_000 }, () => {
     await until(() => past.length === 1, 'a since past the end starts at the end: the next message is delivered');
     assert.deepEqual(past, [2]);
     assert.throws(() => c.subscribe('/x', () => {}, { since: -1 }), /since must be an offset/);
+
+    // after a reconnect it resumes from the last offset delivered, not from `since` again
+    const s = await onlySession(ep);
+    ep.sessions.kick(s.id, kick);
+    await until(() => ep.sessions.count === 1 && ep.sessions.list()[0] !== s, 'the reconnect');
+    ep.publish('/log', 7);
+    await until(() => all.length === 5, 'the message after the reconnect');
+    assert.deepEqual(all, [3, 4, 5, 6, 7], 'nothing replayed twice');
   });
 
   test('resume after the socket dies: what was published meanwhile arrives once, in order', async (t) => {
