@@ -166,8 +166,8 @@ export class Client<C extends AnyContract = Untyped> {
 
   /** Calls `serviceMethod` on the server; resolves with the reply body, rejects with a DrpcError. */
   call<M extends CallName<C>>(serviceMethod: M, ...args: CallArgs<C, M>): Promise<CallOutput<C, M>> {
-    // The hot path: open, nothing to validate, the endpoint's caching known: straight to the
-    // session, no reply object built.
+    // The hot path: open, nothing to validate: straight to the session (through DurableCalls
+    // unless the call fails fast), no reply object built.
     const s = this.session;
     const [body, options] = args;
     if (s && !this.#opts.validate) {

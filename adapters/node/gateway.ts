@@ -78,8 +78,9 @@ export async function gatewayCall(
   const [near, far] = memoryPair(['gateway:caller', `http://${req.socket.remoteAddress}:${req.socket.remotePort}`]);
   const server = new Session(far, options);
   const caller = new Session(near, { codecs, timeout: ctx.timeout, onError: () => {} });
-  req.once('close', () => {
-    if (!res.writableEnded) void server.close('the HTTP client went away');
+  // The response closed before it was written: the HTTP client went away, so the handler's signal fires.
+  res.once('close', () => {
+    if (!res.writableFinished) server.abort({ code: Code.ConnClosed, msg: codeText(Code.ConnClosed), cause: 'the HTTP client went away' });
   });
   try {
     const reply = await caller.callReply(serviceMethod, new Uint8Array(body.buffer, body.byteOffset, body.length), {

@@ -194,9 +194,16 @@ export class HttpTransport implements Transport {
     this.#lastDown = n;
     if (this.#handlers) this.#handlers.receiveFrame(frame);
     else this.#early.push(frame);
+    this.#scheduleAck();
+  }
+
+  /** Acknowledges soon: with the next POST if one goes out meanwhile, else with an empty one. */
+  #scheduleAck(): void {
     this.#ackTimer ??= this.#clock.setTimeout(() => {
       this.#ackTimer = undefined;
-      if (this.#lastDown > this.#ackSent && this.#inflight.size === 0) this.#post([]);
+      if (this.#done || this.#lastDown <= this.#ackSent) return;
+      if (this.#inflight.size === 0) this.#post([]);
+      else this.#scheduleAck(); // the POSTs in flight carry an older ack: try again after them
     }, ACK_DELAY);
   }
 

@@ -79,6 +79,23 @@ describe('http fallback', { timeout: 30_000 }, () => {
     assert.equal(((await missing.json()) as { code: number }).code, Code.NotFound);
   });
 
+  test("the gateway: a client that goes away aborts the handler's signal", async (t) => {
+    const h = new Harness(t);
+    const { ep, url } = await h.endpoint();
+    let aborted = false;
+    ep.route('/slow', async (_, ctx) => {
+      ctx.signal.addEventListener('abort', () => (aborted = true));
+      await delay(300);
+      return 1;
+    });
+    const ac = new AbortController();
+    const call = fetch(`${url.replace('ws:', 'http:')}/slow`, { method: 'POST', body: '{}', signal: ac.signal }).catch(() => 'gone');
+    await delay(50);
+    ac.abort();
+    assert.equal(await call, 'gone');
+    await until(() => aborted, 'the handler to hear it');
+  });
+
   test('CORS: a preflight from an allowed origin is answered and cached; other origins get no grant', async (t) => {
     const h = new Harness(t);
     const { ep, url } = await h.endpoint({ origins: ['http://app.example'] });
