@@ -24,7 +24,7 @@ import {
   type TopicHandler,
   type TopicMessageInfo,
 } from './subscriptions.ts';
-import { notify, type PushListener } from './push-listeners.ts';
+import { PushListeners, type PushListener } from './push-listeners.ts';
 import { watchEnvironment } from './environment.ts';
 import type { ClientState, StateInfo, ClientEvents, ConnectOptions } from './client-types.ts';
 import { Router, type CallContext, type CallHandler, type PushContext } from './router.ts';
@@ -68,7 +68,7 @@ export class Client<C extends AnyContract = Untyped> {
   readonly #proto: Proto;
   readonly #queue: OfflineQueue;
   readonly #subs: Subscriptions;
-  readonly #listeners = new Map<string, Set<PushListener>>();
+  readonly #pushes: PushListeners;
   #state: StateInfo = { state: 'connecting', reason: 'connect() called', attempt: 0 };
   #session?: Session;
   #heartbeat?: HeartbeatPing;
@@ -83,7 +83,7 @@ export class Client<C extends AnyContract = Untyped> {
   readonly #dialer: Dialer;
   #upgraded?: DialedTransport; // a WebSocket opened by the background probe, for the next dial
   #moving = false; // the session moves onto #upgraded: new calls wait in the offline queue
-  #probeTimer?: TimerHandle;
+  #stopProbe?: () => void;
   #stopEnv?: () => void;
 
   constructor(
@@ -102,6 +102,11 @@ export class Client<C extends AnyContract = Untyped> {
       error: (err) => console.warn(`[drpc] ${this.url}: subscribe failed: ${err.detail}`),
     });
     this.router.routePush(TOPIC_PUSH_METHOD, this.#subs.receive);
+    // With `validate`, a push that does not match the contract is reported and not delivered.
+    this.#pushes = new PushListeners(this.router, (serviceMethod) => {
+      const schema = options.validate ? pushSchemaOf(options.contract, serviceMethod) : undefined;
+      return schema && ((body) => validate(schema, body, `push ${serviceMethod}`));
+    });
     this.router.routePush(HELLO_METHOD, (hello) => {
       this.#durables.peerCaches = !!(hello as Hello | null)?.replyCache;
     });
@@ -242,28 +247,7 @@ export class Client<C extends AnyContract = Untyped> {
 
   /** Listens for PUSHes to `serviceMethod`; returns the function that stops listening. */
   onPush<M extends PushName<C>>(serviceMethod: M, listener: (body: PushPayload<C, M>, ctx: PushContext) => unknown): () => void {
-    return this.#onPush(serviceMethod, listener as PushListener);
-  }
-
-  #onPush(serviceMethod: string, listener: PushListener): () => void {
-    let set = this.#listeners.get(serviceMethod);
-    if (!set) {
-      const listeners = (set = new Set());
-      this.#listeners.set(serviceMethod, listeners);
-      const schema = this.#opts.validate ? pushSchemaOf(this.#opts.contract, serviceMethod) : undefined;
-      this.router.routePush(serviceMethod, (body, ctx) =>
-        schema ? validate(schema, body, `push ${serviceMethod}`).then((v) => notify(listeners, v, ctx)) : notify(listeners, body, ctx),
-      );
-    }
-    set.add(listener);
-    return () => {
-      // Idempotent: a second call must not unroute a newer subscription to the same method.
-      if (!set.delete(listener)) return;
-      if (set.size === 0 && this.#listeners.get(serviceMethod) === set) {
-        this.#listeners.delete(serviceMethod);
-        this.router.unroutePush(serviceMethod);
-      }
-    };
+    return this.#pushes.add(serviceMethod, listener as PushListener);
   }
 
   /**
@@ -364,30 +348,24 @@ export class Client<C extends AnyContract = Untyped> {
     this.#setState('open', moving ? 'moved to websocket' : `connected over ${this.#dialer.current}`);
     this.#subs.open(session); // before queued calls: resume topics first
     this.#queue.flush();
-    if (this.#dialer.canUpgrade) this.#scheduleProbe(id);
+    if (this.#dialer.canUpgrade)
+      this.#stopProbe = this.#dialer.probeEvery(
+        this.#opts.upgradeInterval ?? 30_000,
+        () => this.#url(),
+        () => id === this.#dialId && this.#session === session,
+        (ws) => this.#moveTo(ws),
+      );
   }
 
-  /** On the HTTP fallback: tries WebSocket now and then; when it opens, the session moves over to it. */
-  #scheduleProbe(id: number): void {
-    const every = this.#opts.upgradeInterval ?? 30_000;
-    if (every <= 0) return;
-    this.#probeTimer = this.clock.setTimeout(async () => {
-      this.#probeTimer = undefined;
-      let ws: DialedTransport | undefined;
-      try {
-        ws = await this.#dialer.probe(await this.#url());
-      } catch {
-        if (id === this.#dialId) this.#scheduleProbe(id);
-        return;
-      }
-      const s = this.#session;
-      if (id !== this.#dialId || !s) return ws.close('superseded');
-      // A quick reconnect onto the open socket: durable calls and topics resume as after any drop;
-      // calls made meanwhile wait in the offline queue.
-      this.#upgraded = ws;
-      this.#moving = true;
-      void s.close('upgrading to websocket', { timeout: 2000 });
-    }, every);
+  /** A WebSocket the background probe opened while on HTTP: the session moves over to it. */
+  #moveTo(ws: DialedTransport): void {
+    const s = this.#session;
+    if (!s) return ws.close('superseded');
+    // A quick reconnect onto the open socket: durable calls and topics resume as after any drop;
+    // calls made meanwhile wait in the offline queue.
+    this.#upgraded = ws;
+    this.#moving = true;
+    void s.close('upgrading to websocket', { timeout: 2000 });
   }
 
   #newSession(transport: DialedTransport, id: number): Session {
@@ -410,6 +388,7 @@ export class Client<C extends AnyContract = Untyped> {
       this.#session = undefined;
       this.#subs.closed(session);
       this.#heartbeat?.stop();
+      this.#stopProbe?.();
       const details = transport.closeDetails;
       const status = info.status ?? (details ? closeToStatus(details.code, details.reason) : undefined);
       // A planned move (the probe's WebSocket is waiting): no 'reconnecting', calls wait in the queue.
@@ -451,8 +430,8 @@ export class Client<C extends AnyContract = Untyped> {
     this.#handshaking = undefined;
     this.#heartbeat?.stop();
     if (this.#retryTimer !== undefined) this.clock.clearTimeout(this.#retryTimer);
-    if (this.#probeTimer !== undefined) this.clock.clearTimeout(this.#probeTimer);
-    this.#retryTimer = this.#probeTimer = undefined;
+    this.#stopProbe?.();
+    this.#retryTimer = this.#stopProbe = undefined;
     this.#upgraded?.close('client closed');
     this.#upgraded = undefined;
     this.#moving = false;

@@ -4,7 +4,7 @@
  * the page's (process's) lifetime, so a redial does not wait on a blocked WebSocket again; the
  * client probes WebSocket in the background instead (`probe`) and moves back when it opens.
  */
-import type { Clock } from './clock.ts';
+import type { Clock, TimerHandle } from './clock.ts';
 import { DrpcError, Code } from './status.ts';
 import { openHttp } from './transport/http.ts';
 import type { Transport } from './transport/transport.ts';
@@ -64,6 +64,29 @@ export class Dialer {
     const t = await this.#open('websocket', url);
     this.#worked('websocket');
     return t;
+  }
+
+  /**
+   * Probes WebSocket every `every` ms while `wanted()` holds, until one opens: `opened` gets it.
+   * Returns what stops the probing.
+   */
+  probeEvery(every: number, url: () => Promise<string>, wanted: () => boolean, opened: (ws: DialedTransport) => void): () => void {
+    let timer: TimerHandle | undefined;
+    const attempt = async () => {
+      timer = undefined;
+      try {
+        const ws = await this.probe(await url());
+        if (wanted()) opened(ws);
+        else ws.close('superseded');
+      } catch {
+        if (wanted()) timer = this.o.clock.setTimeout(attempt, every);
+      }
+    };
+    if (every > 0) timer = this.o.clock.setTimeout(attempt, every);
+    return () => {
+      if (timer !== undefined) this.o.clock.clearTimeout(timer);
+      timer = undefined;
+    };
   }
 
   #worked(name: TransportName): void {

@@ -1,5 +1,5 @@
 /** Several listeners on one push route (the client's `onPush`). */
-import type { PushContext } from './router.ts';
+import type { PushContext, Router } from './router.ts';
 
 export type PushListener = (body: unknown, ctx: PushContext) => unknown;
 
@@ -23,4 +23,39 @@ export function notify(listeners: Set<PushListener>, value: unknown, ctx: PushCo
       if (failure) throw failure.err;
     });
   if (failure) throw failure.err;
+}
+
+/**
+ * The listeners of each push route: the first listener of a method routes it, the last one to go
+ * unroutes it. `transform` (e.g. contract validation) runs once per push, before the listeners.
+ */
+export class PushListeners {
+  readonly #byMethod = new Map<string, Set<PushListener>>();
+
+  constructor(
+    private readonly router: Router,
+    private readonly transform?: (serviceMethod: string) => ((body: unknown) => Promise<unknown>) | undefined,
+  ) {}
+
+  /** Adds a listener; returns the function that removes it (idempotent). */
+  add(serviceMethod: string, listener: PushListener): () => void {
+    let set = this.#byMethod.get(serviceMethod);
+    if (!set) {
+      const listeners = (set = new Set());
+      this.#byMethod.set(serviceMethod, listeners);
+      const transform = this.transform?.(serviceMethod);
+      this.router.routePush(serviceMethod, (body, ctx) =>
+        transform ? transform(body).then((v) => notify(listeners, v, ctx)) : notify(listeners, body, ctx),
+      );
+    }
+    set.add(listener);
+    return () => {
+      // Idempotent: a second call must not unroute a newer subscription to the same method.
+      if (!set.delete(listener)) return;
+      if (set.size === 0 && this.#byMethod.get(serviceMethod) === set) {
+        this.#byMethod.delete(serviceMethod);
+        this.router.unroutePush(serviceMethod);
+      }
+    };
+  }
 }
