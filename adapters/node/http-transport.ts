@@ -11,7 +11,7 @@ import type { Clock, TimerHandle } from '../../src/clock.ts';
 import { statusToClose } from '../../src/close-codes.ts';
 import type { Frame } from '../../src/proto/proto.ts';
 import type { Status } from '../../src/status.ts';
-import { closedTransport, type Transport, type TransportHandlers } from '../../src/transport/transport.ts';
+import { closedTransport, startListening, type Transport, type TransportHandlers } from '../../src/transport/transport.ts';
 
 export interface HttpStreamOptions {
   /** A comment line on the stream this often, in ms, so proxies and the client see it alive. */
@@ -73,8 +73,7 @@ export class NodeHttpTransport implements Transport {
     this.#handlers = handlers;
     const early = this.#early;
     this.#early = undefined;
-    if (early) for (const f of early) handlers.receiveFrame(f);
-    if (this.#done) handlers.transportClosed(this.#reason);
+    startListening(handlers, early, this.#done ? { reason: this.#reason } : undefined);
   }
 
   /** A (new) stream for this session: everything after `acked` goes down it, then what comes next. */

@@ -18,7 +18,7 @@ import { Session, type SessionOptions } from '../../src/session.ts';
 import { Code, DrpcError, codeText, type Status } from '../../src/status.ts';
 import type { Transport, TransportHandlers } from '../../src/transport/transport.ts';
 import { batchWrite, type Corkable, type WriteBatch } from '../../src/transport/cork.ts';
-import { closedTransport } from '../../src/transport/transport.ts';
+import { closedTransport, startListening } from '../../src/transport/transport.ts';
 
 export interface TcpTransportOptions {
   /** Largest inbound frame in bytes (checked from its length prefix, before buffering). Default 16 MiB. */
@@ -69,8 +69,7 @@ export class NodeTcpTransport implements Transport, WriteBatch {
     this.#handlers = handlers;
     const early = this.#early;
     this.#early = [];
-    for (const f of early) handlers.receiveFrame(f);
-    if (this.#done) handlers.transportClosed(this.#reason, this.#error);
+    startListening(handlers, early, this.#done ? { reason: this.#reason, error: this.#error } : undefined);
   }
 
   send(frame: Frame): void {

@@ -6,7 +6,7 @@ import { statusToClose } from '../../src/close-codes.ts';
 import type { Status } from '../../src/status.ts';
 import { clipReason } from '../../src/transport/websocket.ts';
 import { batchWrite, corkableOf, type Corkable, type WriteBatch } from '../../src/transport/cork.ts';
-import { closedTransport } from '../../src/transport/transport.ts';
+import { closedTransport, startListening } from '../../src/transport/transport.ts';
 
 const BINARY = { binary: true };
 const TEXT = { binary: false };
@@ -52,8 +52,7 @@ export class NodeWebSocketTransport implements Transport, WriteBatch {
     this.#handlers = handlers;
     const early = this.#early;
     this.#early = undefined;
-    if (early) for (const f of early) handlers.receiveFrame(f);
-    if (this.#done) handlers.transportClosed(this.#reason);
+    startListening(handlers, early, this.#done ? { reason: this.#reason } : undefined);
   }
 
   send(frame: Frame): void {

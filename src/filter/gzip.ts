@@ -6,6 +6,7 @@
 import type { Filter } from './filter.ts';
 import { Code, DrpcError } from '../status.ts';
 import { nodeBuiltin } from '../runtime.ts';
+import { concatBytes } from '../alloc.ts';
 
 interface NodeZlib {
   gzipSync(d: Uint8Array, o?: { level?: number }): Uint8Array;
@@ -68,12 +69,5 @@ async function streamThrough(stream: CompressionStream | DecompressionStream, da
   } catch (err) {
     throw err instanceof DrpcError ? err : gzipError(err, max);
   }
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return chunks.length === 1 ? chunks[0]! : concatBytes(chunks, size);
 }

@@ -12,7 +12,7 @@ import type { Frame } from '../proto/proto.ts';
 import { Code, DrpcError, codeText, type Status } from '../status.ts';
 import { utf8Decode } from '../utf8.ts';
 import { fromBase64, SseParser, type SseEvent } from './sse.ts';
-import { closedTransport, type Transport, type TransportHandlers } from './transport.ts';
+import { closedTransport, startListening, type Transport, type TransportHandlers } from './transport.ts';
 import type { CloseDetails } from './websocket.ts';
 import { concatBytes } from '../alloc.ts';
 
@@ -115,8 +115,7 @@ export class HttpTransport implements Transport {
     this.#handlers = handlers;
     const early = this.#early;
     this.#early = [];
-    for (const f of early) handlers.receiveFrame(f);
-    if (this.#done) handlers.transportClosed(this.#reason);
+    startListening(handlers, early, this.#done ? { reason: this.#reason } : undefined);
   }
 
   send(frame: Frame): void {

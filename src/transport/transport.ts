@@ -34,3 +34,16 @@ export interface Transport {
   /** What carries the frames, e.g. 'websocket', 'http' (the fallback), 'tcp', 'memory'. */
   readonly kind?: string;
 }
+
+/**
+ * Starts delivery to `handlers` (Transport.listen): the frames that arrived before, then the close
+ * if it already happened (`closed`: its reason and error).
+ */
+export function startListening(
+  handlers: TransportHandlers,
+  early: readonly Frame[] | undefined,
+  closed?: { reason: string; error?: unknown },
+): void {
+  if (early) for (const f of early) handlers.receiveFrame(f);
+  if (closed) handlers.transportClosed(closed.reason, closed.error);
+}

@@ -9,7 +9,7 @@ import { Code, DrpcError, type Status } from '../status.ts';
 import { statusToClose } from '../close-codes.ts';
 import { batchWrite, corkableOf, type Corkable, type WriteBatch } from './cork.ts';
 import type { Transport, TransportHandlers } from './transport.ts';
-import { closedTransport } from './transport.ts';
+import { closedTransport, startListening } from './transport.ts';
 import { concatBytes } from '../alloc.ts';
 
 /** The part of the WebSocket API we use (browser and `ws` both have it). */
@@ -131,8 +131,7 @@ export class WebSocketTransport implements Transport, WriteBatch {
     this.#handlers = handlers;
     const early = this.#early;
     this.#early = [];
-    for (const f of early) handlers.receiveFrame(f);
-    if (this.#done) handlers.transportClosed(this.#reason);
+    startListening(handlers, early, this.#done ? { reason: this.#reason } : undefined);
   }
 
   send(frame: Frame): void {
