@@ -4,7 +4,7 @@
 //   `drpc` and `drpc/msgpack` loaded together hold one DrpcError class. `node.js` is the throwing stub.
 // - dist/size: one single-file bundle per size budget (what an app's bundler would produce), read by
 //   scripts/size.mjs; never shipped.
-import { existsSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { nodeResolve } from '@rollup/plugin-node-resolve';
 import esbuild from 'rollup-plugin-esbuild';
 
@@ -12,8 +12,6 @@ const onwarn = (w) => {
   throw new Error(`rollup ${w.code}: ${w.message}`);
 };
 const extensions = ['.ts', '.mjs', '.js'];
-// The HTTP fallback transport is being written elsewhere; its entry and budget join once it exists.
-const hasHttp = existsSync('src/transport/http.ts');
 
 // Mirrors msgpackr's own "no-eval" build (its unpack.js declares `var BlockedFunction` for this):
 // the record reader's `new Function` fast path then throws, and msgpackr falls back to its plain
@@ -44,8 +42,14 @@ const browserPlugins = () => [
   esbuild({ target: 'es2022', minify: true, tsconfig: 'tsconfig.json' }),
 ];
 
+// package.json says "sideEffects": false, and an app's bundler (webpack, rollup, esbuild, vite) drops
+// our modules whose exports it does not use. Files reached by relative path from the entries do not
+// get that from the package, so it is said here, for the browser and size builds.
+const ours = /[\\/](src|adapters)[\\/]/;
+const treeshake = { moduleSideEffects: (id) => !ours.test(id) };
+
 const esm = {
-  input: { index: 'src/index.ts', msgpack: 'src/codec/msgpack.ts', node: 'adapters/node/index.ts' },
+  input: { index: 'src/index.ts', msgpack: 'src/codec/msgpack.ts', http: 'src/transport/http.ts', node: 'adapters/node/index.ts' },
   external: (id) => /^(msgpackr|nanoevents|ws|isomorphic-ws)$/.test(id) || id.startsWith('node:'),
   output: { dir: 'dist/esm', format: 'es', sourcemap: true, chunkFileNames: '[name].js' },
   plugins: [nodeResolve({ extensions }), esbuild({ target: 'es2022', tsconfig: 'tsconfig.json' })],
@@ -56,19 +60,21 @@ const browser = {
   input: {
     index: 'src/index.ts',
     msgpack: 'src/codec/msgpack.ts',
-    ...(hasHttp && { http: 'src/transport/http.ts' }),
+    http: 'src/transport/http.ts',
     node: 'adapters/node/browser-stub.ts',
   },
   output: { dir: 'dist/browser', format: 'es', sourcemap: true, chunkFileNames: 'chunks/[name].js' },
   plugins: [cleanBrowserDirs, ...browserPlugins()],
+  treeshake,
   onwarn,
 };
 
-const sizeEntries = ['core', 'core-msgpack', ...(hasHttp ? ['core-http'] : [])];
+const sizeEntries = ['core', 'core-msgpack', 'core-http'];
 const size = sizeEntries.map((name) => ({
   input: `scripts/size-entries/${name}.ts`,
   output: { file: `dist/size/${name}.js`, format: 'es', inlineDynamicImports: true },
   plugins: browserPlugins(),
+  treeshake,
   onwarn,
 }));
 

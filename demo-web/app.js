@@ -1,5 +1,6 @@
 // The demo page: plain ES modules, no build step. Everything drpc comes from the browser bundle.
 import { connect, DrpcError } from '/drpc.js';
+import { http } from '/drpc-http.js'; // the HTTP fallback: an app that imports it pays for it
 
 const $ = (id) => document.getElementById(id);
 const rpcUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/rpc`;
@@ -8,6 +9,7 @@ const rpcUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.ho
 
 // Short backoff and a 3 s upgrade probe so that a person sees the moves happen; the defaults suit production.
 const client = connect(rpcUrl, {
+  transports: ['websocket', http],
   upgradeInterval: 3000,
   reconnect: { min: 200, max: 3000 },
   heartbeat: { rate: 5 },

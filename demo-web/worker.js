@@ -1,8 +1,9 @@
 // A second drpc client, inside a module Web Worker: connect, one call, report back, close.
 import { connect } from '/drpc.js';
+import { http } from '/drpc-http.js';
 
 self.onmessage = async ({ data }) => {
-  const client = connect(data.url, { reconnect: false, upgradeInterval: 3000 });
+  const client = connect(data.url, { transports: ['websocket', http], reconnect: false, upgradeInterval: 3000 });
   try {
     await client.ready();
     const t0 = performance.now();

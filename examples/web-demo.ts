@@ -253,10 +253,12 @@ const types: Record<string, string> = {
   '.json': 'application/json; charset=utf-8',
 };
 
-/** Maps a URL path to a file: the page from demo-web/, the bundle as /drpc.js (its chunks import ./chunks/…). */
+/** Maps a URL path to a file: the page from demo-web/, the bundle as /drpc.js and /drpc-http.js (their chunks import ./chunks/…). */
 function fileFor(pathname: string): string | undefined {
   if (pathname === '/') return join(webDir, 'index.html');
   if (pathname === '/drpc.js') return join(bundleDir, 'index.js');
+  if (pathname === '/drpc-http.js') return join(bundleDir, 'http.js');
+  if (pathname === '/http.js.map') return join(bundleDir, 'http.js.map');
   if (pathname === '/index.js.map') return join(bundleDir, 'index.js.map');
   const [base, rel] = pathname.startsWith('/chunks/') ? [join(bundleDir, 'chunks'), pathname.slice(8)] : [webDir, pathname.slice(1)];
   const file = normalize(join(base, decodeURIComponent(rel)));

@@ -6,6 +6,8 @@ import type { PeerOptions } from './session-types.ts';
 import type { Status } from './status.ts';
 import type { Gap } from './topics.ts';
 import type { WebSocketConstructor } from './transport/websocket.ts';
+import type { FetchLike } from './transport/node-fetch.ts';
+import type { TransportChoice } from './dialer.ts';
 
 export type ClientState = 'connecting' | 'open' | 'reconnecting' | 'closed';
 
@@ -58,14 +60,15 @@ export interface ConnectOptions<C extends AnyContract = Untyped> extends PeerOpt
   /** How long a durable call may wait for the connection to come back, in ms (match the endpoint's replyCache.maxAgeMs). Default 60000. */
   resumeWindow?: number;
   /**
-   * Transports to dial, in order: WebSocket first; HTTP (POSTs up, a streamed response down) when
-   * WebSocket cannot open. What worked is remembered for the process (page) lifetime. Default ['websocket', 'http'].
+   * Transports to dial, in order. `['websocket', http]`, with `http` from `drpc/http` (POSTs up, a
+   * streamed response down), falls back to HTTP when WebSocket cannot open; what worked is
+   * remembered for the process (page) lifetime. Default ['websocket'] (no fallback: import it).
    */
-  transports?: ('websocket' | 'http')[];
+  transports?: TransportChoice[];
   /** On HTTP, try WebSocket again this often, in ms, and move the session over when it opens; 0 = stay. Default 30000. */
   upgradeInterval?: number;
-  /** fetch implementation for the HTTP transport. Default: the global one. */
-  fetch?: typeof fetch;
+  /** fetch implementation for the HTTP transport. Default: the global one; in Node, one over node:http (4× less CPU per request than Node's fetch). */
+  fetch?: FetchLike;
   /** Headers on every HTTP-transport request (e.g. Authorization; browsers cannot set them on a WebSocket). Default none. */
   headers?: Record<string, string>;
   /** Dial timeout in ms (per transport tried). Default 10000. */

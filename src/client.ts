@@ -49,7 +49,7 @@ import {
 } from './contract.ts';
 import { Session, type CallOptions, type PushOptions, type Reply } from './session.ts';
 import { Code, DrpcError, codeText, type Status } from './status.ts';
-import { Dialer, type DialedTransport, type TransportName } from './dialer.ts';
+import { checkTransports, Dialer, type DialedTransport, type TransportName } from './dialer.ts';
 
 export type { ClientState, StateInfo, ClientEvents, ConnectOptions } from './client-types.ts';
 
@@ -118,7 +118,7 @@ export class Client<C extends AnyContract = Untyped> {
       resumeWindow: options.resumeWindow ?? 60_000,
     });
     this.#dialer = new Dialer(url, {
-      transports: options.transports ?? ['websocket', 'http'],
+      transports: checkTransports(options.transports ?? ['websocket']),
       WebSocket: options.WebSocket,
       fetch: options.fetch,
       headers: options.headers,
@@ -134,7 +134,7 @@ export class Client<C extends AnyContract = Untyped> {
     return this.#clientId;
   }
 
-  /** The transport of the open session: 'websocket' or 'http' (the fallback); undefined when not open. */
+  /** The transport of the open session: 'websocket', or the fallback's name ('http'); undefined when not open. */
   get transport(): TransportName | undefined {
     return this.#state.state === 'open' ? this.#dialer.current : undefined;
   }

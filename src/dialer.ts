@@ -1,22 +1,33 @@
 /**
- * Which transport a client dials, in the order of its `transports` option: WebSocket first, HTTP
- * when WebSocket cannot open (refused, blocked, timed out). What worked is remembered per URL for
+ * Which transport a client dials, in the order of its `transports` option: WebSocket first, then a
+ * fallback such as `http` from `drpc/http` when WebSocket cannot open (refused, blocked, timed out).
+ * A fallback is imported, not built in, so that an app pays for it only when it uses it. What worked is remembered per URL for
  * the page's (process's) lifetime, so a redial does not wait on a blocked WebSocket again; the
  * client probes WebSocket in the background instead (`probe`) and moves back when it opens.
  */
 import type { Clock, TimerHandle } from './clock.ts';
 import { DrpcError, Code } from './status.ts';
-import { openHttp } from './transport/http.ts';
 import type { Transport } from './transport/transport.ts';
+import type { FetchLike } from './transport/node-fetch.ts';
 import { openWebSocket, type CloseDetails, type WebSocketConstructor } from './transport/websocket.ts';
 
-export type TransportName = 'websocket' | 'http';
+/** 'websocket', or the `name` of a fallback transport ('http'). */
+export type TransportName = string;
 export type DialedTransport = Transport & { readonly closeDetails?: CloseDetails };
 
+/** A transport a client can dial besides the built-in WebSocket: `http` from `drpc/http`. */
+export interface TransportOpener {
+  readonly name: string;
+  open(url: string, options: DialOptions): Promise<DialedTransport>;
+}
+
+/** One entry of the `transports` option. */
+export type TransportChoice = 'websocket' | TransportOpener;
+
 export interface DialOptions {
-  transports: readonly TransportName[];
+  transports: readonly TransportChoice[];
   WebSocket?: WebSocketConstructor;
-  fetch?: typeof fetch;
+  fetch?: FetchLike;
   headers?: Record<string, string>;
   connectTimeout?: number;
   clock: Clock;
@@ -35,13 +46,14 @@ export class Dialer {
 
   async open(url: string): Promise<DialedTransport> {
     const order = this.o.transports;
-    const known = remembered.get(this.key);
-    const list = known && order.includes(known) ? [known, ...order.filter((t) => t !== known)] : order;
+    const known = order.find((t) => nameOf(t) === remembered.get(this.key));
+    const list = known ? [known, ...order.filter((t) => t !== known)] : order;
     const errors: string[] = [];
     let first: unknown;
-    for (const name of list) {
+    for (const choice of list) {
+      const name = nameOf(choice);
       try {
-        const t = await this.#open(name, url);
+        const t = await (choice === 'websocket' ? this.#openWebSocket(url) : choice.open(url, this.o));
         this.#worked(name);
         return t;
       } catch (err) {
@@ -56,12 +68,12 @@ export class Dialer {
 
   /** On HTTP with WebSocket allowed: worth probing WebSocket in the background. */
   get canUpgrade(): boolean {
-    return this.current === 'http' && this.o.transports.includes('websocket');
+    return this.current !== 'websocket' && this.o.transports.includes('websocket');
   }
 
   /** Opens a WebSocket (the background probe); it becomes the remembered transport when it opens. */
   async probe(url: string): Promise<DialedTransport> {
-    const t = await this.#open('websocket', url);
+    const t = await this.#openWebSocket(url);
     this.#worked('websocket');
     return t;
   }
@@ -94,9 +106,24 @@ export class Dialer {
     remembered.set(this.key, name);
   }
 
-  #open(name: TransportName, url: string): Promise<DialedTransport> {
-    const o = this.o;
-    if (name === 'http') return openHttp(url, { fetch: o.fetch, headers: o.headers, connectTimeout: o.connectTimeout, clock: o.clock });
-    return openWebSocket(url, { WebSocket: o.WebSocket, connectTimeout: o.connectTimeout });
+  #openWebSocket(url: string): Promise<DialedTransport> {
+    return openWebSocket(url, { WebSocket: this.o.WebSocket, connectTimeout: this.o.connectTimeout });
   }
+}
+
+const nameOf = (t: TransportChoice): string => (t === 'websocket' ? t : t.name);
+
+/** The `transports` option checked: a name other than 'websocket' means a fallback that was not imported. */
+export function checkTransports(list: readonly TransportChoice[]): readonly TransportChoice[] {
+  for (const t of list)
+    if (t !== 'websocket' && typeof t?.open !== 'function')
+      throw new DrpcError(
+        Code.InvalidOp,
+        `transports: ${JSON.stringify(t)} is not a transport`,
+        (t as unknown) === 'http'
+          ? "import { http } from 'drpc/http' and pass it: transports: ['websocket', http]"
+          : "use 'websocket' or an imported transport such as http from drpc/http",
+      );
+  if (list.length === 0) throw new DrpcError(Code.InvalidOp, 'transports: the list is empty');
+  return list;
 }

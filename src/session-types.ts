@@ -99,6 +99,6 @@ export interface SessionEvents {
 export interface PeerOptions extends Pick<SessionOptions, 'codec' | 'codecs' | 'plugins' | 'clock' | 'timeout'> {
   /** Largest inbound frame in bytes (also bounds what gzip may inflate to). Default 16 MiB. */
   maxFrameSize?: number;
-  /** Transfer filters the protos may apply. Default: the shared registry (gzip, md5). */
+  /** Transfer filters the protos may apply. Default: none in a client (import `createFilters()` for gzip and md5); gzip and md5 in the Node endpoint. */
   filters?: FilterRegistry;
 }

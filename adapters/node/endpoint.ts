@@ -15,6 +15,7 @@ import { autoProto } from '../../src/proto/auto.ts';
 import { DEFAULT_MAX_FRAME, type Proto } from '../../src/proto/proto.ts';
 import { HelloFrames } from './hello.ts';
 import { rawProto } from '../../src/proto/raw.ts';
+import { filters } from '../../src/filter/index.ts';
 import { jsonProto } from '../../src/proto/json.ts';
 import { Router, type CallContext, type CallHandler, type PushHandler } from '../../src/router.ts';
 import { Session, type CallOptions, type PushOptions, type SessionOwner } from '../../src/session.ts';
@@ -107,7 +108,7 @@ export class Endpoint<C extends AnyContract = Untyped> {
   readonly #protos: { raw: Proto; json: Proto };
 
   constructor(options: EndpointOptions<C> = {}) {
-    const protoOpts = { maxFrameSize: options.maxFrameSize, filters: options.filters };
+    const protoOpts = { maxFrameSize: options.maxFrameSize, filters: options.filters ?? filters };
     this.#protos = { raw: rawProto(protoOpts), json: jsonProto(protoOpts) };
     this.#opts = options;
     this.clock = options.clock ?? systemClock;
@@ -337,7 +338,7 @@ export class Endpoint<C extends AnyContract = Untyped> {
     const listener = await listenTcp(options, {
       maxFrameSize: o.maxFrameSize,
       accepts: () => !this.#closing && this.#connections < (o.maxConnections ?? 10_000),
-      serve: (t) => void this.serve(t, { proto: rawProto({ maxFrameSize: o.maxFrameSize, filters: o.filters }) }),
+      serve: (t) => void this.serve(t, { proto: rawProto({ maxFrameSize: o.maxFrameSize, filters: o.filters ?? filters }) }),
       closed: (l) => this.#tcpServers.delete(l),
     });
     this.#tcpServers.add(listener);

@@ -22,7 +22,7 @@ export interface HttpStreamOptions {
   graceMs: number;
 }
 
-/** POST bodies that may wait for an earlier one (the client sends at most 4 at once). */
+/** POST bodies that may wait for an earlier one (our client sends at most 4 at once). */
 const MAX_AHEAD = 16;
 
 interface Outgoing {
@@ -115,6 +115,17 @@ export class NodeHttpTransport implements Transport {
    * by side) waits for it. Returns false when too many bodies wait (frames were lost before them).
    */
   receive(first: number, frames: Frame[]): boolean {
+    // The replies written while a body is delivered go down in one write.
+    const stream = this.#stream;
+    stream?.cork();
+    try {
+      return this.#receive(first, frames);
+    } finally {
+      stream?.uncork();
+    }
+  }
+
+  #receive(first: number, frames: Frame[]): boolean {
     if (first > this.#upNext) {
       if (this.#ahead.size >= MAX_AHEAD) return false;
       this.#ahead.set(first, frames);

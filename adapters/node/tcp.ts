@@ -14,6 +14,7 @@ import { HeartbeatPing } from '../../src/heartbeat.ts';
 import { RawFramer } from '../../src/proto/framer.ts';
 import { DEFAULT_MAX_FRAME, type Frame } from '../../src/proto/proto.ts';
 import { rawProto } from '../../src/proto/raw.ts';
+import { filters as defaultFilters } from '../../src/filter/index.ts';
 import { Session, type SessionOptions } from '../../src/session.ts';
 import { Code, DrpcError, codeText, type Status } from '../../src/status.ts';
 import type { Transport, TransportHandlers } from '../../src/transport/transport.ts';
@@ -159,7 +160,7 @@ export async function dialTcp(options: DialTcpOptions): Promise<Session> {
   const transport = new NodeTcpTransport(socket, { maxFrameSize });
   const session = new Session(transport, {
     ...sessionOptions,
-    proto: sessionOptions.proto ?? rawProto({ maxFrameSize, filters }),
+    proto: sessionOptions.proto ?? rawProto({ maxFrameSize, filters: filters ?? defaultFilters }),
     preparing: auth !== undefined,
   });
   if (auth !== undefined) {

@@ -1,3 +1,4 @@
-// Size budget entry: the client core plus everything the HTTP fallback transport exports (`drpc/http`).
+// Size budget entry: the client core plus the HTTP fallback (`drpc/http`), as an app that falls back
+// uses them: connect(url, { transports: ['websocket', http] }).
 export { connect, DrpcError, Code } from '../../src/index.ts';
-export * as http from '../../src/transport/http.ts';
+export { http } from '../../src/transport/http.ts';

@@ -19,12 +19,18 @@ export type FilterRegistry = Registry<Filter>;
 
 export const MAX_PIPE = 255;
 
+// drpc's own filters, which a client has only when it imports them.
+const HINTS: Record<number, string> = {
+  122: " ('z', gzip): give this side filters: createFilters() (gzip, md5) or createFilters(gzip)",
+  53: " ('5', md5): give this side filters: createFilters() (gzip, md5) or createFilters(md5Filter)",
+};
+
 /** Checks a pipe against a registry, returning the filters in pipe order (400 on an unknown id). */
 export function resolvePipe(registry: FilterRegistry, pipe: readonly number[]): Filter[] {
   if (pipe.length > MAX_PIPE) throw new DrpcError(Code.BadMessage, `filter pipe has ${pipe.length} ids, max ${MAX_PIPE}`);
   return pipe.map((id) => {
     const f = registry.get(id);
-    if (!f) throw new DrpcError(Code.BadMessage, `unsupported transfer filter id ${id}`);
+    if (!f) throw new DrpcError(Code.BadMessage, `unsupported transfer filter id ${id}${HINTS[id] ?? ''}`);
     return f;
   });
 }

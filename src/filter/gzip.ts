@@ -38,7 +38,7 @@ export function gzipFilter(options: GzipOptions = {}): Filter {
   };
 }
 
-export const gzip: Filter = gzipFilter();
+export const gzip: Filter = /* @__PURE__ */ gzipFilter();
 
 function gzipError(err: unknown, max: number): DrpcError {
   const e = err as { code?: string; message?: string };

@@ -9,4 +9,4 @@ export function createFilters(...extra: Filter[]): FilterRegistry {
 }
 
 /** The default registry protos use unless given their own. */
-export const filters: FilterRegistry = createFilters();
+export const filters: FilterRegistry = /* @__PURE__ */ createFilters();

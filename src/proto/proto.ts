@@ -4,8 +4,8 @@
  * message naming the problem; the session closes on them, as drpc does for a bad header.
  */
 import type { Message } from '../message.ts';
-import { filters as defaultFilters } from '../filter/index.ts';
-import type { FilterRegistry } from '../filter/filter.ts';
+import type { Filter, FilterRegistry } from '../filter/filter.ts';
+import { Registry } from '../registry.ts';
 import { Code, DrpcError } from '../status.ts';
 
 export type Frame = Uint8Array | string;
@@ -23,7 +23,10 @@ export interface Proto {
 }
 
 export interface ProtoOptions {
-  /** Transfer filters the proto may apply. Default: the shared registry with gzip and md5. */
+  /**
+   * Transfer filters the proto may apply. Default none here (a client pays for gzip and md5 only when
+   * it imports them: `createFilters()`); the Node endpoint and `dialTcp` default to gzip and md5.
+   */
   filters?: FilterRegistry;
   /** Largest frame accepted by unpack, in bytes (also bounds what filters may inflate to). Default 16 MiB. */
   maxFrameSize?: number;
@@ -31,8 +34,11 @@ export interface ProtoOptions {
 
 export const DEFAULT_MAX_FRAME = 16 * 1024 * 1024;
 
+/** No transfer filters: a frame whose pipe names one is refused with 400 (see resolvePipe). */
+export const noFilters: FilterRegistry = new Registry<Filter>('transfer filter', []);
+
 export function resolveProtoOptions(o: ProtoOptions): Required<ProtoOptions> {
-  return { filters: o.filters ?? defaultFilters, maxFrameSize: o.maxFrameSize ?? DEFAULT_MAX_FRAME };
+  return { filters: o.filters ?? noFilters, maxFrameSize: o.maxFrameSize ?? DEFAULT_MAX_FRAME };
 }
 
 export type ProtoFactory = (options?: ProtoOptions) => Proto;

@@ -15,10 +15,12 @@ import { fromBase64, SseParser, type SseEvent } from './sse.ts';
 import { closedTransport, startListening, type Transport, type TransportHandlers } from './transport.ts';
 import type { CloseDetails } from './websocket.ts';
 import { concatBytes } from '../alloc.ts';
+import type { TransportOpener } from '../dialer.ts';
+import { nodeFetch, type FetchInit, type FetchLike, type FetchResponse } from './node-fetch.ts';
 
 export interface HttpTransportOptions {
-  /** fetch implementation. Default: the global one. */
-  fetch?: typeof fetch;
+  /** fetch implementation. Default: the global one; in Node, one over node:http (see node-fetch.ts). */
+  fetch?: FetchLike;
   /** Give up opening after this many ms (fails with 105 Dial Failed). Default 10000. */
   connectTimeout?: number;
   /** A stream or POST that keeps failing is retried for this long, in ms, before the transport closes. Default 10000. */
@@ -33,7 +35,19 @@ const JSON_TYPE = 'application/vnd.drpc.json';
 const ACK_DELAY = 200; // ms: an idle receiver still acknowledges soon, so the endpoint's outbox stays small
 // POSTs in flight at once: more than one keeps a busy session from waiting a round trip per batch;
 // frames are numbered, so the endpoint delivers them in order whatever order the POSTs arrive in.
-const MAX_POSTS = 4;
+const MAX_POSTS = 4; // a browser has 6 connections per origin over HTTP/1.1: the stream takes one
+// Frames per POST at most: the endpoint starts on one batch while this side makes the next, and
+// answers it with one write, so neither side waits for the other's whole turn.
+const BATCH = 64;
+
+/**
+ * The HTTP fallback for a client: `connect(url, { transports: ['websocket', http] })` dials HTTP when
+ * WebSocket cannot open (the client's `fetch`, `headers` and `connectTimeout` options apply).
+ */
+export const http: TransportOpener = {
+  name: 'http',
+  open: (url, o) => openHttp(url, { fetch: o.fetch, headers: o.headers, connectTimeout: o.connectTimeout, clock: o.clock }),
+};
 
 /** `ws(s)://…` as `http(s)://…`; http URLs as they are. */
 export function httpUrlOf(url: string): string {
@@ -57,7 +71,7 @@ export class HttpTransport implements Transport {
   /** How it closed: the endpoint's close event (code and reason, as a WebSocket close), once it has. */
   closeDetails?: CloseDetails;
   readonly #url: URL;
-  readonly #fetch: typeof fetch;
+  readonly #fetch: FetchLike;
   readonly #clock: Clock;
   readonly #o: HttpTransportOptions;
   #handlers?: TransportHandlers;
@@ -83,7 +97,7 @@ export class HttpTransport implements Transport {
   constructor(url: string, options: HttpTransportOptions) {
     this.#url = new URL(url);
     this.remoteAddress = url;
-    this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.#fetch = options.fetch ?? nodeFetch() ?? (globalThis.fetch.bind(globalThis) as FetchLike);
     this.#clock = options.clock ?? systemClock;
     this.#o = options;
   }
@@ -122,7 +136,9 @@ export class HttpTransport implements Transport {
     if (this.#done) throw closedTransport('http session is closed');
     this.#queue.push(frame);
     this.#queuedBytes += typeof frame === 'string' ? frame.length : frame.byteLength;
-    if (!this.#flushing) {
+    // A full batch goes at once (see BATCH); a partial one at the end of this task.
+    if (this.#queue.length >= BATCH) this.#flush();
+    else if (!this.#flushing) {
       this.#flushing = true;
       queueMicrotask(() => ((this.#flushing = false), this.#flush()));
     }
@@ -147,15 +163,13 @@ export class HttpTransport implements Transport {
       if (e.event === 'recycle') recycled = true;
       else this.#event(e, opened);
     });
-    // Bytes decoded here rather than through a TextDecoderStream: one stream hop less per chunk.
     const reader = res.body.getReader();
-    const text = new TextDecoder();
     try {
       for (;;) {
         const { value, done } = await reader.read();
         if (done || this.#stream !== ctl) break;
         this.#touch();
-        parser.push(text.decode(value, { stream: true }));
+        if (value) parser.push(value);
       }
     } catch {
       // a broken stream: reopened below, like an ended one
@@ -168,20 +182,20 @@ export class HttpTransport implements Transport {
   #event(e: SseEvent, opened?: () => void): void {
     switch (e.event) {
       case 'message':
-        return this.#receive(e.id, e.data);
+        return this.#receive(e.id, utf8Decode(e.data, 'an http session frame'));
       case 'b':
         return this.#receive(e.id, fromBase64(e.data));
       case 't':
         return this.#receive(e.id, utf8Decode(fromBase64(e.data), 'an http session frame'));
       case 'open': {
-        const info = JSON.parse(e.data) as { sid: string; ping?: number };
+        const info = JSON.parse(utf8Decode(e.data, 'the open event')) as { sid: string; ping?: number };
         this.#sid = info.sid;
         this.#ping = info.ping ?? this.#ping;
         this.#startWatchdog();
         return opened?.();
       }
       case 'close': {
-        const d = JSON.parse(e.data) as CloseDetails;
+        const d = JSON.parse(utf8Decode(e.data, 'the close event')) as CloseDetails;
         return this.#finish(`http session closed (${d.code}${d.reason ? ' ' + d.reason : ''})`, d);
       }
     }
@@ -248,13 +262,13 @@ export class HttpTransport implements Transport {
   // ---- up: POSTs ----------------------------------------------------------------------------
 
   #flush(): void {
-    if (this.#inflight.size >= MAX_POSTS || this.#queue.length === 0 || this.#done || !this.#sid) return;
-    // One POST carries frames of one kind (RAW binary or JSON text): the body says which.
-    const kind = typeof this.#queue[0];
-    let n = 1;
-    while (n < this.#queue.length && typeof this.#queue[n] === kind) n++;
-    const frames = this.#queue.splice(0, n);
-    this.#post(frames);
+    while (this.#inflight.size < MAX_POSTS && this.#queue.length > 0 && !this.#done && this.#sid) {
+      // One POST carries frames of one kind (RAW binary or JSON text): the body says which.
+      const kind = typeof this.#queue[0];
+      let n = 1;
+      while (n < this.#queue.length && n < BATCH && typeof this.#queue[n] === kind) n++;
+      this.#post(this.#queue.splice(0, n));
+    }
   }
 
   #post(frames: Frame[]): void {
@@ -316,7 +330,7 @@ export class HttpTransport implements Transport {
     return u;
   }
 
-  #request(method: string, url: URL | string, init: RequestInit & { headers?: Record<string, string> }): Promise<Response> {
+  #request(method: string, url: URL | string, init: FetchInit): Promise<FetchResponse> {
     const extra = this.#o.headers;
     init.method = method;
     if (extra) init.headers = { ...extra, ...init.headers };
@@ -338,7 +352,7 @@ export class HttpTransport implements Transport {
 }
 
 /** A refused request as a DrpcError: the endpoint's status body when it sent one. */
-async function refused(res: Response, what: string): Promise<DrpcError> {
+async function refused(res: FetchResponse, what: string): Promise<DrpcError> {
   const text = await res.text().catch(() => '');
   try {
     const s = JSON.parse(text) as Status;

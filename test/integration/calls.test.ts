@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { gzip } from '../../src/filter/gzip.ts';
+import { createFilters } from '../../src/filter/index.ts';
 import { Code, DrpcError, codeText } from '../../src/status.ts';
 import { Harness, Settlements, delay, onlySession, rejection, until } from './helpers.ts';
 
@@ -197,7 +198,12 @@ for (const proto of ['raw', 'json'] as const) {
         pipe = (ctx as any).message.pipe;
         return body.repeat(2);
       });
-      const c = h.client(url, { proto });
+      // A client has no filters unless it imports them: it says which and how.
+      const bare = h.client(url, { proto });
+      const refused = await rejection(bare.call('/big', 'x', { pipe: [gzip.id] }));
+      assert.equal(refused.code, Code.BadMessage);
+      assert.match(refused.message, /unsupported transfer filter id 122 \('z', gzip\)/);
+      const c = h.client(url, { proto, filters: createFilters() });
       const text = 'drpc '.repeat(2000);
       if (proto === 'json') {
         // the JSON sub-protocol carries text bodies only: a clear 400 before anything is sent

@@ -12,6 +12,7 @@ import { createEndpoint, type Endpoint, type EndpointOptions } from '../../adapt
 import { connect, type Client, type ClientState, type ConnectOptions, type StateInfo } from '../../src/client.ts';
 import { createMessage, type Message } from '../../src/message.ts';
 import { rawProto } from '../../src/proto/raw.ts';
+import { http } from '../../src/transport/http.ts';
 import type { Session } from '../../src/session.ts';
 import type { DrpcError } from '../../src/status.ts';
 
@@ -237,7 +238,12 @@ export class Harness {
 
   /** A client (no heartbeat, quick redials unless told otherwise), closed at the end. */
   client(url: string, options: ConnectOptions = {}): Client {
-    const c = connect(url, { heartbeat: false, reconnect: { min: 20, max: 200 }, transports: [TRANSPORT], ...options });
+    const c = connect(url, {
+      heartbeat: false,
+      reconnect: { min: 20, max: 200 },
+      transports: [TRANSPORT === 'http' ? http : 'websocket'],
+      ...options,
+    });
     this.defer(() => c.close('test over'), true);
     return c;
   }

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Code, DrpcError } from '../../src/status.ts';
+import { http } from '../../src/transport/http.ts';
 import { Harness, delay, onlySession, until } from './helpers.ts';
 
 describe('http fallback', { timeout: 30_000 }, () => {
@@ -12,7 +13,7 @@ describe('http fallback', { timeout: 30_000 }, () => {
     const h = new Harness(t);
     const { ep, url } = await h.endpoint();
     ep.route('/math/add', ({ a, b }: any) => a + b);
-    const c = h.client(url, { transports: ['http'] });
+    const c = h.client(url, { transports: [http] });
     await c.ready();
     assert.equal(c.transport, 'http');
     assert.equal(await c.call('/math/add', { a: 1, b: 2 }), 3);
@@ -34,7 +35,7 @@ describe('http fallback', { timeout: 30_000 }, () => {
     const h = new Harness(t);
     const { ep, url } = await h.endpoint({ http: { maxAgeMs: 50 } });
     const topic = ep.topic('ticks');
-    const c = h.client(url, { transports: ['http'] });
+    const c = h.client(url, { transports: [http] });
     const got: number[] = [];
     c.subscribe('ticks', (n: any) => void got.push(n));
     await c.ready();
@@ -131,7 +132,7 @@ describe('http fallback', { timeout: 30_000 }, () => {
     assert.deepEqual(await status(await fetch(base)), [426, Code.BadMessage], 'a GET without Accept: text/event-stream');
     assert.deepEqual(await status(await fetch(`${base}/echo`, { method: 'POST', body: 'x'.repeat(2048) })), [413, Code.BadMessage]);
     assert.deepEqual(await status(await fetch(`${base}/echo`, { method: 'GET' })), [405, Code.BadMessage]);
-    const c = h.client(url, { transports: ['http'] });
+    const c = h.client(url, { transports: [http] });
     await c.ready();
     assert.equal(await c.call('/echo', 'still fine'), 'still fine');
   });
@@ -151,7 +152,7 @@ describe('fallback and upgrade', { timeout: 30_000 }, () => {
     const topic = ep.topic('feed');
     let effects = 0;
     ep.route('/charge', async () => (effects++, await delay(30), effects));
-    const { client: c, log } = h.logged(url, { transports: ['websocket', 'http'], upgradeInterval: 150 });
+    const { client: c, log } = h.logged(url, { transports: ['websocket', http], upgradeInterval: 150 });
     const got: number[] = [];
     c.subscribe('feed', (n: any) => void got.push(n));
     const t0 = Date.now();
@@ -160,7 +161,7 @@ describe('fallback and upgrade', { timeout: 30_000 }, () => {
     assert.ok(Date.now() - t0 < 1000, `fell back within ${Date.now() - t0} ms`);
     // what worked is remembered for the process: another client of the same URL goes to HTTP first
     const attempts = wsAttempts;
-    const second = h.client(url, { transports: ['websocket', 'http'], upgradeInterval: 0 });
+    const second = h.client(url, { transports: ['websocket', http], upgradeInterval: 0 });
     await second.ready();
     assert.equal(second.transport, 'http');
     assert.equal(wsAttempts, attempts, 'no WebSocket attempt first');
@@ -202,7 +203,7 @@ describe('fallback and upgrade', { timeout: 30_000 }, () => {
       },
     });
     void ep;
-    const { log } = h.logged(url, { transports: ['websocket', 'http'], reconnect: { attempts: 1, min: 5, max: 5 } });
+    const { log } = h.logged(url, { transports: ['websocket', http], reconnect: { attempts: 1, min: 5, max: 5 } });
     const rec = await log.waitFor('reconnecting');
     assert.equal(rec.status?.code, Code.DialFailed);
     assert.match(rec.status!.cause, /websocket: .*; http: /);

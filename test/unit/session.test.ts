@@ -8,6 +8,7 @@ import { createMessage, MType } from '../../src/message.ts';
 import { rawProto } from '../../src/proto/raw.ts';
 import { jsonProto } from '../../src/proto/json.ts';
 import { gzip } from '../../src/filter/gzip.ts';
+import { createFilters } from '../../src/filter/index.ts';
 import type { Plugin } from '../../src/hooks.ts';
 import { tick } from '../helpers.ts';
 
@@ -86,12 +87,13 @@ describe('Session: calls', () => {
   });
 
   it('sends an error REPLY with empty body, codec 0, empty method and the call pipe', async () => {
-    const { client, server, tb } = pair();
+    const proto = rawProto({ filters: createFilters() });
+    const { client, server, tb } = pair({ proto }, { proto });
     server.router.route('/fail', () => {
       throw new DrpcError(401, 'Unauthorized');
     });
     await assert.rejects(client.call('/fail', 'x', { pipe: [gzip.id] }), isCode(401));
-    const reply = await rawProto().unpack(tb.sent.at(-1)!);
+    const reply = await proto.unpack(tb.sent.at(-1)!);
     assert.equal(reply.mtype, MType.Reply);
     assert.equal(reply.serviceMethod, '');
     assert.equal(reply.bodyCodec, 0);

@@ -38,7 +38,8 @@ export async function startDrpcServer({ httpServer }, codec, { http = false } = 
 
 export async function connectDrpcClient(baseUrl, codec, { http = false } = {}) {
   const { connect } = await import(new URL('index.js', dist).href);
-  const client = connect(baseUrl.replace(/^http/, 'ws') + '/', { heartbeat: false, reconnect: false, ...(http ? { transports: ['http'] } : {}), durableCalls: process.env.DRPC_DURABLE !== '0', ...(await codecOptions(codec)) });
+  const transports = http ? [(await import(new URL('http.js', dist).href)).http] : ['websocket'];
+  const client = connect(baseUrl.replace(/^http/, 'ws') + '/', { heartbeat: false, reconnect: false, transports, durableCalls: process.env.DRPC_DURABLE !== '0', ...(await codecOptions(codec)) });
   await client.ready();
   const handlers = new Map();
   client.onPush('/msg', (m) => {

@@ -8,7 +8,7 @@ export const info = {
   packages: [],
   push: true,
   persistent: true,
-  notes: "Client connect() with transports: ['http'] (fetch), heartbeat and redial off; endpoint attach(server, { http: true }); publish = ep.broadcast().",
+  notes: "Client connect() with transports: [http] from drpc/http (node:http in Node), heartbeat and redial off; endpoint attach(server, { http: true }); publish = ep.broadcast().",
 };
 
 export const startServer = (opts) => startDrpcServer(opts, 'json', { http: true });

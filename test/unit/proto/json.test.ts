@@ -15,7 +15,7 @@ const GOLDEN = '{"seq":1,"mtype":1,"serviceMethod":"/p/divide","meta":"{}","body
 const divide = () =>
   createMessage({ seq: 1, mtype: MType.Call, serviceMethod: '/p/divide', bodyCodec: 106, body: bytes('{"A":10,"B":2}') });
 
-const unpack = async (frame: string | Uint8Array, proto = jsonProto()) => proto.unpack(frame);
+const unpack = async (frame: string | Uint8Array, proto = jsonProto({ filters: createFilters() })) => proto.unpack(frame);
 
 /** A text-safe filter: base64 of the data (lets a pipe travel inside the JSON string body). */
 const base64: Filter = {
@@ -169,7 +169,7 @@ describe('json sub-protocol: bodies and filters', () => {
   it('refuses at pack time, with a clear 400, a body that is binary after filters (gzip)', async () => {
     const m = createMessage({ seq: 5, mtype: 1, serviceMethod: '/z', bodyCodec: 106, body: bytes('{"a":1}'), pipe: [0x7a] });
     await assert.rejects(
-      async () => jsonProto().pack(m),
+      async () => jsonProto({ filters: createFilters() }).pack(m),
       bad400(/^json sub-protocol carries text bodies only: the body \(after filters\) is not valid UTF-8$/),
     );
   });

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { rawProto, erpcRawProto } from '../../../src/proto/raw.ts';
 import { createMessage, MType, type Message } from '../../../src/message.ts';
 import { DrpcError } from '../../../src/status.ts';
+import { createFilters } from '../../../src/filter/index.ts';
 import { bytes, frameHex, hex, text, unhex } from '../../helpers.ts';
 
 const divide = () =>
@@ -115,12 +116,22 @@ describe('raw proto (drpc dialect)', () => {
   it('puts the pipe ids in clear and filters the rest (gzip then md5 round trip)', async () => {
     const body = bytes(JSON.stringify({ text: 'hello '.repeat(200) }));
     const m = createMessage({ seq: 3, mtype: 1, serviceMethod: '/zip', bodyCodec: 106, body, pipe: [0x7a, 0x35] });
-    const frame = (await rawProto().pack(m)) as Uint8Array;
+    const proto = rawProto({ filters: createFilters() });
+    const frame = (await proto.pack(m)) as Uint8Array;
     assert.deepEqual([...frame.subarray(4, 8)], [1, 2, 0x7a, 0x35]);
     assert.ok(frame.length < body.length / 4, 'gzip compressed the payload');
-    const back = await rawProto().unpack(frame);
+    const back = await proto.unpack(frame);
     assert.deepEqual(back.pipe, [0x7a, 0x35]);
     assert.equal(text(back.body), text(body));
+  });
+
+  it('refuses a filter it was not given (the default is none), naming the filter and the fix', async () => {
+    const m = createMessage({ seq: 3, mtype: 1, serviceMethod: '/zip', bodyCodec: 106, body: bytes('{}'), pipe: [0x7a] });
+    const frame = (await rawProto({ filters: createFilters() }).pack(m)) as Uint8Array;
+    await assert.rejects(
+      async () => rawProto().unpack(frame),
+      (e: DrpcError) => e.code === 400 && /^unsupported transfer filter id 122 \('z', gzip\): .*createFilters\(\)/.test(e.message),
+    );
   });
 });
 
