@@ -1,12 +1,14 @@
 /**
  * A runnable tour of the core over the in-memory transport: two peers, calls both ways, meta,
- * pushes, a drpc error status, a timeout and an abort. Run: npm run demo
+ * pushes, a gzip transfer filter, a drpc error status, a timeout and an abort. Run: npm run demo:memory
  */
-import { Code, DrpcError, Session, memoryPair, gzip } from '../src/index.ts';
+import { Code, DrpcError, Session, createFilters, gzip, memoryPair, rawProto } from '../src/index.ts';
 
 const [clientEnd, serverEnd] = memoryPair(['mem:client', 'mem:server']);
-const server = new Session(serverEnd);
-const client = new Session(clientEnd);
+// Transfer filters are opt-in (a browser bundle holds them only when imported): both sides take gzip and md5.
+const proto = rawProto({ filters: createFilters() });
+const server = new Session(serverEnd, { proto });
+const client = new Session(clientEnd, { proto });
 
 // Server routes: a typed-looking call, one that fails with a drpc status, one that pushes.
 server.router.route('/math/add', (body) => {

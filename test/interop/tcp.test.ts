@@ -11,10 +11,11 @@ import { dialTcp } from '../../adapters/node/tcp.ts';
 import { createMessage, MType } from '../../src/message.ts';
 import { rawProto } from '../../src/proto/raw.ts';
 import { RawFramer } from '../../src/proto/framer.ts';
+import { filters } from '../../src/filter/index.ts';
 import { Code, type DrpcError } from '../../src/status.ts';
 import type { Session } from '../../src/session.ts';
 
-const proto = rawProto();
+const proto = rawProto({ filters });
 const frame = (seq: number, serviceMethod: string, body: unknown) =>
   proto.pack(
     createMessage({ seq, mtype: MType.Call, serviceMethod, bodyCodec: 106, body: new TextEncoder().encode(JSON.stringify(body)) }),

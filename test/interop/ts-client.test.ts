@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { connect, type Client, type StateInfo } from '../../src/client.ts';
 import { gzip } from '../../src/filter/gzip.ts';
+import { filters } from '../../src/filter/index.ts';
 import type { Plugin } from '../../src/hooks.ts';
 import type { CallContext, PushContext } from '../../src/router.ts';
 import type { CallOptions, PushOptions, Reply, Session } from '../../src/session.ts';
@@ -88,6 +89,7 @@ async function open(kind: Kind, ports: Ports, plugins: Plugin[] = []): Promise<P
   if (kind === 'tcp') return sessionPeer(await dialTcp({ port: ports.tcp, plugins, onError: () => {} }));
   const c = connect(wsUrl(ports[kind]), {
     proto: kind === 'ws-raw' ? 'raw' : 'json',
+    filters, // gzip and md5, which DMicro speaks (a client has none unless given them)
     reconnect: false,
     heartbeat: false,
     plugins,

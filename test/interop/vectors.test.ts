@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { rawProto } from '../../src/proto/raw.ts';
 import { jsonProto } from '../../src/proto/json.ts';
+import { filters } from '../../src/filter/index.ts'; // gzip and md5: the vectors use them
 import { createMessage, type Message } from '../../src/message.ts';
 import { goVectors } from './go.ts';
 import { hex, unhex } from '../helpers.ts';
@@ -86,13 +87,13 @@ describe('interop: DMicro golden vectors (Go packs and unpacks)', () => {
       body: new TextEncoder().encode('{"A":10,"B":2}'),
     });
     const [raw, json] = goVectors<GoMessage>([toGo(m, 'raw'), toGo(m, 'json')]);
-    assert.equal(raw!.frameHex, hex((await rawProto().pack(m)) as Uint8Array));
-    assert.equal(Buffer.from(json!.frameHex!, 'hex').toString(), await jsonProto().pack(m));
+    assert.equal(raw!.frameHex, hex((await rawProto({ filters }).pack(m)) as Uint8Array));
+    assert.equal(Buffer.from(json!.frameHex!, 'hex').toString(), await jsonProto({ filters }).pack(m));
   });
 
   it('RAW: 300 random messages: same bytes without gzip, and each side decodes the other', async () => {
     const msgs = sample(message(printable, fc.uint8Array({ maxLength: 300 })), 300, 42);
-    const proto = rawProto();
+    const proto = rawProto({ filters });
     const ours = await Promise.all(msgs.map((m) => proto.pack(m) as Promise<Uint8Array> | Uint8Array));
     const goPacked = goVectors<GoMessage>(msgs.map((m) => toGo(m, 'raw')));
     const goUnpacked = goVectors<GoMessage>(ours.map((f) => ({ op: 'unpack', proto: 'raw', frameHex: hex(f) })));
@@ -112,7 +113,7 @@ describe('interop: DMicro golden vectors (Go packs and unpacks)', () => {
 
   it('RAW: any Unicode text (control characters included) survives both directions', async () => {
     const msgs = sample(message(anyText, fc.uint8Array({ maxLength: 50 })), 200, 7);
-    const ours = await Promise.all(msgs.map((m) => rawProto().pack(m) as Promise<Uint8Array> | Uint8Array));
+    const ours = await Promise.all(msgs.map((m) => rawProto({ filters }).pack(m) as Promise<Uint8Array> | Uint8Array));
     const goUnpacked = goVectors<GoMessage>(ours.map((f) => ({ op: 'unpack', proto: 'raw', frameHex: hex(f) })));
     msgs.forEach((m, i) => assertSameFields(goUnpacked[i]!, m, `message ${i}`));
   });
@@ -124,7 +125,7 @@ describe('interop: DMicro golden vectors (Go packs and unpacks)', () => {
       200,
       9,
     );
-    const proto = jsonProto();
+    const proto = jsonProto({ filters });
     const ours = msgs.map((m) => proto.pack(m) as string);
     const goPacked = goVectors<GoMessage>(msgs.map((m) => toGo(m, 'json')));
     const goUnpacked = goVectors<GoMessage>(ours.map((f) => ({ op: 'unpack', proto: 'json', frameHex: hex(new TextEncoder().encode(f)) })));
