@@ -42,7 +42,7 @@ interface Limits {
 export class ClientReplies {
   // Created on first use: a connection that never makes a call costs one small object.
   #doneMap?: Map<number, CachedReply>;
-  #runningMap?: Map<number, Waiter[]>;
+  #runningMap?: Map<number, Waiter[] | null>;
   // Completion order of #done as a FIFO (two arrays, moving head): pruning from the front of a Map
   // walks over its deleted slots (V8), which would make every call O(entries). Created on first use.
   #ns?: number[];
@@ -66,7 +66,7 @@ export class ClientReplies {
     return (this.#doneMap ??= new Map());
   }
 
-  get #running(): Map<number, Waiter[]> {
+  get #running(): Map<number, Waiter[] | null> {
     return (this.#runningMap ??= new Map());
   }
 
@@ -80,38 +80,40 @@ export class ClientReplies {
    * reply); or undefined when the call is new: the caller runs it, after `begin(n)`, and calls `finish`.
    */
   lookup(n: number, waiter: Waiter): CachedReply | 'attached' | undefined {
-    this.#prune();
+    this.#prune(this.limits.clock.now());
     const done = this.#doneMap?.get(n);
     if (done) return done;
     const running = this.#runningMap?.get(n);
-    if (!running) return undefined;
-    running.push(waiter);
+    if (running === undefined) return undefined;
+    if (running === null) this.#running.set(n, [waiter]);
+    else running.push(waiter);
     return 'attached';
   }
 
   begin(n: number): void {
-    this.#running.set(n, []);
+    this.#running.set(n, null); // most calls never get a waiter: no array each
   }
 
   finish(n: number, reply: CachedReply): void {
     const waiters = this.#running.get(n);
     this.#running.delete(n);
+    const now = this.limits.clock.now();
     if (!this.#done.has(n)) {
       (this.#ns ??= []).push(n);
-      (this.#ats ??= []).push(this.limits.clock.now());
+      (this.#ats ??= []).push(now);
     }
     this.#done.set(n, reply);
-    this.#prune();
+    this.#prune(now);
     if (waiters) for (const w of waiters) w(reply);
   }
 
   /** Drops replies acknowledged, too old, or beyond the count bound, oldest first. */
-  #prune(): void {
+  #prune(now: number): void {
     const ns = this.#ns;
     const ats = this.#ats;
     if (!ns || !ats) return;
-    const { clock, max, maxAge } = this.limits;
-    const oldest = clock.now() - maxAge;
+    const { max, maxAge } = this.limits;
+    const oldest = now - maxAge;
     let head = this.#head;
     while (head < ns.length && (ns[head]! < this.#acked || ats[head]! < oldest || ns.length - head > max)) this.#done.delete(ns[head++]!);
     if (head > 64 && head * 2 > ns.length) {

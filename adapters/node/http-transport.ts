@@ -41,6 +41,7 @@ export class NodeHttpTransport implements Transport {
   #done = false;
   #reason = '';
   #stream?: ServerResponse;
+  #held?: string; // events sent while a POST body is delivered, written together after it
   #pingTimer?: TimerHandle;
   #ageTimer?: TimerHandle;
   #graceTimer?: TimerHandle;
@@ -115,13 +116,15 @@ export class NodeHttpTransport implements Transport {
    * by side) waits for it. Returns false when too many bodies wait (frames were lost before them).
    */
   receive(first: number, frames: Frame[]): boolean {
-    // The replies written while a body is delivered go down in one write.
-    const stream = this.#stream;
-    stream?.cork();
+    // The replies written while a body is delivered go down in one write (one chunk, not one each).
+    if (this.#held !== undefined) return this.#receive(first, frames);
+    this.#held = '';
     try {
       return this.#receive(first, frames);
     } finally {
-      stream?.uncork();
+      const text = this.#held;
+      this.#held = undefined;
+      if (text) this.#stream?.write(text);
     }
   }
 
@@ -155,7 +158,8 @@ export class NodeHttpTransport implements Transport {
     const event = frameEvent(id, frame);
     this.#outbox.push({ id, event });
     this.#outboxBytes += event.length;
-    this.#stream?.write(event);
+    if (this.#held !== undefined) this.#held += event;
+    else this.#stream?.write(event);
   }
 
   close(reason = 'closed', status?: Status): void {
@@ -191,6 +195,8 @@ export class NodeHttpTransport implements Transport {
   #endStream(last: string): void {
     const res = this.#stream;
     if (!res) return;
+    if (this.#held) last = this.#held + last; // frames sent before the end go first
+    if (this.#held !== undefined) this.#held = '';
     this.#stream = undefined;
     this.#stopStreamTimers();
     res.end(last);

@@ -79,4 +79,28 @@ describe('NodeHttpTransport', () => {
     clock.advance(2);
     assert.deepEqual(closed, ['http stream not resumed within 500 ms']);
   });
+
+  it('writes the frames sent while a POST body is delivered in one write, before a close sent during it', () => {
+    const clock = new ManualClock();
+    const t = new NodeHttpTransport('sid', 'http://test', clock, { pingMs: 1000, maxAgeMs: 10_000, graceMs: 500 });
+    const writes: string[] = [];
+    const res = {
+      write: (s: string) => void writes.push(s),
+      end: (s: string) => void writes.push(`END ${s}`),
+      on: () => {},
+      socket: null,
+    } as never;
+    t.attachStream(res, 0);
+    writes.length = 0;
+    // The handlers answer each frame at once; the last one closes the session.
+    t.listen({
+      receiveFrame: (f) => (f === 'bye' ? t.close('done') : t.send(`re:${String(f)}`)),
+      transportClosed: () => {},
+    });
+    t.receive(1, ['a', 'b']);
+    assert.deepEqual(writes, ['id: 1\ndata: re:a\n\nid: 2\ndata: re:b\n\n']);
+    t.receive(3, ['c', 'bye']);
+    assert.equal(writes.length, 2);
+    assert.match(writes[1]!, /^END id: 3\ndata: re:c\n\nevent: close\n/);
+  });
 });
