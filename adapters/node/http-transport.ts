@@ -41,7 +41,8 @@ export class NodeHttpTransport implements Transport {
   #done = false;
   #reason = '';
   #stream?: ServerResponse;
-  #held?: string; // events sent while a POST body is delivered, written together after it
+  #held?: Frame[]; // frames sent while a POST body is delivered, written together after it
+  #heldBytes = 0;
   #pingTimer?: TimerHandle;
   #ageTimer?: TimerHandle;
   #graceTimer?: TimerHandle;
@@ -116,16 +117,33 @@ export class NodeHttpTransport implements Transport {
    * by side) waits for it. Returns false when too many bodies wait (frames were lost before them).
    */
   receive(first: number, frames: Frame[]): boolean {
-    // The replies written while a body is delivered go down in one write (one chunk, not one each).
+    // The replies sent while a body is delivered go down together: one write, and binary frames in
+    // one batch event (one base64 and one event to parse for the lot, not one each).
     if (this.#held !== undefined) return this.#receive(first, frames);
-    this.#held = '';
+    this.#held = [];
     try {
       return this.#receive(first, frames);
     } finally {
-      const text = this.#held;
+      const text = this.#releaseHeld();
       this.#held = undefined;
       if (text) this.#stream?.write(text);
     }
+  }
+
+  /** The held frames as events, into the outbox (one entry: replayed whole, the client skips what it has). */
+  #releaseHeld(): string {
+    const held = this.#held;
+    if (!held?.length) return '';
+    this.#held = [];
+    const last = this.#nextId - 1;
+    const event =
+      held.length > 1 && held.every((f) => typeof f !== 'string')
+        ? batchEvent(last, held as Uint8Array[])
+        : held.map((f, i) => frameEvent(last - held.length + 1 + i, f)).join('');
+    this.#outboxBytes += event.length - this.#heldBytes;
+    this.#heldBytes = 0;
+    this.#outbox.push({ id: last, event });
+    return event;
   }
 
   #receive(first: number, frames: Frame[]): boolean {
@@ -155,11 +173,17 @@ export class NodeHttpTransport implements Transport {
   send(frame: Frame): void {
     if (this.#done) throw closedTransport('http session is closed');
     const id = this.#nextId++;
+    if (this.#held !== undefined) {
+      this.#held.push(frame);
+      const n = typeof frame === 'string' ? frame.length : frame.byteLength;
+      this.#heldBytes += n;
+      this.#outboxBytes += n; // counted now, so a slow consumer shows while its replies are made
+      return;
+    }
     const event = frameEvent(id, frame);
     this.#outbox.push({ id, event });
     this.#outboxBytes += event.length;
-    if (this.#held !== undefined) this.#held += event;
-    else this.#stream?.write(event);
+    this.#stream?.write(event);
   }
 
   close(reason = 'closed', status?: Status): void {
@@ -195,8 +219,7 @@ export class NodeHttpTransport implements Transport {
   #endStream(last: string): void {
     const res = this.#stream;
     if (!res) return;
-    if (this.#held) last = this.#held + last; // frames sent before the end go first
-    if (this.#held !== undefined) this.#held = '';
+    last = this.#releaseHeld() + last; // frames sent before the end go first
     this.#stream = undefined;
     this.#stopStreamTimers();
     res.end(last);
@@ -216,6 +239,23 @@ export class NodeHttpTransport implements Transport {
     if (this.#ageTimer !== undefined) this.clock.clearTimeout(this.#ageTimer);
     this.#pingTimer = this.#ageTimer = undefined;
   }
+}
+
+/**
+ * Binary frames with consecutive ids ending at `last`, as one event: each frame prefixed by its
+ * length (u32, big-endian), the whole in base64. The client numbers them back from `last`.
+ */
+export function batchEvent(last: number, frames: Uint8Array[]): string {
+  let size = 0;
+  for (const f of frames) size += 4 + f.byteLength;
+  const buf = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const f of frames) {
+    buf.writeUInt32BE(f.byteLength, at);
+    buf.set(f, at + 4);
+    at += 4 + f.byteLength;
+  }
+  return `event: B\nid: ${last}\ndata: ${buf.toString('base64')}\n\n`;
 }
 
 /** One frame as an SSE event: text as is (one data line), binary (or text with line breaks) as base64. */

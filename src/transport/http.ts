@@ -182,11 +182,13 @@ export class HttpTransport implements Transport {
   #event(e: SseEvent, opened?: () => void): void {
     switch (e.event) {
       case 'message':
-        return this.#receive(e.id, utf8Decode(e.data, 'an http session frame'));
+        return this.#receive(Number(e.id), utf8Decode(e.data, 'an http session frame'));
       case 'b':
-        return this.#receive(e.id, fromBase64(e.data));
+        return this.#receive(Number(e.id), fromBase64(e.data));
+      case 'B':
+        return this.#receiveBatch(Number(e.id), fromBase64(e.data));
       case 't':
-        return this.#receive(e.id, utf8Decode(fromBase64(e.data), 'an http session frame'));
+        return this.#receive(Number(e.id), utf8Decode(fromBase64(e.data), 'an http session frame'));
       case 'open': {
         const info = JSON.parse(utf8Decode(e.data, 'the open event')) as { sid: string; ping?: number };
         this.#sid = info.sid;
@@ -201,13 +203,26 @@ export class HttpTransport implements Transport {
     }
   }
 
-  #receive(id: string, frame: Frame): void {
-    const n = Number(id);
+  #receive(n: number, frame: Frame): void {
     if (n <= this.#lastDown) return; // already delivered by an earlier stream
     this.#lastDown = n;
     if (this.#handlers) this.#handlers.receiveFrame(frame);
     else this.#early.push(frame);
     this.#scheduleAck();
+  }
+
+  /** Binary frames numbered up to `last`, each after its length (u32, big-endian): see batchEvent. */
+  #receiveBatch(last: number, bytes: Uint8Array): void {
+    const frames: Uint8Array[] = [];
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (let at = 0; at < bytes.length;) {
+      const len = at + 4 <= bytes.length ? view.getUint32(at) : -1;
+      if (len < 0 || at + 4 + len > bytes.length) return this.#finish('http session stream: a batch event is cut short');
+      frames.push(bytes.subarray(at + 4, at + 4 + len));
+      at += 4 + len;
+    }
+    const first = last - frames.length + 1;
+    for (let i = Math.max(0, this.#lastDown + 1 - first); i < frames.length; i++) this.#receive(first + i, frames[i]!);
   }
 
   /** Acknowledges soon: with the next POST if one goes out meanwhile, else with an empty one. */

@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { HttpTransport } from '../../../src/transport/http.ts';
 import type { Frame } from '../../../src/proto/proto.ts';
+import { batchEvent } from '../../../adapters/node/http-transport.ts';
 
 /** A streamed response whose chunks the test pushes, and can break. */
 function stream() {
@@ -63,12 +64,23 @@ describe('HttpTransport (client)', () => {
     await until(() => got.length === 3, 'the next frame');
     assert.deepEqual(got, ['one', 'two', 'three'], 'the replayed one is not delivered twice');
 
+    // A POST's binary replies come as one batch event, numbered back from its id; a replayed batch
+    // delivers only the frames after the last one received.
+    streams[1]!.push(batchEvent(5, [new Uint8Array([4, 4]), new Uint8Array([5])]));
+    await until(() => got.length === 5, 'the batch');
+    streams[1]!.push(batchEvent(6, [new Uint8Array([4, 4]), new Uint8Array([5]), new Uint8Array(0)]));
+    await until(() => got.length === 6, 'the replayed batch');
+    assert.deepEqual(
+      got.slice(3).map((f) => [...(f as Uint8Array)]),
+      [[4, 4], [5], []],
+    );
+
     t.send('{"a":1}');
     t.send('{"b":2}');
     await until(() => posts.length >= 1, 'a POST');
     assert.equal(posts[0]!.up, '1');
     assert.equal(posts[0]!.body, '{"a":1}\n{"b":2}', 'frames queued in one turn share a POST');
-    assert.equal(posts[0]!.ack, '3');
+    assert.equal(posts[0]!.ack, '6');
     t.send('{"c":3}');
     await until(() => posts.some((p) => p.up === '3'), 'the next POST, numbered after the first two frames');
     t.close('done');
