@@ -36,6 +36,7 @@ export const SCENARIOS = [
   'reconnect after the endpoint closes the session',
   "JSON sub-protocol (proto: 'json')",
   'msgpack codec (src/codec/msgpack.ts)',
+  'HTTP fallback transport (drpc/http): call, push, server → client call',
   'close',
 ] as const;
 

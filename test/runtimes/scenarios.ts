@@ -234,6 +234,31 @@ export async function runScenarios(url: string, emit: (r: ScenarioResult) => voi
     await within(c.close(), 'msgpack client close');
   });
 
+  await run('HTTP fallback transport (drpc/http): call, push, server → client call', async () => {
+    // fetch where the runtime has a fast one (Deno, Bun), node:http in Node.
+    const { http } = await within(import('../../src/transport/http.ts'), 'import drpc/http');
+    const c = open({ transports: [http] });
+    const httpPushes: string[] = [];
+    c.onPush('/news', (m) => void httpPushes.push(m.text));
+    c.route('/client/ask', (q) => `answer to ${q} over ${c.transport}`);
+    await within(c.ready(), 'http client ready');
+    same(c.transport, 'http', 'client.transport');
+    same(await within(c.call('/math/add', { a: 7, b: 8 }), '/math/add over http'), 15, '/math/add over http');
+    const missing = await rejection((c as unknown as Untyped).call('/no/such/route'), 'unknown route over http');
+    same(missing.code, 404, 'status over http');
+    await within(c.call('/ctl/push-me', { text: 'http push' }), 'push over http');
+    await until(() => httpPushes.length === 1, 'the push over http');
+    same(httpPushes, ['http push'], 'pushes over http');
+    same(await within(c.call('/ctl/ask-me', 'fallback'), '/ctl/ask-me over http'), 'answer to fallback over http', 'server → client call');
+    const many = await within(Promise.all(Array.from({ length: 200 }, (_, i) => c.call('/math/add', { a: i, b: 1 }))), '200 calls at once');
+    same(
+      many,
+      Array.from({ length: 200 }, (_, i) => i + 1),
+      '200 calls at once (batched POSTs and batch events)',
+    );
+    await within(c.close(), 'http client close');
+  });
+
   await run('close', async () => {
     await within(client.close(), 'client.close()');
     same(client.state, 'closed', 'state');
