@@ -11,12 +11,12 @@ import { statusToClose } from '../close-codes.ts';
 import type { Frame } from '../proto/proto.ts';
 import { Code, DrpcError, codeText, type Status } from '../status.ts';
 import { utf8Decode } from '../utf8.ts';
-import { fromBase64, SseParser, type SseEvent } from './sse.ts';
+import { fromBase64, splitBatch, SseParser, type SseEvent } from './sse.ts';
 import { closedTransport, startListening, type Transport, type TransportHandlers } from './transport.ts';
 import type { CloseDetails } from './websocket.ts';
 import { concatBytes } from '../alloc.ts';
 import type { TransportOpener } from '../dialer.ts';
-import { nodeFetch, type FetchInit, type FetchLike, type FetchResponse } from './node-fetch.ts';
+import { nodeFetch, refused, type FetchInit, type FetchLike, type FetchResponse } from './node-fetch.ts';
 
 export interface HttpTransportOptions {
   /** fetch implementation. Default: the global one; in Node, one over node:http (see node-fetch.ts). */
@@ -213,14 +213,8 @@ export class HttpTransport implements Transport {
 
   /** Binary frames numbered up to `last`, each after its length (u32, big-endian): see batchEvent. */
   #receiveBatch(last: number, bytes: Uint8Array): void {
-    const frames: Uint8Array[] = [];
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    for (let at = 0; at < bytes.length;) {
-      const len = at + 4 <= bytes.length ? view.getUint32(at) : -1;
-      if (len < 0 || at + 4 + len > bytes.length) return this.#finish('http session stream: a batch event is cut short');
-      frames.push(bytes.subarray(at + 4, at + 4 + len));
-      at += 4 + len;
-    }
+    const frames = splitBatch(bytes);
+    if (!frames) return this.#finish('http session stream: a batch event is cut short');
     const first = last - frames.length + 1;
     for (let i = Math.max(0, this.#lastDown + 1 - first); i < frames.length; i++) this.#receive(first + i, frames[i]!);
   }
@@ -364,17 +358,4 @@ export class HttpTransport implements Transport {
     this.#queue = [];
     this.#handlers?.transportClosed(reason);
   }
-}
-
-/** A refused request as a DrpcError: the endpoint's status body when it sent one. */
-async function refused(res: FetchResponse, what: string): Promise<DrpcError> {
-  const text = await res.text().catch(() => '');
-  try {
-    const s = JSON.parse(text) as Status;
-    if (typeof s.code === 'number') return new DrpcError(s.code, s.msg, `${what}: HTTP ${res.status}: ${s.cause || s.msg}`);
-  } catch {
-    // not a status body
-  }
-  const code = res.status === 404 ? Code.NotFound : Code.DialFailed;
-  return new DrpcError(code, `${what}: HTTP ${res.status}`, text.slice(0, 200));
 }

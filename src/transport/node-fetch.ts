@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage, RequestOptions, ClientRequest, Agent } from 'node:http';
 import { nodeBuiltin } from '../runtime.ts';
+import { Code, DrpcError, type Status } from '../status.ts';
 
 /** What the transport reads from a response (a `Response` is one). */
 export interface FetchResponse {
@@ -89,4 +90,17 @@ function readAll(res: IncomingMessage): Promise<string> {
     res.on('end', () => resolve(text));
     res.on('error', reject);
   });
+}
+
+/** A refused request as a DrpcError: the endpoint's status body when it sent one. */
+export async function refused(res: FetchResponse, what: string): Promise<DrpcError> {
+  const text = await res.text().catch(() => '');
+  try {
+    const s = JSON.parse(text) as Status;
+    if (typeof s.code === 'number') return new DrpcError(s.code, s.msg, `${what}: HTTP ${res.status}: ${s.cause || s.msg}`);
+  } catch {
+    // not a status body
+  }
+  const code = res.status === 404 ? Code.NotFound : Code.DialFailed;
+  return new DrpcError(code, `${what}: HTTP ${res.status}`, text.slice(0, 200));
 }

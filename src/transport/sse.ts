@@ -103,6 +103,20 @@ function join(parts: Uint8Array[], sep: Uint8Array): Uint8Array {
   return out;
 }
 
+/** The frames of a batch event (each after its u32 big-endian length), or undefined when it is cut short. */
+export function splitBatch(bytes: Uint8Array): Uint8Array[] | undefined {
+  const frames: Uint8Array[] = [];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let at = 0; at < bytes.length;) {
+    if (at + 4 > bytes.length) return undefined;
+    const end = at + 4 + view.getUint32(at);
+    if (end > bytes.length) return undefined;
+    frames.push(bytes.subarray(at + 4, end));
+    at = end;
+  }
+  return frames;
+}
+
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const LOOKUP = new Uint8Array(128);
 for (let i = 0; i < ALPHABET.length; i++) LOOKUP[ALPHABET.charCodeAt(i)] = i;

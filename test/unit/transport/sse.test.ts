@@ -2,8 +2,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { SseParser, fromBase64, type SseEvent } from '../../../src/transport/sse.ts';
-import { frameEvent } from '../../../adapters/node/http-transport.ts';
+import { SseParser, fromBase64, splitBatch, type SseEvent } from '../../../src/transport/sse.ts';
+import { batchEvent, frameEvent } from '../../../adapters/node/http-transport.ts';
 
 const utf8 = new TextEncoder();
 const text = new TextDecoder();
@@ -75,6 +75,28 @@ describe('fromBase64', () => {
         const b64 = Buffer.from(bytes).toString('base64');
         assert.deepEqual(fromBase64(utf8.encode(b64)), bytes); // the JS decoder (browsers, Deno, Bun)
         assert.deepEqual(new Uint8Array(fromBase64(Buffer.from(b64, 'latin1'))), bytes); // Node's, for Buffers
+      }),
+    );
+  });
+});
+
+describe('splitBatch', () => {
+  it("gives back the frames of the endpoint's batch event, and refuses one cut short (property)", () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 40 }), { minLength: 1, maxLength: 8 }), fc.nat(), (frames, cut) => {
+        const event = batchEvent(frames.length, frames);
+        const b64 = /\ndata: (.*)\n\n$/.exec(event)![1]!;
+        const bytes = fromBase64(utf8.encode(b64));
+        assert.deepEqual(
+          splitBatch(bytes)?.map((f) => [...f]),
+          frames.map((f) => [...f]),
+        );
+        const short = cut % bytes.length;
+        const part = splitBatch(bytes.subarray(0, short));
+        // a cut at a frame boundary is a shorter batch; anywhere else it is refused
+        if (part) assert.ok(part.length < frames.length || short === 0);
+        assert.equal(splitBatch(new Uint8Array([0, 0, 0, 9, 1])), undefined);
+        assert.equal(splitBatch(new Uint8Array([0, 0])), undefined);
       }),
     );
   });
