@@ -7,7 +7,8 @@
  * A client acknowledges with every call the numbers below which all its calls have settled (meta
  * `_k`), so replies are dropped as soon as they cannot be asked for again: the cache holds about the
  * calls in flight, and entries die young (no garbage-collector cost under load). Bounds for clients
- * that do not acknowledge: entries per client, entry age, and idle clients kept.
+ * that do not acknowledge: entries per client, entry age, idle clients kept, and the bytes of every
+ * client's replies together (a reply that does not fit is not kept: its call could run again).
  */
 import type { Clock } from './clock.ts';
 import type { Status } from './status.ts';
@@ -27,6 +28,11 @@ export interface ReplyCacheOptions {
   maxAgeMs?: number;
   /** Disconnected clients whose replies are kept at most; the longest gone are forgotten first. Default 10000. */
   maxClients?: number;
+  /**
+   * Reply bodies kept by all clients together, in bytes. Over it, a client's new reply pushes out its
+   * own oldest ones, and disconnected clients are forgotten, longest gone first. Default 64 MiB.
+   */
+  maxBytes?: number;
 }
 
 type Waiter = (reply: CachedReply) => void;
@@ -36,6 +42,11 @@ interface Limits {
   readonly clock: Clock;
   readonly max: number;
   readonly maxAge: number;
+  readonly maxBytes: number;
+  /** Body bytes held by every record of the cache. */
+  bytes: number;
+  /** Over maxBytes: forgets disconnected clients, longest gone first, until under it. */
+  makeRoom(): void;
 }
 
 /** One client's replies, by call number. */
@@ -98,30 +109,53 @@ export class ClientReplies {
     const waiters = this.#running.get(n);
     this.#running.delete(n);
     const now = this.limits.clock.now();
-    if (!this.#done.has(n)) {
+    const before = this.#done.get(n);
+    if (before) this.limits.bytes -= before.body.length;
+    else {
       (this.#ns ??= []).push(n);
       (this.#ats ??= []).push(now);
     }
+    this.limits.bytes += reply.body.length;
     this.#done.set(n, reply);
     this.#prune(now);
     if (waiters) for (const w of waiters) w(reply);
   }
 
-  /** Drops replies acknowledged, too old, or beyond the count bound, oldest first. */
+  /** Drops replies acknowledged, too old, or beyond the count or byte bound, oldest first. */
   #prune(now: number): void {
     const ns = this.#ns;
     const ats = this.#ats;
     if (!ns || !ats) return;
-    const { max, maxAge } = this.limits;
-    const oldest = now - maxAge;
+    const limits = this.limits;
+    const oldest = now - limits.maxAge;
+    if (limits.bytes > limits.maxBytes) limits.makeRoom(); // the clients gone first, then our own oldest
     let head = this.#head;
-    while (head < ns.length && (ns[head]! < this.#acked || ats[head]! < oldest || ns.length - head > max)) this.#done.delete(ns[head++]!);
+    while (
+      head < ns.length &&
+      (ns[head]! < this.#acked || ats[head]! < oldest || ns.length - head > limits.max || limits.bytes > limits.maxBytes)
+    )
+      this.#drop(ns[head++]!);
     if (head > 64 && head * 2 > ns.length) {
       this.#ns = ns.slice(head);
       this.#ats = ats.slice(head);
       head = 0;
     }
     this.#head = head;
+  }
+
+  #drop(n: number): void {
+    const r = this.#doneMap?.get(n);
+    if (!r) return;
+    this.limits.bytes -= r.body.length;
+    this.#doneMap!.delete(n);
+  }
+
+  /** The record is forgotten: its bytes leave the cache's count. */
+  forget(): void {
+    for (const r of this.#doneMap?.values() ?? []) this.limits.bytes -= r.body.length;
+    this.#doneMap = undefined;
+    this.#ns = this.#ats = undefined;
+    this.#head = 0;
   }
 }
 
@@ -137,13 +171,25 @@ export class ReplyCache {
     private readonly clock: Clock,
     options: ReplyCacheOptions = {},
   ) {
-    this.#limits = { clock, max: options.maxEntries ?? 4096, maxAge: options.maxAgeMs ?? 60_000 };
+    this.#limits = {
+      clock,
+      max: options.maxEntries ?? 4096,
+      maxAge: options.maxAgeMs ?? 60_000,
+      maxBytes: options.maxBytes ?? 64 * 1024 * 1024,
+      bytes: 0,
+      makeRoom: () => this.#prune(),
+    };
     this.#maxClients = options.maxClients ?? 10_000;
   }
 
   /** How long a reply is kept, in ms. */
   get maxAgeMs(): number {
     return this.#limits.maxAge;
+  }
+
+  /** Reply body bytes held now, all clients together. */
+  get bytes(): number {
+    return this.#limits.bytes;
   }
 
   /** Clients with a record (connected, or gone for less than maxAgeMs). */
@@ -170,10 +216,12 @@ export class ReplyCache {
 
   #prune(): void {
     const oldest = this.clock.now() - this.#limits.maxAge;
+    const limits = this.#limits;
     for (const [id, r] of this.#idle) {
-      if (r.releasedAt >= oldest && this.#idle.size <= this.#maxClients) break;
+      if (r.releasedAt >= oldest && this.#idle.size <= this.#maxClients && limits.bytes <= limits.maxBytes) break;
       this.#idle.delete(id);
       this.#clients.delete(id);
+      r.forget();
     }
   }
 }

@@ -113,3 +113,59 @@ describe('ReplyCache', () => {
     assert.equal(cache.clients, 3, "'a' is connected; of the idle x, y, z the oldest went");
   });
 });
+
+describe('ReplyCache byte bound (maxBytes)', () => {
+  const sized = (n: number, bytes: number): CachedReply => ({ ...reply(n), body: new Uint8Array(bytes) });
+  const finish = (r: ClientReplies, n: number, bytes: number) => {
+    r.begin(n);
+    r.finish(n, sized(n, bytes));
+  };
+
+  it("over the bound, a client's new reply pushes out its own oldest ones; one that cannot fit is not kept", () => {
+    const cache = new ReplyCache(new ManualClock(), { maxBytes: 10 });
+    const a = cache.acquire('a');
+    finish(a, 1, 4);
+    finish(a, 2, 4);
+    assert.equal(cache.bytes, 8);
+    finish(a, 3, 4); // 12 > 10: reply 1 goes
+    assert.equal(cache.bytes, 8);
+    assert.equal(
+      a.lookup(1, () => {}),
+      undefined,
+      'reply 1 is gone: a re-sent call 1 would run again',
+    );
+    assert.ok(a.lookup(3, () => {}));
+    finish(a, 4, 11); // bigger than the whole bound
+    assert.equal(
+      a.lookup(4, () => {}),
+      undefined,
+    );
+    assert.ok(cache.bytes <= 10, `held ${cache.bytes} B`);
+  });
+
+  it('disconnected clients are forgotten first, longest gone first, before a connected one loses a reply', () => {
+    const clock = new ManualClock();
+    const cache = new ReplyCache(clock, { maxBytes: 10 });
+    const gone1 = cache.acquire('gone1');
+    finish(gone1, 1, 4);
+    cache.release(gone1);
+    clock.advance(1);
+    const gone2 = cache.acquire('gone2');
+    finish(gone2, 1, 4);
+    cache.release(gone2);
+    const live = cache.acquire('live');
+    finish(live, 1, 4); // 12 > 10: gone1 is forgotten
+    assert.equal(cache.bytes, 8);
+    assert.equal(cache.clients, 2);
+    assert.ok(live.lookup(1, () => {}));
+    assert.ok(
+      cache.acquire('gone2').lookup(1, () => {}),
+      'gone2 (gone later) is still known',
+    );
+    assert.equal(
+      cache.acquire('gone1').lookup(1, () => {}),
+      undefined,
+      'gone1 was forgotten',
+    );
+  });
+});
