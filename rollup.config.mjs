@@ -50,7 +50,7 @@ const treeshake = { moduleSideEffects: (id) => !ours.test(id) };
 
 const esm = {
   input: { index: 'src/index.ts', msgpack: 'src/codec/msgpack.ts', http: 'src/transport/http.ts', node: 'adapters/node/index.ts' },
-  external: (id) => /^(msgpackr|nanoevents|ws|isomorphic-ws)$/.test(id) || id.startsWith('node:'),
+  external: (id) => /^(msgpackr|ws|isomorphic-ws)$/.test(id) || id.startsWith('node:'),
   output: { dir: 'dist/esm', format: 'es', sourcemap: true, chunkFileNames: '[name].js' },
   plugins: [nodeResolve({ extensions }), esbuild({ target: 'es2022', tsconfig: 'tsconfig.json' })],
   onwarn,

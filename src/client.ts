@@ -5,7 +5,6 @@
  * bounded offline queue; calls in flight when the connection drops are re-sent after the reconnect
  * when the endpoint keeps a reply cache (durable calls), and settle with 102 otherwise.
  */
-import { createNanoEvents, type Emitter } from 'nanoevents';
 import { authenticate } from './auth.ts';
 import { backoffDelay } from './backoff.ts';
 import { systemClock, type Clock, type TimerHandle } from './clock.ts';
@@ -49,6 +48,7 @@ import {
 } from './contract.ts';
 import { Session, type CallOptions, type PushOptions, type Reply } from './session.ts';
 import { Code, DrpcError, codeText, type Status } from './status.ts';
+import { Listeners } from './listeners.ts';
 import { checkTransports, Dialer, type DialedTransport, type TransportName } from './dialer.ts';
 
 export type { ClientState, StateInfo, ClientEvents, ConnectOptions } from './client-types.ts';
@@ -63,7 +63,7 @@ type CallArgs<C, M> = C extends Contract ? [body: CallInput<C, M>, options?: Cal
 export class Client<C extends AnyContract = Untyped> {
   readonly router = new Router();
   readonly clock: Clock;
-  readonly #events: Emitter<ClientEvents> = createNanoEvents<ClientEvents>();
+  readonly #events = new Listeners<ClientEvents>();
   readonly #opts: ConnectOptions<C>;
   readonly #proto: Proto;
   readonly #queue: OfflineQueue;

@@ -6,7 +6,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { createNanoEvents, type Emitter } from 'nanoevents';
 import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
 import { acceptAuth } from '../../src/auth.ts';
 import { systemClock, type Clock } from '../../src/clock.ts';
@@ -15,6 +14,7 @@ import { autoProto } from '../../src/proto/auto.ts';
 import { DEFAULT_MAX_FRAME, type Proto } from '../../src/proto/proto.ts';
 import { HelloFrames } from './hello.ts';
 import { rawProto } from '../../src/proto/raw.ts';
+import { Listeners } from '../../src/listeners.ts';
 import { filters } from '../../src/filter/index.ts';
 import { jsonProto } from '../../src/proto/json.ts';
 import { Router, type CallContext, type CallHandler, type PushHandler } from '../../src/router.ts';
@@ -72,7 +72,7 @@ export class Endpoint<C extends AnyContract = Untyped> {
   readonly clock: Clock;
   readonly #opts: EndpointOptions<C>;
   readonly #wss: WebSocketServer;
-  readonly #events: Emitter<EndpointEvents> = createNanoEvents<EndpointEvents>();
+  readonly #events = new Listeners<EndpointEvents>();
   readonly #attached: { server: Server; off: () => void }[] = [];
   readonly #transports = new Set<Transport>();
   readonly #tcpServers = new Set<{ close(): Promise<void> }>();
