@@ -62,7 +62,6 @@ function overNodeHttp(http: HttpModule, https: HttpModule): FetchLike {
       const abort = () => (response ?? req).destroy(new Error('aborted'));
       const req = mod.request(u, { method: init.method ?? 'GET', headers: init.headers, agent }, (res) => {
         response = res;
-        res.on('close', () => signal?.removeEventListener('abort', abort));
         const status = res.statusCode ?? 0;
         const ok = status >= 200 && status < 300;
         if (init.method !== 'GET') {
@@ -74,6 +73,8 @@ function overNodeHttp(http: HttpModule, https: HttpModule): FetchLike {
         resolve({ ok, status, body: { getReader: () => ({ read: () => chunks.next() }) }, text: () => readAll(res) });
       });
       req.on('error', reject);
+      // Once the request is over (answered, aborted, or failed before any response): the signal outlives it.
+      req.on('close', () => signal?.removeEventListener('abort', abort));
       if (signal?.aborted) return abort();
       signal?.addEventListener('abort', abort, { once: true });
       req.end(init.body as string | Uint8Array | undefined); // the transport sends only these

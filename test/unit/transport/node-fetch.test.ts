@@ -87,6 +87,14 @@ describe('nodeFetch', () => {
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((r) => closed.close(() => r()));
-    await assert.rejects(fetchLike(`http://127.0.0.1:${port}/`, { method: 'POST', body: 'x' }));
+    const alive = new AbortController();
+    let listening = 0;
+    const add = alive.signal.addEventListener.bind(alive.signal);
+    const remove = alive.signal.removeEventListener.bind(alive.signal);
+    alive.signal.addEventListener = ((...a: Parameters<typeof add>) => (listening++, add(...a))) as typeof add;
+    alive.signal.removeEventListener = ((...a: Parameters<typeof remove>) => (listening--, remove(...a))) as typeof remove;
+    await assert.rejects(fetchLike(`http://127.0.0.1:${port}/`, { method: 'POST', body: 'x', signal: alive.signal }));
+    for (let i = 0; i < 20 && listening > 0; i++) await new Promise((r) => setTimeout(r, 5)); // 'close' follows 'error'
+    assert.equal(listening, 0, 'a request that failed leaves no listener on its signal');
   });
 });
