@@ -1,8 +1,8 @@
 /**
- * HTTP transport (client side), for networks that block WebSocket: `fetch` only, so it runs in
- * browsers, Deno, Bun and Node. Frames go up in POST bodies (up to MAX_POSTS at once; frames queued
- * meanwhile share the next one), numbered so that the endpoint delivers them in order and a POST
- * retried after a network error is not delivered twice. Frames come down one streamed response in SSE framing, read through
+ * HTTP transport (client side), for networks that block WebSocket: `fetch` (node:http in Node, see
+ * node-fetch.ts), so it runs in browsers, Deno, Bun and Node. Frames go up in numbered POSTs
+ * (http-posts.ts), so that the endpoint delivers them in order and a POST retried after a network
+ * error is not delivered twice. Frames come down one streamed response in SSE framing, read through
  * `fetch` (headers can be set); each has an id, and a stream that ends (max age) or breaks is
  * reopened after the last id received, so nothing is lost or doubled. Wire: docs/protocol.md.
  */
@@ -14,8 +14,8 @@ import { utf8Decode } from '../utf8.ts';
 import { fromBase64, splitBatch, SseParser, type SseEvent } from './sse.ts';
 import { closedTransport, startListening, type Transport, type TransportHandlers } from './transport.ts';
 import type { CloseDetails } from './websocket.ts';
-import { concatBytes } from '../alloc.ts';
 import type { TransportOpener } from '../dialer.ts';
+import { PostQueue } from './http-posts.ts';
 import { nodeFetch, refused, type FetchInit, type FetchLike, type FetchResponse } from './node-fetch.ts';
 
 export interface HttpTransportOptions {
@@ -33,12 +33,6 @@ export interface HttpTransportOptions {
 const RAW_TYPE = 'application/vnd.drpc.raw';
 const JSON_TYPE = 'application/vnd.drpc.json';
 const ACK_DELAY = 200; // ms: an idle receiver still acknowledges soon, so the endpoint's outbox stays small
-// POSTs in flight at once: more than one keeps a busy session from waiting a round trip per batch;
-// frames are numbered, so the endpoint delivers them in order whatever order the POSTs arrive in.
-const MAX_POSTS = 4; // a browser has 6 connections per origin over HTTP/1.1: the stream takes one
-// Frames per POST at most: the endpoint starts on one batch while this side makes the next, and
-// answers it with one write, so neither side waits for the other's whole turn.
-const BATCH = 64;
 
 /**
  * The HTTP fallback for a client: `connect(url, { transports: ['websocket', http] })` dials HTTP when
@@ -86,12 +80,7 @@ export class HttpTransport implements Transport {
   #lastDown = 0; // id of the last frame received
   #ackSent = 0;
   #ackTimer?: TimerHandle;
-  #queue: Frame[] = [];
-  #queuedBytes = 0;
-  #inflight = new Set<{ first: number; frames: Frame[]; bytes: number }>(); // POSTs not yet answered
-  #inflightBytes = 0;
-  #upNext = 1;
-  #flushing = false;
+  readonly #posts: PostQueue;
   #postUrl?: string; // built once: every POST goes to the same URL
 
   constructor(url: string, options: HttpTransportOptions) {
@@ -100,10 +89,23 @@ export class HttpTransport implements Transport {
     this.#fetch = options.fetch ?? nodeFetch() ?? (globalThis.fetch.bind(globalThis) as FetchLike);
     this.#clock = options.clock ?? systemClock;
     this.#o = options;
+    this.#posts = new PostQueue({
+      closed: () => this.#done,
+      ready: () => this.#sid !== '',
+      post: (first, body, text) => this.#postBody(first, body, text),
+      refused: (res) => refused(res, 'frames sent up'),
+      failed: (reason, refusal) =>
+        refusal
+          ? this.#finish(`${reason}: ${refusal.causeText || refusal.message}`, statusToClose(refusal.toStatus()))
+          : this.#finish(reason),
+      pause: (ms) => this.#pause(ms),
+      now: () => this.#clock.now(),
+      retryFor: options.retryFor ?? 10_000,
+    });
   }
 
   get bufferedAmount(): number {
-    return this.#queuedBytes + this.#inflightBytes;
+    return this.#posts.bufferedAmount;
   }
 
   /** The first stream: resolves on its `open` event (the session id), rejects with 105. */
@@ -134,14 +136,7 @@ export class HttpTransport implements Transport {
 
   send(frame: Frame): void {
     if (this.#done) throw closedTransport('http session is closed');
-    this.#queue.push(frame);
-    this.#queuedBytes += typeof frame === 'string' ? frame.length : frame.byteLength;
-    // A full batch goes at once (see BATCH); a partial one at the end of this task.
-    if (this.#queue.length >= BATCH) this.#flush();
-    else if (!this.#flushing) {
-      this.#flushing = true;
-      queueMicrotask(() => ((this.#flushing = false), this.#flush()));
-    }
+    this.#posts.send(frame);
   }
 
   close(reason = 'closed', status?: Status): void {
@@ -224,7 +219,7 @@ export class HttpTransport implements Transport {
     this.#ackTimer ??= this.#clock.setTimeout(() => {
       this.#ackTimer = undefined;
       if (this.#done || this.#lastDown <= this.#ackSent) return;
-      if (this.#inflight.size === 0) this.#post([]);
+      if (this.#posts.inflight === 0) this.#posts.sendEmpty();
       else this.#scheduleAck(); // the POSTs in flight carry an older ack: try again after them
     }, ACK_DELAY);
   }
@@ -268,58 +263,12 @@ export class HttpTransport implements Transport {
     this.#watchdog = this.#clock.setTimeout(check, this.#ping);
   }
 
-  // ---- up: POSTs ----------------------------------------------------------------------------
+  // ---- up: POSTs (the queue is http-posts.ts) -------------------------------------------------
 
-  #flush(): void {
-    while (this.#inflight.size < MAX_POSTS && this.#queue.length > 0 && !this.#done && this.#sid) {
-      // One POST carries frames of one kind (RAW binary or JSON text): the body says which.
-      const kind = typeof this.#queue[0];
-      let n = 1;
-      while (n < this.#queue.length && n < BATCH && typeof this.#queue[n] === kind) n++;
-      this.#post(this.#queue.splice(0, n));
-    }
-  }
-
-  #post(frames: Frame[]): void {
-    let bytes = 0;
-    for (const f of frames) bytes += typeof f === 'string' ? f.length : f.byteLength;
-    this.#queuedBytes -= bytes;
-    const batch = { first: this.#upNext, frames, bytes };
-    this.#upNext += frames.length;
-    this.#inflight.add(batch);
-    this.#inflightBytes += bytes;
-    void this.#sendBatch(batch);
-  }
-
-  async #sendBatch(batch: { first: number; frames: Frame[]; bytes: number }): Promise<void> {
-    const end = this.#clock.now() + (this.#o.retryFor ?? 10_000);
-    const text = batch.frames.length > 0 && typeof batch.frames[0] === 'string';
-    const body = text ? (batch.frames as string[]).join('\n') : concatBytes(batch.frames as Uint8Array[]);
-    let wait = 0;
-    while (!this.#done) {
-      if (wait) await this.#pause(wait);
-      this.#ackSent = Math.max(this.#ackSent, this.#lastDown);
-      const headers = {
-        'content-type': text ? JSON_TYPE : RAW_TYPE,
-        'x-drpc-up': String(batch.first),
-        'x-drpc-ack': String(this.#lastDown),
-      };
-      try {
-        const res = await this.#request('POST', (this.#postUrl ??= this.#sessionUrl().href), { headers, body: body as BodyInit });
-        if (!res.ok) throw Object.assign(await refused(res, 'frames sent up'), { final: true });
-        this.#inflight.delete(batch);
-        this.#inflightBytes -= batch.bytes;
-        return this.#flush();
-      } catch (err) {
-        const e = DrpcError.from(err);
-        // Refused by the endpoint (a frame too big, an unknown session): closed with that status, as a
-        // WebSocket close 4000 + code would say; the client must not re-send into the same refusal.
-        if ((err as { final?: boolean }).final)
-          return this.#finish(`http post refused: ${e.causeText || e.message}`, statusToClose(e.toStatus()));
-        if (this.#clock.now() > end) return this.#finish(`http post failed: ${e.causeText || e.message}`);
-      }
-      wait = Math.min(Math.max(wait * 2, 100), 2000);
-    }
+  #postBody(first: number, body: string | Uint8Array, text: boolean): Promise<FetchResponse> {
+    this.#ackSent = Math.max(this.#ackSent, this.#lastDown);
+    const headers = { 'content-type': text ? JSON_TYPE : RAW_TYPE, 'x-drpc-up': String(first), 'x-drpc-ack': String(this.#lastDown) };
+    return this.#request('POST', (this.#postUrl ??= this.#sessionUrl().href), { headers, body: body as BodyInit });
   }
 
   // ---- shared -------------------------------------------------------------------------------
@@ -355,7 +304,7 @@ export class HttpTransport implements Transport {
     this.#stream?.abort();
     this.#stream = undefined;
     for (const t of [this.#watchdog, this.#ackTimer]) if (t !== undefined) this.#clock.clearTimeout(t);
-    this.#queue = [];
+    this.#posts.clear();
     this.#handlers?.transportClosed(reason);
   }
 }
