@@ -13,18 +13,6 @@ const onwarn = (w) => {
 };
 const extensions = ['.ts', '.mjs', '.js'];
 
-// Mirrors msgpackr's own "no-eval" build (its unpack.js declares `var BlockedFunction` for this):
-// the record reader's `new Function` fast path then throws, and msgpackr falls back to its plain
-// reader, so strict-CSP pages work. `typeof Buffer` is "undefined" in a browser; saying so lets
-// rollup drop msgpackr's Node Buffer branches. Lines do not move, so `map: null` keeps the map usable.
-const msgpackrForBrowsers = {
-  name: 'msgpackr-for-browsers',
-  transform(code, id) {
-    if (!/[\\/]node_modules[\\/]msgpackr[\\/]/.test(id)) return null;
-    return { code: code.replace(/\bFunction\b(?!\.)/g, 'BlockedFunction').replace(/\btypeof Buffer\b/g, '"undefined"'), map: null };
-  },
-};
-
 // scripts/size.mjs reads every file in these dirs: start them empty so no stale file is measured.
 // (The browser build runs before the size builds: the CLI builds the configs in order.)
 const cleanBrowserDirs = {
@@ -38,7 +26,6 @@ const browserPlugins = () => [
   // browser: true also honours package.json "browser" fields: isomorphic-ws becomes its browser.js
   // (the global WebSocket), never `ws`.
   nodeResolve({ browser: true, exportConditions: ['browser', 'import', 'default'], preferBuiltins: false, extensions }),
-  msgpackrForBrowsers,
   esbuild({ target: 'es2022', minify: true, tsconfig: 'tsconfig.json' }),
 ];
 
@@ -50,7 +37,7 @@ const treeshake = { moduleSideEffects: (id) => !ours.test(id) };
 
 const esm = {
   input: { index: 'src/index.ts', msgpack: 'src/codec/msgpack.ts', http: 'src/transport/http.ts', node: 'adapters/node/index.ts' },
-  external: (id) => /^(msgpackr|ws|isomorphic-ws)$/.test(id) || id.startsWith('node:'),
+  external: (id) => /^(ws|isomorphic-ws)$/.test(id) || id.startsWith('node:'),
   output: { dir: 'dist/esm', format: 'es', sourcemap: true, chunkFileNames: '[name].js' },
   plugins: [nodeResolve({ extensions }), esbuild({ target: 'es2022', tsconfig: 'tsconfig.json' })],
   onwarn,

@@ -6,6 +6,10 @@
  */
 import { createMessage, MType, jsonCodec, rawProto, jsonProto, type Message, type Proto, type Codec } from '../src/index.ts';
 import { msgpack } from '../src/codec/msgpack.ts';
+// The reference msgpack library (a devDependency, here only to compare with our codec).
+import { Packr } from 'msgpackr';
+
+const packr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: true });
 
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -59,6 +63,8 @@ const cases: Case[] = [
   protoCase('RAW + json', rawProto(), jsonCodec),
   protoCase('RAW + msgpack', rawProto(), msgpack),
   protoCase('JSON sub-proto + json', jsonProto(), jsonCodec),
+  { name: 'msgpack body only: drpc/msgpack encode+decode', run: (obj) => msgpack.decode(msgpack.encode(obj)) },
+  { name: 'msgpack body only: msgpackr pack+unpack (reference)', run: (obj) => packr.unpack(packr.pack(obj)) },
 ];
 
 function measure(c: Case, obj: unknown): number {

@@ -28,14 +28,13 @@ const CLOSE_DEADLINE = 3_000; // ms an endpoint child has to close and exit once
 type Runtime = 'deno' | 'bun';
 
 /**
- * The least Deno permissions that work for both scripts: loopback only, and the two environment
- * variables read while loading: `ws` (the endpoint's WebSocket server; the client uses Deno's own
- * WebSocket and never loads it) reads WS_NO_BUFFER_UTIL, msgpackr reads MSGPACKR_NATIVE_ACCELERATION_DISABLED. No --allow-read: modules
- * are not file reads. No --allow-ffi: msgpackr then skips its native addon and runs as pure JS.
+ * The least Deno permissions that work for both scripts: loopback only, and the one environment
+ * variable read while loading: `ws` (the endpoint's WebSocket server; the client uses Deno's own
+ * WebSocket and never loads it) reads WS_NO_BUFFER_UTIL. No --allow-read: modules are not file reads.
  * Bare imports resolve from node_modules (package.json present: Deno's "manual" node_modules mode),
  * so nothing is downloaded; this also works with no network and an empty DENO_DIR.
  */
-const DENO_FLAGS = ['--allow-net=127.0.0.1', '--allow-env=WS_NO_BUFFER_UTIL,MSGPACKR_NATIVE_ACCELERATION_DISABLED'];
+const DENO_FLAGS = ['--allow-net=127.0.0.1', '--allow-env=WS_NO_BUFFER_UTIL'];
 
 function command(runtime: Runtime, script: string, args: string[]): [string, string[]] {
   if (runtime === 'deno') return [`${BIN}deno`, ['run', ...DENO_FLAGS, script, ...args]];
