@@ -7,7 +7,7 @@ import type { Status } from './status.ts';
 import type { Gap } from './topics.ts';
 import type { WebSocketConstructor } from './transport/websocket.ts';
 import type { FetchLike } from './transport/node-fetch.ts';
-import type { TransportChoice } from './dialer.ts';
+import type { TransportChoice } from './dialing.ts';
 
 export type ClientState = 'connecting' | 'open' | 'reconnecting' | 'closed';
 

@@ -49,7 +49,7 @@ import {
 import { Session, type CallOptions, type PushOptions, type Reply } from './session.ts';
 import { Code, DrpcError, codeText, type Status } from './status.ts';
 import { Listeners } from './listeners.ts';
-import { checkTransports, Dialer, type DialedTransport, type TransportName } from './dialer.ts';
+import { dialingFor, type DialedTransport, type Dialing, type TransportName } from './dialing.ts';
 
 export type { ClientState, StateInfo, ClientEvents, ConnectOptions } from './client-types.ts';
 
@@ -80,9 +80,8 @@ export class Client<C extends AnyContract = Untyped> {
   readonly #durables: DurableCalls;
   #authReply: unknown; // stale-callback guard: callbacks from an older dial are ignored
   #handshaking?: DialedTransport; // open but not yet authenticated: close() ends it at once
-  readonly #dialer: Dialer;
-  #upgraded?: DialedTransport; // a WebSocket opened by the background probe, for the next dial
-  #moving = false; // the session moves onto #upgraded: new calls wait in the offline queue
+  readonly #dialer: Dialing;
+  #moving = false; // the session moves onto a WebSocket the probe opened: new calls wait in the offline queue
   #stopProbe?: () => void;
   #stopEnv?: () => void;
 
@@ -117,12 +116,14 @@ export class Client<C extends AnyContract = Untyped> {
       timeout: options.timeout ?? 30_000,
       resumeWindow: options.resumeWindow ?? 60_000,
     });
-    this.#dialer = new Dialer(url, {
-      transports: checkTransports(options.transports ?? ['websocket']),
+    this.#dialer = dialingFor({
+      url,
+      transports: options.transports ?? ['websocket'],
       WebSocket: options.WebSocket,
       fetch: options.fetch,
       headers: options.headers,
       connectTimeout: options.connectTimeout,
+      upgradeInterval: options.upgradeInterval,
       clock: this.clock,
     });
     this.#stopEnv = watchEnvironment(() => this.#wake());
@@ -317,8 +318,7 @@ export class Client<C extends AnyContract = Untyped> {
     let session: Session | undefined;
     try {
       const url = await this.#url();
-      transport = this.#upgraded ?? (await this.#dialer.open(url));
-      this.#upgraded = undefined;
+      transport = await this.#dialer.open(url); // the probe's WebSocket when one is waiting
       if (id !== this.#dialId) return transport.close('superseded');
       session = this.#newSession(transport, id);
       if (this.#opts.auth) {
@@ -348,24 +348,21 @@ export class Client<C extends AnyContract = Untyped> {
     this.#setState('open', moving ? 'moved to websocket' : `connected over ${this.#dialer.current}`);
     this.#subs.open(session); // before queued calls: resume topics first
     this.#queue.flush();
-    if (this.#dialer.canUpgrade)
-      this.#stopProbe = this.#dialer.probeEvery(
-        this.#opts.upgradeInterval ?? 30_000,
-        () => this.#url(),
-        () => id === this.#dialId && this.#session === session,
-        (ws) => this.#moveTo(ws),
-      );
+    this.#stopProbe = this.#dialer.upgrade?.(
+      () => this.#url(),
+      () => id === this.#dialId && this.#session === session,
+      () => this.#moveTo(session),
+    );
   }
 
-  /** A WebSocket the background probe opened while on HTTP: the session moves over to it. */
-  #moveTo(ws: DialedTransport): void {
-    const s = this.#session;
-    if (!s) return ws.close('superseded');
-    // A quick reconnect onto the open socket: durable calls and topics resume as after any drop;
-    // calls made meanwhile wait in the offline queue.
-    this.#upgraded = ws;
+  /**
+   * A WebSocket the background probe opened while on HTTP waits for the next dial: the session moves
+   * over to it, a quick reconnect in which durable calls and topics resume as after any drop, and
+   * calls made meanwhile wait in the offline queue.
+   */
+  #moveTo(session: Session): void {
     this.#moving = true;
-    void s.close('upgrading to websocket', { timeout: 2000 });
+    void session.close('upgrading to websocket', { timeout: 2000 });
   }
 
   #newSession(transport: DialedTransport, id: number): Session {
@@ -392,7 +389,7 @@ export class Client<C extends AnyContract = Untyped> {
       const details = transport.closeDetails;
       const status = info.status ?? (details ? closeToStatus(details.code, details.reason) : undefined);
       // A planned move (the probe's WebSocket is waiting): no 'reconnecting', calls wait in the queue.
-      if (this.#upgraded && this.#state.state === 'open') return void this.#dial(true);
+      if (this.#dialer.waiting && this.#state.state === 'open') return void this.#dial(true);
       this.#lost(info.reason, status, details?.code === SERVICE_RESTART);
     });
     return session;
@@ -432,8 +429,7 @@ export class Client<C extends AnyContract = Untyped> {
     if (this.#retryTimer !== undefined) this.clock.clearTimeout(this.#retryTimer);
     this.#stopProbe?.();
     this.#retryTimer = this.#stopProbe = undefined;
-    this.#upgraded?.close('client closed');
-    this.#upgraded = undefined;
+    this.#dialer.drop?.();
     this.#moving = false;
     this.#stopEnv?.();
     this.#stopEnv = undefined;

@@ -1,59 +1,40 @@
 /**
- * Which transport a client dials, in the order of its `transports` option: WebSocket first, then a
- * fallback such as `http` from `drpc/http` when WebSocket cannot open (refused, blocked, timed out).
- * A fallback is imported, not built in, so that an app pays for it only when it uses it. What worked is remembered per URL for
- * the page's (process's) lifetime, so a redial does not wait on a blocked WebSocket again; the
- * client probes WebSocket in the background instead (`probe`) and moves back when it opens.
+ * The Dialing of a client whose `transports` list holds a fallback (`http` from `drpc/http`, which
+ * imports this file): tries the list in order, WebSocket first, and falls back when WebSocket cannot
+ * open (refused, blocked, timed out). What worked is remembered per URL for the page's (process's)
+ * lifetime, so a redial does not wait on a blocked WebSocket again; while on the fallback, WebSocket
+ * is probed in the background (`upgrade`) and the client moves back when it opens.
  */
-import type { Clock, TimerHandle } from './clock.ts';
+import type { TimerHandle } from './clock.ts';
 import { DrpcError, Code } from './status.ts';
-import type { Transport } from './transport/transport.ts';
-import type { FetchLike } from './transport/node-fetch.ts';
-import { openWebSocket, type CloseDetails, type WebSocketConstructor } from './transport/websocket.ts';
-
-/** 'websocket', or the `name` of a fallback transport ('http'). */
-export type TransportName = string;
-export type DialedTransport = Transport & { readonly closeDetails?: CloseDetails };
-
-/** A transport a client can dial besides the built-in WebSocket: `http` from `drpc/http`. */
-export interface TransportOpener {
-  readonly name: string;
-  open(url: string, options: DialOptions): Promise<DialedTransport>;
-}
-
-/** One entry of the `transports` option. */
-export type TransportChoice = 'websocket' | TransportOpener;
-
-export interface DialOptions {
-  transports: readonly TransportChoice[];
-  WebSocket?: WebSocketConstructor;
-  fetch?: FetchLike;
-  headers?: Record<string, string>;
-  connectTimeout?: number;
-  clock: Clock;
-}
+import { openWebSocket } from './transport/websocket.ts';
+import type { DialedTransport, DialOptions, Dialing, TransportChoice, TransportName } from './dialing.ts';
 
 const remembered = new Map<string, TransportName>();
 
-export class Dialer {
-  /** The transport of the last successful open. */
+export class Dialer implements Dialing {
   current?: TransportName;
+  #waiting?: DialedTransport;
 
-  constructor(
-    private readonly key: string,
-    private readonly o: DialOptions,
-  ) {}
+  constructor(private readonly o: DialOptions) {}
+
+  get waiting(): boolean {
+    return !!this.#waiting;
+  }
 
   async open(url: string): Promise<DialedTransport> {
+    const ws = this.#waiting;
+    this.#waiting = undefined;
+    if (ws) return ws;
     const order = this.o.transports;
-    const known = order.find((t) => nameOf(t) === remembered.get(this.key));
+    const known = order.find((t) => nameOf(t) === remembered.get(this.o.url));
     const list = known ? [known, ...order.filter((t) => t !== known)] : order;
     const errors: string[] = [];
     let first: unknown;
     for (const choice of list) {
       const name = nameOf(choice);
       try {
-        const t = await (choice === 'websocket' ? this.#openWebSocket(url) : choice.open(url, this.o));
+        const t = await (choice === 'websocket' ? openWebSocket(url, this.o) : choice.open(url, this.o));
         this.#worked(name);
         return t;
       } catch (err) {
@@ -66,64 +47,38 @@ export class Dialer {
     throw new DrpcError(e.code, e.message, errors.join('; '));
   }
 
-  /** On HTTP with WebSocket allowed: worth probing WebSocket in the background. */
-  get canUpgrade(): boolean {
-    return this.current !== 'websocket' && this.o.transports.includes('websocket');
-  }
-
-  /** Opens a WebSocket (the background probe); it becomes the remembered transport when it opens. */
-  async probe(url: string): Promise<DialedTransport> {
-    const t = await this.#openWebSocket(url);
-    this.#worked('websocket');
-    return t;
-  }
-
-  /**
-   * Probes WebSocket every `every` ms while `wanted()` holds, until one opens: `opened` gets it.
-   * Returns what stops the probing.
-   */
-  probeEvery(every: number, url: () => Promise<string>, wanted: () => boolean, opened: (ws: DialedTransport) => void): () => void {
+  upgrade(url: () => Promise<string>, wanted: () => boolean, opened: () => void): () => void {
+    const every = this.o.upgradeInterval ?? 30_000;
+    const clock = this.o.clock;
     let timer: TimerHandle | undefined;
     const attempt = async () => {
       timer = undefined;
       try {
-        const ws = await this.probe(await url());
-        if (wanted()) opened(ws);
-        else ws.close('superseded');
+        const ws = await openWebSocket(await url(), this.o);
+        this.#worked('websocket');
+        if (!wanted()) return ws.close('superseded');
+        this.#waiting = ws;
+        opened();
       } catch {
-        if (wanted()) timer = this.o.clock.setTimeout(attempt, every);
+        if (wanted()) timer = clock.setTimeout(attempt, every);
       }
     };
-    if (every > 0) timer = this.o.clock.setTimeout(attempt, every);
+    if (every > 0 && this.current !== 'websocket' && this.o.transports.includes('websocket')) timer = clock.setTimeout(attempt, every);
     return () => {
-      if (timer !== undefined) this.o.clock.clearTimeout(timer);
+      if (timer !== undefined) clock.clearTimeout(timer);
       timer = undefined;
     };
   }
 
-  #worked(name: TransportName): void {
-    this.current = name;
-    remembered.set(this.key, name);
+  drop(): void {
+    this.#waiting?.close('client closed');
+    this.#waiting = undefined;
   }
 
-  #openWebSocket(url: string): Promise<DialedTransport> {
-    return openWebSocket(url, { WebSocket: this.o.WebSocket, connectTimeout: this.o.connectTimeout });
+  #worked(name: TransportName): void {
+    this.current = name;
+    remembered.set(this.o.url, name);
   }
 }
 
 const nameOf = (t: TransportChoice): string => (t === 'websocket' ? t : t.name);
-
-/** The `transports` option checked: a name other than 'websocket' means a fallback that was not imported. */
-export function checkTransports(list: readonly TransportChoice[]): readonly TransportChoice[] {
-  for (const t of list)
-    if (t !== 'websocket' && typeof t?.open !== 'function')
-      throw new DrpcError(
-        Code.InvalidOp,
-        `transports: ${JSON.stringify(t)} is not a transport`,
-        (t as unknown) === 'http'
-          ? "import { http } from 'drpc/http' and pass it: transports: ['websocket', http]"
-          : "use 'websocket' or an imported transport such as http from drpc/http",
-      );
-  if (list.length === 0) throw new DrpcError(Code.InvalidOp, 'transports: the list is empty');
-  return list;
-}

@@ -14,7 +14,8 @@ import { utf8Decode } from '../utf8.ts';
 import { fromBase64, splitBatch, SseParser, type SseEvent } from './sse.ts';
 import { closedTransport, startListening, type Transport, type TransportHandlers } from './transport.ts';
 import type { CloseDetails } from './websocket.ts';
-import type { TransportOpener } from '../dialer.ts';
+import type { TransportOpener } from '../dialing.ts';
+import { Dialer } from '../dialer.ts';
 import { PostQueue } from './http-posts.ts';
 import { nodeFetch, refused, type FetchInit, type FetchLike, type FetchResponse } from './node-fetch.ts';
 
@@ -41,6 +42,7 @@ const ACK_DELAY = 200; // ms: an idle receiver still acknowledges soon, so the e
 export const http: TransportOpener = {
   name: 'http',
   open: (url, o) => openHttp(url, { fetch: o.fetch, headers: o.headers, connectTimeout: o.connectTimeout, clock: o.clock }),
+  dialing: (o) => new Dialer(o),
 };
 
 /** `ws(s)://…` as `http(s)://…`; http URLs as they are. */
