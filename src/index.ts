@@ -18,7 +18,7 @@ export {
 export { filters, createFilters } from './filter/index.ts';
 export { gzip, gzipFilter, type GzipOptions } from './filter/gzip.ts';
 export { md5Filter } from './filter/md5.ts';
-export type { Filter, FilterLimits, FilterRegistry } from './filter/filter.ts';
+export { FilterRegistry, type Filter, type FilterLimits, type FilterPipes } from './filter/filter.ts';
 export { Registry, type Identified } from './registry.ts';
 export { DEFAULT_MAX_FRAME, type Proto, type ProtoOptions, type ProtoFactory, type Frame } from './proto/proto.ts';
 export { rawProto, erpcRawProto } from './proto/raw.ts';

@@ -6,7 +6,7 @@ import type { Proto } from './proto/proto.ts';
 import type { Router } from './router.ts';
 import type { Session } from './session.ts';
 import type { DrpcError, Status } from './status.ts';
-import type { FilterRegistry } from './filter/filter.ts';
+import type { FilterPipes } from './filter/filter.ts';
 import type { ClientReplies } from './reply-cache.ts';
 import type { Meta } from './wire-text.ts';
 
@@ -100,5 +100,5 @@ export interface PeerOptions extends Pick<SessionOptions, 'codec' | 'codecs' | '
   /** Largest inbound frame in bytes (also bounds what gzip may inflate to). Default 16 MiB. */
   maxFrameSize?: number;
   /** Transfer filters the protos may apply. Default: none in a client (import `createFilters()` for gzip and md5); gzip and md5 in the Node endpoint. */
-  filters?: FilterRegistry;
+  filters?: FilterPipes;
 }

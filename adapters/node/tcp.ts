@@ -9,7 +9,7 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { authenticate } from '../../src/auth.ts';
 import { systemClock } from '../../src/clock.ts';
-import type { FilterRegistry } from '../../src/filter/filter.ts';
+import type { FilterPipes } from '../../src/filter/filter.ts';
 import { HeartbeatPing } from '../../src/heartbeat.ts';
 import { RawFramer } from '../../src/proto/framer.ts';
 import { DEFAULT_MAX_FRAME, type Frame } from '../../src/proto/proto.ts';
@@ -129,7 +129,7 @@ export interface DialTcpOptions extends Omit<SessionOptions, 'preparing'> {
   /** Largest inbound frame in bytes (also bounds gzip inflation). Default 16 MiB. */
   maxFrameSize?: number;
   /** Transfer filters the RAW proto may apply. Default: the shared registry (gzip, md5). */
-  filters?: FilterRegistry;
+  filters?: FilterPipes;
   /** ms to establish the TCP connection (105 Dial Failed after). Default 10000. */
   connectTimeout?: number;
   /** AUTH_CALL payload sent first; the session opens when the AUTH_REPLY is OK, else dialTcp rejects (401). */

@@ -15,7 +15,30 @@ export interface Filter extends Identified {
   onUnpack(data: Uint8Array, limits: FilterLimits): Uint8Array | Promise<Uint8Array>;
 }
 
-export type FilterRegistry = Registry<Filter>;
+/** What a proto needs of its transfer filters: run a frame's pipe each way (see FilterRegistry). */
+export interface FilterPipes {
+  pack(pipe: readonly number[], data: Uint8Array): Uint8Array | Promise<Uint8Array>;
+  unpack(pipe: readonly number[], data: Uint8Array, limits: FilterLimits): Uint8Array | Promise<Uint8Array>;
+}
+
+/** Transfer filters by id and name, and the pipes they run (`createFilters()` makes one with gzip and md5). */
+export class FilterRegistry extends Registry<Filter> implements FilterPipes {
+  constructor(items: Iterable<Filter> = []) {
+    super('transfer filter', items);
+  }
+
+  pack(pipe: readonly number[], data: Uint8Array): Uint8Array | Promise<Uint8Array> {
+    return packPipe(resolvePipe(this, pipe), data);
+  }
+
+  unpack(pipe: readonly number[], data: Uint8Array, limits: FilterLimits): Uint8Array | Promise<Uint8Array> {
+    return unpackPipe(resolvePipe(this, pipe), data, limits);
+  }
+
+  override clone(): FilterRegistry {
+    return new FilterRegistry(this);
+  }
+}
 
 export const MAX_PIPE = 255;
 
@@ -25,12 +48,17 @@ const HINTS: Record<number, string> = {
   53: " ('5', md5): give this side filters: createFilters() (gzip, md5) or createFilters(md5Filter)",
 };
 
+/** The 400 for a pipe id this side has no filter for (with the fix, for drpc's own filters). */
+export function unsupportedFilter(id: number | undefined): DrpcError {
+  return new DrpcError(Code.BadMessage, `unsupported transfer filter id ${id}${HINTS[id!] ?? ''}`);
+}
+
 /** Checks a pipe against a registry, returning the filters in pipe order (400 on an unknown id). */
-export function resolvePipe(registry: FilterRegistry, pipe: readonly number[]): Filter[] {
+export function resolvePipe(registry: Registry<Filter>, pipe: readonly number[]): Filter[] {
   if (pipe.length > MAX_PIPE) throw new DrpcError(Code.BadMessage, `filter pipe has ${pipe.length} ids, max ${MAX_PIPE}`);
   return pipe.map((id) => {
     const f = registry.get(id);
-    if (!f) throw new DrpcError(Code.BadMessage, `unsupported transfer filter id ${id}${HINTS[id] ?? ''}`);
+    if (!f) throw unsupportedFilter(id);
     return f;
   });
 }

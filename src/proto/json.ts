@@ -10,7 +10,6 @@
  * Go escapes only `"` in bodies; we escape fully (Go's decoder unescapes properly).
  */
 import { createMessage, isInt32, type Message } from '../message.ts';
-import { resolvePipe, packPipe, unpackPipe } from '../filter/filter.ts';
 import { Code, DrpcError, OK_STATUS } from '../status.ts';
 import { utf8Decode, utf8Encode } from '../utf8.ts';
 import { clip, decodeMeta, decodeStatus, encodeMeta, encodeStatus, goQuote, metaFromValue, parseLenient } from '../wire-text.ts';
@@ -30,7 +29,7 @@ export function jsonProto(options: JsonProtoOptions = {}): Proto {
     binary: false,
     pack(m) {
       if (!m.pipe.length) return build(m, m.body, statusExt);
-      const body = packPipe(resolvePipe(filters, m.pipe), m.body);
+      const body = filters.pack(m.pipe, m.body);
       return body instanceof Promise ? body.then((b) => build(m, b, statusExt)) : build(m, body, statusExt);
     },
     unpack(frame) {
@@ -41,7 +40,7 @@ export function jsonProto(options: JsonProtoOptions = {}): Proto {
         const { m, body } = parse(text);
         m.size = size;
         if (!m.pipe.length) return withBody(m, body);
-        const out = unpackPipe(resolvePipe(filters, m.pipe), body, { maxSize: maxFrameSize });
+        const out = filters.unpack(m.pipe, body, { maxSize: maxFrameSize });
         return out instanceof Promise ? out.then((b) => withBody(m, b)) : withBody(m, out);
       });
     },

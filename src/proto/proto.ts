@@ -4,8 +4,7 @@
  * message naming the problem; the session closes on them, as drpc does for a bad header.
  */
 import type { Message } from '../message.ts';
-import type { Filter, FilterRegistry } from '../filter/filter.ts';
-import { Registry } from '../registry.ts';
+import { unsupportedFilter, type FilterPipes } from '../filter/filter.ts';
 import { Code, DrpcError } from '../status.ts';
 
 export type Frame = Uint8Array | string;
@@ -27,15 +26,19 @@ export interface ProtoOptions {
    * Transfer filters the proto may apply. Default none here (a client pays for gzip and md5 only when
    * it imports them: `createFilters()`); the Node endpoint and `dialTcp` default to gzip and md5.
    */
-  filters?: FilterRegistry;
+  filters?: FilterPipes;
   /** Largest frame accepted by unpack, in bytes (also bounds what filters may inflate to). Default 16 MiB. */
   maxFrameSize?: number;
 }
 
 export const DEFAULT_MAX_FRAME = 16 * 1024 * 1024;
 
-/** No transfer filters: a frame whose pipe names one is refused with 400 (see resolvePipe). */
-export const noFilters: FilterRegistry = new Registry<Filter>('transfer filter', []);
+const refuse = (pipe: readonly number[]): never => {
+  throw unsupportedFilter(pipe[0]);
+};
+
+/** No transfer filters: a frame whose pipe names one is refused with 400 naming the filter and the fix. */
+export const noFilters: FilterPipes = { pack: refuse, unpack: refuse };
 
 export function resolveProtoOptions(o: ProtoOptions): Required<ProtoOptions> {
   return { filters: o.filters ?? noFilters, maxFrameSize: o.maxFrameSize ?? DEFAULT_MAX_FRAME };

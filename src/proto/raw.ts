@@ -10,7 +10,7 @@
  * The erpc dialect has no version byte and writes status and meta urlencoded.
  */
 import { createMessage, formatSeq, parseSeq, type Message } from '../message.ts';
-import { resolvePipe, packPipe, unpackPipe, type FilterRegistry } from '../filter/filter.ts';
+import type { FilterPipes } from '../filter/filter.ts';
 import { Code, DrpcError, OK_STATUS, type Status } from '../status.ts';
 import { asciiDecode, isAscii, utf8Decode, utf8Encode } from '../utf8.ts';
 import { allocBytes } from '../alloc.ts';
@@ -72,10 +72,9 @@ function makeRaw(name: string, dialect: Dialect, options: ProtoOptions): Proto {
         m.size = size;
         return out;
       }
-      const pipe = resolvePipe(filters, m.pipe);
       const payload = allocBytes(parts.size);
       writePayload(payload, 0, parts, m);
-      const out = packPipe(pipe, payload);
+      const out = filters.pack(m.pipe, payload);
       return out instanceof Promise ? out.then((p) => frame(m, p, prefix)) : frame(m, out, prefix);
     },
     unpack(input) {
@@ -169,13 +168,7 @@ function writePayload(out: Uint8Array, at: number, p: Parts, m: Message): void {
   if (m.body.length) out.set(m.body, at);
 }
 
-function unpackFrame(
-  input: Uint8Array,
-  dialect: Dialect,
-  prefix: number,
-  filters: FilterRegistry,
-  max: number,
-): Message | Promise<Message> {
+function unpackFrame(input: Uint8Array, dialect: Dialect, prefix: number, filters: FilterPipes, max: number): Message | Promise<Message> {
   if (input.length < 4 + prefix)
     throw new DrpcError(Code.BadMessage, `raw frame truncated: ${input.length} bytes, header needs ${4 + prefix}`);
   const size = ((input[0]! << 24) | (input[1]! << 16) | (input[2]! << 8) | input[3]!) >>> 0;
@@ -188,7 +181,7 @@ function unpackFrame(
   const pipe = pipeLen ? Array.from(input.subarray(4 + prefix, start)) : NO_PIPE;
   const payload = input.subarray(start);
   if (pipeLen === 0) return decodePayload(payload, pipe, size, dialect);
-  const out = unpackPipe(resolvePipe(filters, pipe), payload, { maxSize: max });
+  const out = filters.unpack(pipe, payload, { maxSize: max });
   return out instanceof Promise ? out.then((p) => decodePayload(p, pipe, size, dialect)) : decodePayload(out, pipe, size, dialect);
 }
 

@@ -9,13 +9,12 @@ import { Session } from '../../src/session.ts';
 import { memoryPair } from '../../src/transport/memory.ts';
 import { rawProto } from '../../src/proto/raw.ts';
 import { gzipFilter } from '../../src/filter/gzip.ts';
-import { Registry } from '../../src/registry.ts';
-import type { Filter } from '../../src/filter/filter.ts';
+import { FilterRegistry } from '../../src/filter/filter.ts';
 
 describe('frame order with asynchronous filters', () => {
   it('pushes mixing an async gzip pipe and no pipe arrive in send order', async () => {
     const slowGzip = gzipFilter({ webStreams: true });
-    const filters = new Registry<Filter>('transfer filter', [slowGzip]);
+    const filters = new FilterRegistry([slowGzip]);
     const [a, b] = memoryPair();
     const sender = new Session(a, { proto: rawProto({ filters }), onError: () => {} });
     const receiver = new Session(b, { proto: rawProto({ filters }), onError: () => {} });

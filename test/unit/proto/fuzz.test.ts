@@ -10,8 +10,7 @@ import { rawProto, erpcRawProto } from '../../../src/proto/raw.ts';
 import { jsonProto } from '../../../src/proto/json.ts';
 import type { Frame, Proto } from '../../../src/proto/proto.ts';
 import { createMessage, isInt32, MType } from '../../../src/message.ts';
-import { Registry } from '../../../src/registry.ts';
-import type { Filter } from '../../../src/filter/filter.ts';
+import { FilterRegistry } from '../../../src/filter/filter.ts';
 import { gzipFilter } from '../../../src/filter/gzip.ts';
 import { md5Filter } from '../../../src/filter/md5.ts';
 import { Session } from '../../../src/session.ts';
@@ -30,7 +29,7 @@ after(async () => {
   assert.deepEqual(unhandled, [], 'no unhandled rejections');
 });
 
-const webFilters = new Registry<Filter>('transfer filter', [gzipFilter({ webStreams: true }), md5Filter]);
+const webFilters = new FilterRegistry([gzipFilter({ webStreams: true }), md5Filter]);
 const small = { maxFrameSize: 64 * 1024 };
 const protos: [string, Proto][] = [
   ['rawProto', rawProto(small)],
