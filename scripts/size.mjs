@@ -17,9 +17,9 @@ const KB = 1024;
 // `budget`: what CI enforces today, a ceiling a little above the current size, so that growth fails
 // CI while the slimming work goes on; lower it as the bundles shrink, down to the target.
 const budgets = [
-  { entry: 'core', what: 'client core (drpc)', target: 8 * KB, budget: 19 * KB },
+  { entry: 'core', what: 'client core (drpc)', target: 8 * KB, budget: 18.5 * KB },
   { entry: 'core-http', what: 'core + HTTP fallback', target: 10 * KB, budget: 22 * KB },
-  { entry: 'core-msgpack', what: 'core + msgpack codec', target: 21 * KB, budget: 22 * KB },
+  { entry: 'core-msgpack', what: 'core + msgpack codec', target: 21 * KB, budget: 21 * KB },
 ];
 
 // Text that must not appear in a browser bundle. `require("…")` (a CommonJS load takes a literal) and
