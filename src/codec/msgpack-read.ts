@@ -40,6 +40,11 @@ class Reader {
     return this.v.getUint32(this.take(4));
   }
 
+  /** A length of 1, 2 or 4 bytes (`k` = 0, 1, 2): the 8, 16 and 32-bit forms of str, bin, ext, array and map. */
+  n(k: number): number {
+    return k === 0 ? this.u8() : k === 1 ? this.u16() : this.u32();
+  }
+
   value(depth: number): unknown {
     const t = this.u8();
     if (t < 0x80) return t;
@@ -55,18 +60,6 @@ class Reader {
         return false;
       case 0xc3:
         return true;
-      case 0xc4:
-        return this.bin(this.u8());
-      case 0xc5:
-        return this.bin(this.u16());
-      case 0xc6:
-        return this.bin(this.u32());
-      case 0xc7:
-        return this.ext(this.u8());
-      case 0xc8:
-        return this.ext(this.u16());
-      case 0xc9:
-        return this.ext(this.u32());
       case 0xca:
         return v.getFloat32(this.take(4));
       case 0xcb:
@@ -87,27 +80,13 @@ class Reader {
         return v.getInt32(this.take(4));
       case 0xd3:
         return this.int64(true);
-      case 0xd4:
-      case 0xd5:
-      case 0xd6:
-      case 0xd7:
-      case 0xd8:
-        return this.ext(1 << (t - 0xd4));
-      case 0xd9:
-        return this.str(this.u8());
-      case 0xda:
-        return this.str(this.u16());
-      case 0xdb:
-        return this.str(this.u32());
-      case 0xdc:
-        return this.array(this.u16(), depth);
-      case 0xdd:
-        return this.array(this.u32(), depth);
-      case 0xde:
-        return this.map(this.u16(), depth);
-      case 0xdf:
-        return this.map(this.u32(), depth);
     }
+    if (t >= 0xde) return this.map(this.n(t - 0xdd), depth); // map 16, 32
+    if (t >= 0xdc) return this.array(this.n(t - 0xdb), depth); // array 16, 32
+    if (t >= 0xd9) return this.str(this.n(t - 0xd9)); // str 8, 16, 32
+    if (t >= 0xd4) return this.ext(1 << (t - 0xd4)); // fixext 1, 2, 4, 8, 16
+    if (t >= 0xc7) return this.ext(this.n(t - 0xc7)); // ext 8, 16, 32
+    if (t >= 0xc4) return this.bin(this.n(t - 0xc4)); // bin 8, 16, 32
     throw new Error(`byte ${this.p - 1} is 0xc1, which msgpack never uses`);
   }
 
