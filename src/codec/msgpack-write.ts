@@ -2,7 +2,8 @@
  * msgpack encoding (https://github.com/msgpack/msgpack/blob/master/spec.md), written for drpc bodies:
  * what JSON.stringify would encode (undefined and functions dropped from objects, null in arrays,
  * toJSON honoured), plus bytes as bin, Dates as the timestamp extension (-1), Maps with any keys and
- * bigints as 64-bit integers. Integers take the smallest format; other numbers are float64.
+ * bigints as 64-bit integers. Safe integers take the smallest integer format; other numbers (beyond
+ * 2^53 too: not exact as integers) are float64, so a value bound for a Go int64 field is a bigint.
  * One growing scratch buffer per process: each body is written there, then copied out exactly.
  */
 import { allocBytes } from '../alloc.ts';

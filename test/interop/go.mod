@@ -5,6 +5,7 @@ go 1.24.7
 require (
 	github.com/gogf/gf/v2 v2.9.5
 	github.com/osgochina/dmicro v1.3.1
+	github.com/vmihailenco/msgpack/v5 v5.4.1
 )
 
 require (
@@ -31,6 +32,7 @@ require (
 	github.com/quic-go/quic-go v0.56.0 // indirect
 	github.com/rivo/uniseg v0.4.7 // indirect
 	github.com/tjfoc/gmsm v1.4.1 // indirect
+	github.com/vmihailenco/tagparser/v2 v2.0.0 // indirect
 	github.com/xtaci/kcp-go/v5 v5.6.37 // indirect
 	go.opentelemetry.io/auto/sdk v1.1.0 // indirect
 	go.opentelemetry.io/otel v1.38.0 // indirect

@@ -1,7 +1,7 @@
 // Command client is a real DMicro drpc client for interop tests: it dials OUR
 // Node endpoint and runs the interop matrix with DMicro's own client code.
 //
-//	client -addr 127.0.0.1:PORT [-mode ws|tcp] [-path /ws] [-checks matrix,heartbeat,auth] [-token T] [-bad-token T]
+//	client -addr 127.0.0.1:PORT [-mode ws|tcp] [-path /ws] [-checks matrix,heartbeat,auth,msgpack] [-token T] [-bad-token T]
 //
 // Mode ws uses DMicro's WebSocket mixer client (x/net/websocket) with the RAW
 // proto as sub-protocol, URL ws://ADDR<path>; mode tcp a plain drpc TCP
@@ -21,6 +21,8 @@
 // {q,gzip} (CALLs /client/answer with q and replies the answer); /sleep {ms};
 // PUSH /client/hello counted per session, CALL /stats/pushes; heartbeat pong;
 // with auth, AUTH_REPLY "ok" for the good token and 401 "invalid token" otherwise.
+// The msgpack group needs CALL /msgpack/echo: the msgpack body decoded and
+// replied again in msgpack (the SDK's codec 'm', registered here as internal/mpcodec).
 package main
 
 import (
@@ -29,11 +31,15 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"math"
 	"os"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
 	"time"
+
+	"drpcinterop/internal/mpcodec"
 
 	"github.com/gogf/gf/v2/os/glog"
 	"github.com/gogf/gf/v2/util/gconv"
@@ -45,13 +51,14 @@ import (
 	"github.com/osgochina/dmicro/drpc/plugin/heartbeat"
 	"github.com/osgochina/dmicro/drpc/proto/rawproto"
 	"github.com/osgochina/dmicro/drpc/tfilter"
+	"github.com/vmihailenco/msgpack/v5"
 )
 
 var (
 	addr     = flag.String("addr", "", "host:port of the Node endpoint (required)")
 	mode     = flag.String("mode", "ws", "ws (WebSocket mixer, RAW sub-protocol) or tcp (plain TCP, RAW)")
 	path     = flag.String("path", "/ws", "WebSocket path (ws mode)")
-	checks   = flag.String("checks", "matrix,heartbeat", "comma-separated groups: matrix, heartbeat, auth")
+	checks   = flag.String("checks", "matrix,heartbeat", "comma-separated groups: matrix, heartbeat, auth, msgpack")
 	token    = flag.String("token", "", "AUTH_CALL token for every session (empty = no auth)")
 	badToken = flag.String("bad-token", "", "auth group: a dial with this token must be refused")
 	hbRate   = flag.Int("hb-rate", 3, "heartbeat rate in seconds")
@@ -476,6 +483,111 @@ func authChecks() {
 	check("auth rejected", stat.Code() == drpc.CodeDialFailed && cause == "invalid token", "%s", statText(stat))
 }
 
+// ---------------------------------------------------------------- msgpack
+
+// msgpackInts are the integers at the msgpack format boundaries, and the
+// int64s beyond 2^53 that the SDK can only hold as a bigint.
+var msgpackInts = []int64{
+	0, 127, 128, 255, 256, 65535, 65536, math.MaxUint32, 1 << 32, 1<<53 - 1, 1 << 53, 1<<53 + 1, math.MaxInt64,
+	-1, -32, -33, -128, -129, -32768, -32769, math.MinInt32, math.MinInt32 - 1, -(1<<53 - 1), -(1 << 53), math.MinInt64,
+}
+
+// msgpackSample is what the Go client sends; test/interop/msgpack.test.ts
+// expects exactly this, as JavaScript values, on the Node side.
+func msgpackSample() mpcodec.Typed {
+	bin := make([]byte, 300)
+	for i := range bin {
+		bin[i] = byte(i)
+	}
+	return mpcodec.Typed{
+		I64:    math.MinInt64,
+		U64:    math.MaxUint64,
+		I32:    math.MinInt32,
+		F64:    -0.1,
+		Str:    "héllo 😀 中",
+		Bin:    bin,
+		Flag:   true,
+		At:     time.Unix(1700000000, 123456789).UTC(), // finer than a JS Date: Node keeps 123 ms
+		Counts: map[string]int64{"a": -1, "é": 1 << 40, "max": math.MaxInt64},
+		List:   []string{"", "x", strings.Repeat("é", 200), strings.Repeat("z", 70000)},
+		Inner:  mpcodec.Inner{Name: "in", Level: -5}, // nil Tags: msgpack nil
+		Ptr:    &mpcodec.Inner{Name: "p", Level: math.MaxInt32, Tags: []string{"t"}},
+		Ints:   msgpackInts,
+		Floats: []float64{0.1, -2.5, 1e300, 5e-324, math.Inf(-1), 3},
+		Times: []time.Time{
+			time.Unix(0, 0), time.Unix(-1, 0), time.Unix(-2, 500000001), time.Unix(1<<32, 0),
+			time.Unix(1<<34, 999000000), time.Unix(-62135596800, 0),
+		},
+	}
+}
+
+// msgpackChecks CALLs /msgpack/echo on our endpoint with msgpackSample: what
+// comes back must be the same value (times cut to milliseconds, as a JS Date
+// holds them), each integer in the smallest format the SDK promises.
+func msgpackChecks() {
+	sess, _, stat := dial(*token)
+	if !stat.OK() {
+		check("msgpack echo", false, "dial: %s", statText(stat))
+		return
+	}
+	defer sess.Close()
+	sent := msgpackSample()
+	var raw []byte // the reply bytes as they came: decoded below by the registered codec, and their formats read
+	cmd, stat := call(sess, "/msgpack/echo", &sent, &raw, message.WithBodyCodec(mpcodec.Name))
+	if !stat.OK() || cmd.InputBodyCodec() != mpcodec.ID {
+		check("msgpack echo", false, "%s reply codec=%d", statText(stat), cmd.InputBodyCodec())
+		check("msgpack reply formats", false, "no reply")
+		return
+	}
+	var got mpcodec.Typed
+	err := codec.Unmarshal(cmd.InputBodyCodec(), raw, &got)
+	want := msgpackSample()
+	want.At = want.At.Truncate(time.Millisecond)
+	for i, t := range want.Times {
+		want.Times[i] = t.Truncate(time.Millisecond)
+	}
+	// the decoder gives local times: compare instants
+	got.At = got.At.UTC()
+	for i, t := range got.Times {
+		got.Times[i] = t.UTC()
+	}
+	for i, t := range want.Times {
+		want.Times[i] = t.UTC()
+	}
+	same := err == nil && reflect.DeepEqual(want, got)
+	detail := fmt.Sprintf("err=%v", err)
+	if !same {
+		got.List, want.List = nil, nil // 70 KB of text would drown the difference
+		detail += fmt.Sprintf("\nwant %+v\n got %+v", want, got)
+	}
+	check("msgpack echo", same, "%s", detail)
+
+	// Expected formats: Go's compact encoder's choice for the safe integers, the 64-bit
+	// forms for the rest (bigints on the Node side).
+	var wantWire []string
+	for _, n := range msgpackInts {
+		if n > -(1<<53) && n < 1<<53 {
+			var buf bytes.Buffer
+			enc := msgpack.NewEncoder(&buf)
+			enc.UseCompactInts(true) // without it an int64 is always 0xd3
+			_ = enc.Encode(n)
+			w, _ := mpcodec.Wire(buf.Bytes())
+			wantWire = append(wantWire, fmt.Sprint(w))
+		} else if n >= 0 {
+			wantWire = append(wantWire, fmt.Sprintf("cf uint64 %d", n))
+		} else {
+			wantWire = append(wantWire, fmt.Sprintf("d3 int64 %d", n))
+		}
+	}
+	w, err := mpcodec.Wire(raw)
+	var gotWire interface{}
+	if m, ok := w.(map[string]interface{}); ok {
+		gotWire = m["ints"]
+	}
+	check("msgpack reply formats", err == nil && fmt.Sprint(gotWire) == fmt.Sprint(wantWire),
+		"err=%v\nwant %v\n got %v", err, wantWire, gotWire)
+}
+
 // ---------------------------------------------------------------- main
 
 func main() {
@@ -491,6 +603,7 @@ func main() {
 	tfilter.RegGzip(5)
 	tfilter.RegMD5()
 	codec.Reg(bytesCodec{})
+	mpcodec.Register()
 
 	groups := map[string]bool{}
 	for _, g := range strings.Split(*checks, ",") {
@@ -517,6 +630,9 @@ func main() {
 	}
 	if groups["auth"] {
 		authChecks()
+	}
+	if groups["msgpack"] {
+		msgpackChecks()
 	}
 	wg.Wait()
 }

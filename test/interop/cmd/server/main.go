@@ -9,12 +9,17 @@
 //
 // Prints the route list to stderr, then one line "READY" on stdout once every
 // listener is bound. DMicro's own logs go to stderr. Stops on SIGTERM/SIGINT.
+// Registers the SDK's msgpack codec 'm' (internal/mpcodec) for /msgpack/typed.
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"flag"
 	"fmt"
+	"math"
 	"net"
 	"os"
 	"os/signal"
@@ -25,6 +30,9 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unicode/utf8"
+
+	"drpcinterop/internal/mpcodec"
 
 	"github.com/gogf/gf/v2/os/glog"
 	"github.com/gogf/gf/v2/util/gconv"
@@ -35,6 +43,7 @@ import (
 	"github.com/osgochina/dmicro/drpc/plugin/heartbeat"
 	"github.com/osgochina/dmicro/drpc/proto/rawproto"
 	"github.com/osgochina/dmicro/drpc/tfilter"
+	"github.com/vmihailenco/msgpack/v5"
 )
 
 const (
@@ -206,6 +215,141 @@ func (s *Stats) Pushes(arg *StatsArgs) (int64, *drpc.Status) {
 	return 0, nil
 }
 
+// Msgpack: CALL /msgpack/typed
+type Msgpack struct{ drpc.CallCtx }
+
+// TypedReply shows how Go read a msgpack body: the struct echoed back, facts
+// only Go can compute from it, and the formats the body was written in.
+type TypedReply struct {
+	Echo       mpcodec.Typed     `msgpack:"echo"`
+	Codec      int               `msgpack:"codec"` // the request's body codec id, as DMicro read it
+	Wire       interface{}       `msgpack:"wire"`  // mpcodec.Wire of the request body
+	Seen       map[string]string `msgpack:"seen"`  // "%T/%v" (or close) of the decoded fields
+	BinLen     int               `msgpack:"binLen"`
+	BinSHA256  string            `msgpack:"binSha256"`
+	AtUnixNano int64             `msgpack:"atUnixNano"`
+	TimesUnix  []string          `msgpack:"timesUnix"` // "<sec>.<9-digit ns>": UnixNano overflows before 1678 and after 2262
+	CountsSum  int64             `msgpack:"countsSum"`
+	ListInfo   []string          `msgpack:"listInfo"`   // "<bytes> <runes> <valid UTF-8>" per string
+	ListQuoted []string          `msgpack:"listQuoted"` // %+q of the strings up to 64 bytes ("" for longer ones)
+	F64Bits    string            `msgpack:"f64Bits"`    // IEEE 754 bits in hex: exact, unlike any decimal text
+	FloatsBits []string          `msgpack:"floatsBits"`
+	F32        float32           `msgpack:"f32"` // float32(f64): Go writes it as 0xca
+	// Ints again, each as the narrowest Go type (uint8 when 0..255, int8 when -128..-1, ...): Go
+	// writes each type in its own fixed-width format, so the client's decoder meets 0xcc-0xd3.
+	Narrow     []interface{} `msgpack:"narrow"`
+	NarrowWire interface{}   `msgpack:"narrowWire"`
+	// Ints as Go's compact encoder writes them (fixints and the smallest forms), inlined as is.
+	Compact     msgpack.RawMessage `msgpack:"compact"`
+	CompactWire interface{}        `msgpack:"compactWire"`
+}
+
+// Typed decodes the body with the codec DMicro's registry holds for the
+// request's body codec id (the raw bytes are kept for Wire), and replies in
+// the same codec: DMicro's rule when the caller sends no X-Accept-Body-Codec.
+func (m *Msgpack) Typed(raw *[]byte) (*TypedReply, *drpc.Status) {
+	var body []byte
+	if raw != nil {
+		body = *raw
+	}
+	bad := func(err error) (*TypedReply, *drpc.Status) {
+		return nil, drpc.NewStatus(drpc.CodeBadMessage, drpc.CodeText(drpc.CodeBadMessage), err.Error())
+	}
+	var a mpcodec.Typed
+	if err := codec.Unmarshal(m.GetBodyCodec(), body, &a); err != nil {
+		return bad(err)
+	}
+	w, err := mpcodec.Wire(body)
+	if err != nil {
+		return bad(err)
+	}
+	sum := sha256.Sum256(a.Bin)
+	r := &TypedReply{
+		Echo:  a,
+		Codec: int(m.GetBodyCodec()),
+		Wire:  w,
+		Seen: map[string]string{
+			"i64":    fmt.Sprintf("%T/%v", a.I64, a.I64),
+			"u64":    fmt.Sprintf("%T/%v", a.U64, a.U64),
+			"i32":    fmt.Sprintf("%T/%v", a.I32, a.I32),
+			"f64":    fmt.Sprintf("%T/%v", a.F64, a.F64),
+			"str":    fmt.Sprintf("%T/%+q", a.Str, a.Str),
+			"bin":    fmt.Sprintf("%T/%d", a.Bin, len(a.Bin)),
+			"flag":   fmt.Sprintf("%T/%v", a.Flag, a.Flag),
+			"at":     fmt.Sprintf("%T/%s", a.At, a.At.UTC().Format(time.RFC3339Nano)),
+			"counts": fmt.Sprintf("%T/%v", a.Counts, a.Counts),
+			"list":   fmt.Sprintf("%T/%d", a.List, len(a.List)),
+			"inner":  fmt.Sprintf("%T/%+v", a.Inner, a.Inner),
+			"ptr":    fmt.Sprintf("%T/%+v", a.Ptr, a.Ptr),
+			"ints":   fmt.Sprintf("%T/%v", a.Ints, a.Ints),
+		},
+		BinLen:     len(a.Bin),
+		BinSHA256:  hex.EncodeToString(sum[:]),
+		AtUnixNano: a.At.UnixNano(),
+		F64Bits:    fmt.Sprintf("%016x", math.Float64bits(a.F64)),
+		F32:        float32(a.F64),
+	}
+	for _, t := range a.Times {
+		r.TimesUnix = append(r.TimesUnix, fmt.Sprintf("%d.%09d", t.Unix(), t.Nanosecond()))
+	}
+	for _, v := range a.Counts {
+		r.CountsSum += v
+	}
+	for _, s := range a.List {
+		r.ListInfo = append(r.ListInfo, fmt.Sprintf("%d %d %v", len(s), utf8.RuneCountInString(s), utf8.ValidString(s)))
+		q := ""
+		if len(s) <= 64 {
+			q = fmt.Sprintf("%+q", s)
+		}
+		r.ListQuoted = append(r.ListQuoted, q)
+	}
+	for _, f := range a.Floats {
+		r.FloatsBits = append(r.FloatsBits, fmt.Sprintf("%016x", math.Float64bits(f)))
+	}
+	for _, n := range a.Ints {
+		r.Narrow = append(r.Narrow, narrowest(n))
+	}
+	var buf bytes.Buffer
+	enc := msgpack.NewEncoder(&buf)
+	enc.UseCompactInts(true)
+	if err := enc.Encode(a.Ints); err != nil {
+		return bad(err)
+	}
+	r.Compact = buf.Bytes()
+	if r.CompactWire, err = mpcodec.Wire(r.Compact); err != nil {
+		return bad(err)
+	}
+	nb, err := msgpack.Marshal(r.Narrow)
+	if err != nil {
+		return bad(err)
+	}
+	if r.NarrowWire, err = mpcodec.Wire(nb); err != nil {
+		return bad(err)
+	}
+	return r, nil
+}
+
+// narrowest converts n to the smallest Go integer type holding it (unsigned when n >= 0).
+func narrowest(n int64) interface{} {
+	switch {
+	case n >= 0 && n <= math.MaxUint8:
+		return uint8(n)
+	case n >= 0 && n <= math.MaxUint16:
+		return uint16(n)
+	case n >= 0 && n <= math.MaxUint32:
+		return uint32(n)
+	case n >= 0:
+		return uint64(n)
+	case n >= math.MinInt8:
+		return int8(n)
+	case n >= math.MinInt16:
+		return int16(n)
+	case n >= math.MinInt32:
+		return int32(n)
+	}
+	return n
+}
+
 // ---------------------------------------------------------------- plugins
 
 // routeLister records every route registered on an endpoint (including the
@@ -297,6 +441,7 @@ func main() {
 
 	tfilter.RegGzip(5)
 	tfilter.RegMD5()
+	mpcodec.Register()
 
 	if *wsRaw == 0 && *wsJSON == 0 && *tcpPort == 0 {
 		fmt.Fprintln(os.Stderr, "server: nothing to do (give -ws-raw, -ws-json and/or -tcp)")
@@ -416,6 +561,7 @@ func registerRoutes(r router) {
 	r.RouteCall(new(Push))
 	r.RouteCall(new(Callback))
 	r.RouteCall(new(Stats))
+	r.RouteCall(new(Msgpack))
 	r.RouteCallFunc(Sleep)
 	r.RoutePush(new(Client))
 }
