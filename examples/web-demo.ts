@@ -9,7 +9,8 @@ import { readFile, readdir, rm, stat } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
-import { Code, DrpcError, codeText, contract } from '../src/index.ts';
+import { Code, DrpcError, codeText, contract, createCodecs } from '../src/index.ts';
+import { msgpack } from '../src/codec/msgpack.ts';
 import { createEndpoint } from '../adapters/node/index.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -39,6 +40,7 @@ const api = contract({
       output: z.array(z.object({ offset: z.number(), message: chatMessage })),
     },
     '/demo/whoami': { input: z.unknown(), output: z.unknown() },
+    '/demo/echo': { input: z.unknown(), output: z.unknown() },
     '/demo/ask': { input: z.object({ question: z.string().min(1).max(200) }), output: z.unknown() },
     '/demo/peek': { input: z.unknown(), output: z.unknown() },
     '/demo/kill': { input: z.unknown(), output: z.unknown() },
@@ -65,6 +67,8 @@ const api = contract({
 let wsBlocked = false;
 const ep = createEndpoint({
   contract: api,
+  // Pages may also speak msgpack (drpc/msgpack, served as /drpc-msgpack.js); json stays the default.
+  codecs: createCodecs(msgpack),
   // "Block WebSocket": refuse upgrades (HTTP 403) so clients fall back to HTTP; HTTP stays open.
   verifyUpgrade: ({ transport }) => {
     if (wsBlocked && transport === 'websocket')
@@ -105,6 +109,9 @@ ep.route('/chat/send', ({ name, text }) => ({ offset: lobby.publish({ name, text
 ep.route('/chat/history', ({ limit }) =>
   lobby.history.slice(-limit).map((e) => ({ offset: e.offset, message: e.payload as z.infer<typeof chatMessage> })),
 );
+
+// Returns the body as it arrived (the e2e test round-trips values through the msgpack codec).
+ep.route('/demo/echo', (body) => body);
 
 ep.route('/demo/whoami', (_, ctx) => ({
   session: ctx.session.id,
@@ -253,11 +260,13 @@ const types: Record<string, string> = {
   '.json': 'application/json; charset=utf-8',
 };
 
-/** Maps a URL path to a file: the page from demo-web/, the bundle as /drpc.js and /drpc-http.js (their chunks import ./chunks/…). */
+/** Maps a URL path to a file: the page from demo-web/, the bundle as /drpc.js, /drpc-http.js and /drpc-msgpack.js (their chunks import ./chunks/…). */
 function fileFor(pathname: string): string | undefined {
   if (pathname === '/') return join(webDir, 'index.html');
   if (pathname === '/drpc.js') return join(bundleDir, 'index.js');
   if (pathname === '/drpc-http.js') return join(bundleDir, 'http.js');
+  if (pathname === '/drpc-msgpack.js') return join(bundleDir, 'msgpack.js');
+  if (pathname === '/msgpack.js.map') return join(bundleDir, 'msgpack.js.map');
   if (pathname === '/http.js.map') return join(bundleDir, 'http.js.map');
   if (pathname === '/index.js.map') return join(bundleDir, 'index.js.map');
   const [base, rel] = pathname.startsWith('/chunks/') ? [join(bundleDir, 'chunks'), pathname.slice(8)] : [webDir, pathname.slice(1)];

@@ -1,7 +1,8 @@
 /**
  * The web demo in a real Chromium: connect, a typed call, a server → browser call, chat between two
  * browsers, a reconnect in the middle of a push stream (every message exactly once, in order), the
- * WebSocket-blocked fallback to HTTP and the move back, and the client inside a Web Worker.
+ * WebSocket-blocked fallback to HTTP and the move back, the client inside a Web Worker, and the msgpack
+ * codec's browser bundle.
  * Screenshots of every flow land in test-results/screenshots/.
  */
 import { expect, test, type Page } from '@playwright/test';
@@ -227,5 +228,59 @@ test('the client inside a Web Worker connects and calls', async ({ page }) => {
   await expect(page.locator('#worker-result')).toHaveAttribute('data-in-worker', 'true');
   await expect(page.locator('#worker-result')).toContainText('Worker got 42 from /math/add over websocket');
   await shot(page, '07-web-worker');
+  expect(errors).toEqual([]);
+});
+
+test('the msgpack codec in the browser: values at the format boundaries round-trip through the endpoint', async ({ page }) => {
+  const errors = await openDemo(page);
+  const result = await page.evaluate(async () => {
+    const { connect, createCodecs } = await import(`${location.origin}/drpc.js`);
+    const { msgpack } = await import(`${location.origin}/drpc-msgpack.js`);
+    const client = connect(`${location.origin.replace(/^http/, 'ws')}/rpc`, { codecs: createCodecs(msgpack), codec: 'msgpack' });
+    try {
+      const bin = new Uint8Array(70_000).map((_, i) => (i * 7) & 255);
+      const sent = {
+        ints: [
+          0,
+          127,
+          128,
+          255,
+          256,
+          65535,
+          65536,
+          2 ** 32 - 1,
+          2 ** 32,
+          2 ** 53 - 1,
+          -1,
+          -32,
+          -33,
+          -129,
+          -32769,
+          -(2 ** 31) - 1,
+          -(2 ** 53 - 1),
+        ],
+        float: -2.5e-7,
+        text: ['', 'a'.repeat(31), 'é'.repeat(40), '😀 drpc', 'x'.repeat(70_000)],
+        when: new Date(1_700_000_000_123),
+        before1970: new Date(-86_400_001),
+        big: 2n ** 63n + 5n,
+        nested: { list: [{ ok: true }, null, [1, [2, [3]]]] },
+      };
+      const reply = await client.callReply('/demo/echo', { ...sent, bin });
+      const v = reply.value;
+      return {
+        bodyCodec: reply.bodyCodec,
+        same:
+          JSON.stringify({ ...v, big: String(v.big), bin: undefined }) ===
+          JSON.stringify({ ...sent, big: String(sent.big), bin: undefined }),
+        dates: [v.when instanceof Date, v.when.getTime(), v.before1970.getTime()],
+        big: typeof v.big === 'bigint' && v.big === sent.big,
+        bin: v.bin instanceof Uint8Array && v.bin.length === bin.length && v.bin.every((b: number, i: number) => b === bin[i]),
+      };
+    } finally {
+      await client.close();
+    }
+  });
+  expect(result).toEqual({ bodyCodec: 109, same: true, dates: [true, 1_700_000_000_123, -86_400_001], big: true, bin: true });
   expect(errors).toEqual([]);
 });
