@@ -6,8 +6,8 @@
  * when the endpoint keeps a reply cache (durable calls), and settle with 102 otherwise.
  */
 import { authenticate } from './auth.ts';
-import { backoffDelay } from './backoff.ts';
-import { systemClock, type Clock, type TimerHandle } from './clock.ts';
+import { systemClock, type Clock } from './clock.ts';
+import { Redial } from './redial.ts';
 import { closeToStatus, SERVICE_RESTART } from './close-codes.ts';
 import { HeartbeatPing } from './heartbeat.ts';
 import { OfflineQueue } from './offline-queue.ts';
@@ -72,8 +72,7 @@ export class Client<C extends AnyContract = Untyped> {
   #state: StateInfo = { state: 'connecting', reason: 'connect() called', attempt: 0 };
   #session?: Session;
   #heartbeat?: HeartbeatPing;
-  #retryTimer?: TimerHandle;
-  #attempt = 0;
+  readonly #redial: Redial;
   #dialId = 0;
   /** Identities of durable calls: a random client id, sent when dialing; calls are known by it and their seq. */
   readonly #clientId = Math.random().toString(36).slice(2, 10) + Date.now().toString(36);
@@ -126,6 +125,7 @@ export class Client<C extends AnyContract = Untyped> {
       upgradeInterval: options.upgradeInterval,
       clock: this.clock,
     });
+    this.#redial = new Redial(this.clock, options.reconnect, () => void this.#dial());
     this.#stopEnv = watchEnvironment(() => this.#wake());
     queueMicrotask(() => this.#dial());
   }
@@ -294,7 +294,8 @@ export class Client<C extends AnyContract = Untyped> {
   reconnect(): void {
     if (this.#state.state === 'open' || this.#state.state === 'connecting') return;
     this.#stopEnv ??= watchEnvironment(() => this.#wake());
-    this.#attempt = 0;
+    this.#redial.cancel(); // reconnecting: dial now, not also when the backoff timer fires
+    this.#redial.attempt = 0;
     this.#dial();
   }
 
@@ -312,8 +313,7 @@ export class Client<C extends AnyContract = Untyped> {
   /** `moving`: the session moves onto a WebSocket the probe opened; the client stays open meanwhile. */
   async #dial(moving = false): Promise<void> {
     const id = ++this.#dialId;
-    this.#retryTimer = undefined;
-    if (this.#attempt === 0 && !moving) this.#setState('connecting', 'dialing');
+    if (this.#redial.attempt === 0 && !moving) this.#setState('connecting', 'dialing');
     let transport: DialedTransport | undefined;
     let session: Session | undefined;
     try {
@@ -338,7 +338,7 @@ export class Client<C extends AnyContract = Untyped> {
       return this.#dialFailed(DrpcError.from(err, Code.DialFailed));
     }
     this.#session = session;
-    this.#attempt = 0;
+    this.#redial.attempt = 0;
     if (this.#opts.heartbeat !== false) {
       this.#heartbeat = new HeartbeatPing(session, this.clock, this.#opts.heartbeat?.rate ?? 15, (why) => {
         if (id === this.#dialId) session.abort({ code: Code.ConnClosed, msg: codeText(Code.ConnClosed), cause: why }, why);
@@ -346,6 +346,7 @@ export class Client<C extends AnyContract = Untyped> {
     }
     this.#moving = false;
     this.#setState('open', moving ? 'moved to websocket' : `connected over ${this.#dialer.current}`);
+    if (id !== this.#dialId) return; // a listener closed the client
     this.#subs.open(session); // before queued calls: resume topics first
     this.#queue.flush();
     this.#stopProbe = this.#dialer.upgrade?.(
@@ -405,15 +406,9 @@ export class Client<C extends AnyContract = Untyped> {
   #lost(reason: string, status: Status | undefined, immediate: boolean): void {
     if (this.#state.state === 'closed') return;
     if (status?.code === Code.Unauthorized) return this.#giveUp(reason, status);
-    const r = this.#opts.reconnect;
-    if (r === false || this.#attempt >= (r?.attempts ?? Infinity)) return this.#giveUp(`${reason}; not reconnecting`, status);
-    const delay = immediate ? 0 : backoffDelay(this.#attempt, r ?? {});
-    this.#attempt++;
+    // Scheduled before the state is told: a listener that closes the client cancels it.
+    if (!this.#redial.schedule(immediate)) return this.#giveUp(`${reason}; not reconnecting`, status);
     this.#setState('reconnecting', reason, status);
-    this.#retryTimer = this.clock.setTimeout(() => this.#dial(), delay);
-    // The system clock unrefs its timers; a client that is reconnecting keeps a Node process alive, as an
-    // open socket does (else `await client.call()` during a server restart lets the process exit mid-call).
-    (this.#retryTimer as { ref?: () => void }).ref?.();
   }
 
   #giveUp(reason: string, status?: Status): void {
@@ -426,9 +421,9 @@ export class Client<C extends AnyContract = Untyped> {
     this.#handshaking?.close('closed during the handshake');
     this.#handshaking = undefined;
     this.#heartbeat?.stop();
-    if (this.#retryTimer !== undefined) this.clock.clearTimeout(this.#retryTimer);
+    this.#redial.cancel();
     this.#stopProbe?.();
-    this.#retryTimer = this.#stopProbe = undefined;
+    this.#stopProbe = undefined;
     this.#dialer.drop?.();
     this.#moving = false;
     this.#stopEnv?.();
@@ -439,10 +434,7 @@ export class Client<C extends AnyContract = Untyped> {
   /** The browser came back online or the tab became visible: judge liveness, retry now. */
   #wake(): void {
     if (this.#state.state === 'open') return this.#heartbeat?.check();
-    if (this.#state.state === 'reconnecting' && this.#retryTimer !== undefined) {
-      this.clock.clearTimeout(this.#retryTimer);
-      this.#dial();
-    }
+    if (this.#state.state === 'reconnecting') this.#redial.now();
   }
 
   #sessionFor(reject: (e: DrpcError) => void): Session | undefined {
@@ -466,7 +458,7 @@ export class Client<C extends AnyContract = Untyped> {
   }
 
   #setState(state: ClientState, reason: string, status?: Status): void {
-    this.#state = { state, reason, status, attempt: state === 'reconnecting' ? this.#attempt : 0 };
+    this.#state = { state, reason, status, attempt: state === 'reconnecting' ? this.#redial.attempt : 0 };
     const info = { ...this.#state };
     this.#events.emit('state', info);
     this.#events.emit(state, info);

@@ -237,4 +237,33 @@ describe('reconnect', { timeout: 30_000 }, () => {
     await c.close(); // twice is harmless and says nothing new
     assert.equal(log.events.filter((e) => e.state === 'closed').length, 1);
   });
+
+  test('close() from inside a reconnecting listener stays closed: no redial comes back to life', async (t) => {
+    const h = new Harness(t);
+    const { ep, url } = await h.endpoint();
+    const { client: c, log } = h.logged(url, { reconnect: { min: 20, max: 20 } });
+    await c.ready();
+    c.on('reconnecting', () => void c.close('given up by the app'));
+    ep.sessions.kick((await onlySession(ep)).id, { code: Code.InternalServerError, msg: codeText(500), cause: 'moving you' });
+    await log.waitFor('closed');
+    await delay(200); // ten backoff delays: a redial scheduled despite the close would have connected by now
+    assert.equal(ep.sessions.count, 0, 'no session at the endpoint');
+    assert.deepEqual(log.folded, ['connecting', 'open', 'reconnecting', 'closed']);
+    assert.equal(log.events.at(-1)!.reason, 'given up by the app');
+  });
+
+  test('close() from inside an open listener: queued calls fail with 102 and nothing more is sent', async (t) => {
+    const h = new Harness(t);
+    const { ep, url } = await h.endpoint();
+    const ran: unknown[] = [];
+    ep.route('/echo', (b) => (ran.push(b), b));
+    const { client: c, log } = h.logged(url);
+    c.on('open', () => void c.close('not today'));
+    const queued = c.call('/echo', 'queued before open');
+    assert.equal((await rejection(queued)).code, Code.ConnClosed);
+    await until(() => ep.sessions.count === 0, 'the session closed at the endpoint');
+    await delay(50);
+    assert.deepEqual(ran, [], 'the queued call never went out');
+    assert.deepEqual(log.folded, ['connecting', 'open', 'closed']);
+  });
 });
