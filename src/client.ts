@@ -301,10 +301,10 @@ export class Client<C extends AnyContract = Untyped> {
 
   /** Closes for good: no redial, queued calls fail with 102, running handlers may finish. */
   async close(reason = 'closed by the client'): Promise<void> {
-    if (this.#state.state !== 'closed') this.#setState('closed', reason); // once: a second close() says nothing new
-    this.#teardown();
     const s = this.#session;
     this.#session = undefined;
+    if (this.#state.state === 'closed') this.#teardown(); // a second close() says nothing new
+    else this.#setState('closed', reason, undefined, () => this.#teardown());
     await s?.close(reason);
   }
 
@@ -314,6 +314,7 @@ export class Client<C extends AnyContract = Untyped> {
   async #dial(moving = false): Promise<void> {
     const id = ++this.#dialId;
     if (this.#redial.attempt === 0 && !moving) this.#setState('connecting', 'dialing');
+    if (id !== this.#dialId) return; // a listener closed the client
     let transport: DialedTransport | undefined;
     let session: Session | undefined;
     try {
@@ -412,8 +413,7 @@ export class Client<C extends AnyContract = Untyped> {
   }
 
   #giveUp(reason: string, status?: Status): void {
-    this.#setState('closed', reason, status);
-    this.#teardown();
+    this.#setState('closed', reason, status, () => this.#teardown());
   }
 
   #teardown(): void {
@@ -457,8 +457,10 @@ export class Client<C extends AnyContract = Untyped> {
     return new DrpcError(Code.ConnClosed, codeText(Code.ConnClosed), `client is ${s.state}: ${s.reason}`);
   }
 
-  #setState(state: ClientState, reason: string, status?: Status): void {
+  /** `before` runs once the state is set and before it is told (teardown: a listener may reconnect() at once). */
+  #setState(state: ClientState, reason: string, status?: Status, before?: () => void): void {
     this.#state = { state, reason, status, attempt: state === 'reconnecting' ? this.#redial.attempt : 0 };
+    before?.();
     const info = { ...this.#state };
     this.#events.emit('state', info);
     this.#events.emit(state, info);

@@ -82,6 +82,27 @@ describe('auth', { timeout: 30_000 }, () => {
     assert.deepEqual(log.states, ['connecting', 'closed', 'connecting', 'open']);
   });
 
+  test('reconnect() from inside the closed listener (a token refresh on 401) dials again and opens', async (t) => {
+    const h = new Harness(t);
+    const { ep, url } = await h.endpoint({
+      auth: (payload: any) => {
+        if (payload !== 'fresh') throw reject401('token expired');
+        return 'welcome';
+      },
+    });
+    ep.route('/hi', () => 'hi');
+    let token = 'stale';
+    const { client: c, log } = h.logged(url, { auth: () => token });
+    c.on('closed', (info) => {
+      if (info.status?.code !== Code.Unauthorized) return;
+      token = 'fresh';
+      c.reconnect();
+    });
+    await log.waitFor('open');
+    assert.equal(await c.call('/hi'), 'hi');
+    assert.deepEqual(log.states, ['connecting', 'closed', 'connecting', 'open']);
+  });
+
   test('a checker that throws a plain Error or a non-401 status still refuses (401 / that status)', async (t) => {
     const h = new Harness(t);
     const { url } = await h.endpoint({
