@@ -303,7 +303,8 @@ export class Client<C extends AnyContract = Untyped> {
   async close(reason = 'closed by the client'): Promise<void> {
     const s = this.#session;
     this.#session = undefined;
-    if (this.#state.state === 'closed') this.#teardown(); // a second close() says nothing new
+    if (this.#state.state === 'closed')
+      this.#teardown(); // a second close() says nothing new
     else this.#setState('closed', reason, undefined, () => this.#teardown());
     await s?.close(reason);
   }
