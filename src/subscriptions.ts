@@ -4,6 +4,7 @@
  * publisher replays what was missed; duplicates (offset ≤ last) are dropped, holes are reported as
  * `gap` events, never silently skipped.
  */
+import { Listeners } from './listeners.ts';
 import type { PushContext } from './router.ts';
 import type { Session } from './session.ts';
 import { Code, DrpcError } from './status.ts';
@@ -51,7 +52,8 @@ class Sub implements Subscription {
   epoch: string | undefined;
   /** A subscribe call is in flight: holes are judged by its reply, not by the replayed messages. */
   pending = false;
-  readonly gapListeners = new Set<(gap: Gap & { topic: string }) => void>();
+  // A listener that throws must not stop delivery nor leave `ready` unsettled: Listeners reports it.
+  readonly gaps: Listeners<{ gap(gap: Gap & { topic: string }): void }>;
   readonly ready: Promise<void>;
   settleReady!: (err?: DrpcError) => void;
   closed = false;
@@ -64,6 +66,7 @@ class Sub implements Subscription {
     readonly since?: number,
   ) {
     if (since !== undefined) this.offset = since;
+    this.gaps = new Listeners(owner.report.listenerError);
     this.ready = new Promise((resolve, reject) => {
       this.settleReady = (err) => (err ? reject(err) : resolve());
     });
@@ -71,8 +74,7 @@ class Sub implements Subscription {
   }
 
   onGap(cb: (gap: Gap & { topic: string }) => void): () => void {
-    this.gapListeners.add(cb);
-    return () => this.gapListeners.delete(cb);
+    return this.gaps.on('gap', cb);
   }
 
   unsubscribe(): Promise<void> {
@@ -80,7 +82,7 @@ class Sub implements Subscription {
   }
 
   gap(gap: Gap): void {
-    for (const cb of [...this.gapListeners]) cb({ ...gap, topic: this.topic });
+    this.gaps.emit('gap', { ...gap, topic: this.topic });
     this.owner.reportGap({ ...gap, topic: this.topic });
   }
 }
@@ -90,8 +92,8 @@ export class Subscriptions {
   #session?: Session;
 
   constructor(
-    /** Hears every gap and every failed subscribe. */
-    private readonly report: { gap(gap: Gap & { topic: string }): void; error(err: DrpcError): void },
+    /** Hears every gap and every failed subscribe (and what a throwing gap listener threw; default: reported as uncaught). */
+    readonly report: { gap(gap: Gap & { topic: string }): void; error(err: DrpcError): void; listenerError?(err: unknown): void },
   ) {}
 
   subscribe(topic: string, handler: TopicHandler, options: SubscribeOptions = {}): Subscription {

@@ -58,4 +58,18 @@ describe('Subscriptions (subscriber side of topics)', () => {
     const { subs } = setup();
     assert.throws(() => subs.subscribe('/t', () => {}), /already subscribed to "\/t"/);
   });
+
+  it('a gap listener that throws does not stop delivery: the message after the hole still arrives, the error is reported', () => {
+    const thrown: unknown[] = [];
+    const subs = new Subscriptions({ gap: () => {}, error: () => {}, listenerError: (e) => void thrown.push(e) });
+    const got: number[] = [];
+    const sub = subs.subscribe('/t', (_m, info) => void got.push(info.offset));
+    sub.onGap(() => {
+      throw new Error('listener bug');
+    });
+    for (const o of [1, 4, 5]) subs.receive(null, ctx('/t', o));
+    assert.deepEqual(got, [1, 4, 5]);
+    assert.equal((thrown[0] as Error).message, 'listener bug');
+    assert.equal(sub.offset, 5);
+  });
 });
