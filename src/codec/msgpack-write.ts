@@ -102,11 +102,12 @@ class Writer {
 
   str(s: string): void {
     const n = s.length;
-    if (n < 32) {
-      // Short ASCII (keys, most values): header and bytes in one pass; anything else the general way.
-      this.room(1 + n);
+    if (n < 64) {
+      // Short ASCII (keys, most values): written by hand behind its header, in one pass.
+      const hs = n < 32 ? 1 : 2;
+      this.room(hs + n);
       const b = this.b;
-      const at = this.p + 1;
+      const at = this.p + hs;
       let i = 0;
       for (; i < n; i++) {
         const c = s.charCodeAt(i);
@@ -114,7 +115,8 @@ class Writer {
         b[at + i] = c;
       }
       if (i === n) {
-        b[this.p] = 0xa0 | n;
+        if (hs === 1) b[this.p] = 0xa0 | n;
+        else ((b[this.p] = 0xd9), (b[this.p + 1] = n));
         this.p = at + n;
         return;
       }
@@ -123,44 +125,12 @@ class Writer {
     const hs = max < 32 ? 1 : max < 256 ? 2 : max < 65536 ? 3 : 5;
     this.room(hs + max + 5); // + 5: len() below asks for room for a header, which must not move the bytes
     const start = this.p + hs;
-    const len = n < 64 ? this.utf8(s, start) : encoder.encodeInto(s, this.b.subarray(start)).written;
+    const len = encoder.encodeInto(s, this.b.subarray(start)).written; // lone surrogates become U+FFFD
     // The header's size was chosen for the worst case; a shorter string moves back next to a smaller one.
     const need = len < 32 ? 1 : len < 256 ? 2 : len < 65536 ? 3 : 5;
     if (need < hs) this.b.copyWithin(this.p + need, start, start + len);
     this.len(len, 0xa0, 32, 0xd9, 0xda);
     this.p += len;
-  }
-
-  /** UTF-8 of a short string by hand (faster than TextEncoder there); lone surrogates become U+FFFD. */
-  utf8(s: string, at: number): number {
-    const b = this.b;
-    const from = at;
-    for (let i = 0; i < s.length; i++) {
-      let c = s.charCodeAt(i);
-      if (c < 0x80) b[at++] = c;
-      else if (c < 0x800) {
-        b[at++] = 0xc0 | (c >> 6);
-        b[at++] = 0x80 | (c & 63);
-      } else {
-        if (c >= 0xd800 && c <= 0xdfff) {
-          const d = s.charCodeAt(i + 1);
-          if (c <= 0xdbff && d >= 0xdc00 && d <= 0xdfff) {
-            c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
-            i++;
-            b[at++] = 0xf0 | (c >> 18);
-            b[at++] = 0x80 | ((c >> 12) & 63);
-            b[at++] = 0x80 | ((c >> 6) & 63);
-            b[at++] = 0x80 | (c & 63);
-            continue;
-          }
-          c = 0xfffd;
-        }
-        b[at++] = 0xe0 | (c >> 12);
-        b[at++] = 0x80 | ((c >> 6) & 63);
-        b[at++] = 0x80 | (c & 63);
-      }
-    }
-    return at - from;
   }
 
   object(x: object, depth: number): void {
