@@ -116,7 +116,10 @@ class Writer {
       }
       if (i === n) {
         if (hs === 1) b[this.p] = 0xa0 | n;
-        else ((b[this.p] = 0xd9), (b[this.p + 1] = n));
+        else {
+          b[this.p] = 0xd9;
+          b[this.p + 1] = n;
+        }
         this.p = at + n;
         return;
       }
