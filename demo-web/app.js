@@ -157,6 +157,28 @@ const painters = {
       ? `✓ All ${s.of.toLocaleString('en-US')} arrived exactly once, in order, in ${secs} s${across}.`
       : `✗ ${s.of - s.received} missing, ${s.dups} doubled, ${s.outOfOrder} out of order.`;
   },
+  calls() {
+    const c = callRun;
+    if (!c) return;
+    $('calls-answered').textContent = c.answered.toLocaleString('en-US');
+    $('calls-failed').textContent = c.failed.toLocaleString('en-US');
+    $('calls-ran').textContent = c.tally ? c.tally.ran.toLocaleString('en-US') : '—';
+    $('calls-twice').textContent = c.tally ? String(c.tally.twice) : '—';
+    $('calls-bar').style.width = `${(100 * (c.answered + c.failed)) / c.of}%`;
+    const status = $('calls-status');
+    if (!c.done) {
+      status.dataset.status = 'running';
+      status.textContent = `${(c.sent - c.answered - c.failed).toLocaleString('en-US')} calls in flight… ${client.transport ? `(over ${client.transport})` : '(connection down: durable calls wait and are re-sent)'}`;
+      return;
+    }
+    const t = c.tally;
+    const ok = c.answered === c.of && c.failed === 0 && t && t.ran === c.of && t.distinct === c.of && t.twice === 0;
+    status.dataset.status = ok ? 'ok' : 'bad';
+    const across = c.reconnects ? `, across ${c.reconnects} reconnect${c.reconnects === 1 ? '' : 's'}` : '';
+    status.textContent = ok
+      ? `✓ All ${c.of.toLocaleString('en-US')} calls answered, and the server ran each exactly once${across}.`
+      : `✗ ${c.failed} failed${c.firstError ? ` (${c.firstError})` : ''}; the server ran ${t ? `${t.ran} times for ${t.distinct} calls, ${t.twice} twice` : 'an unknown number of calls'}.`;
+  },
 };
 
 function track(topic, handler) {
@@ -420,6 +442,41 @@ function finishRun(s) {
   redraw('stream');
 }
 
+// The call check: numbered calls, paced so that some are in flight when the connection is killed.
+// Every call is durable (the default): a call lost with the connection is re-sent under its seq
+// and the endpoint's reply cache answers it without running it twice. The server counts runs.
+let callRun;
+client.on('reconnecting', () => callRun && !callRun.done && callRun.reconnects++);
+
+$('calls-go').addEventListener('click', async () => {
+  const of = Number($('calls-count').value);
+  const id = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
+  const c = { id, of, sent: 0, answered: 0, failed: 0, reconnects: 0, done: false, tally: undefined, firstError: '' };
+  callRun = c;
+  $('calls-go').disabled = true;
+  redraw('calls');
+  const pending = [];
+  for (let n = 1; n <= of; n++) {
+    c.sent++;
+    pending.push(
+      client.call('/demo/tick', { run: id, n }).then(
+        () => (c.answered++, redraw('calls')),
+        (err) => (c.failed++, (c.firstError ||= describe(err)), redraw('calls')),
+      ),
+    );
+    if (n % 5 === 0) await new Promise((r) => setTimeout(r, 15)); // about 300 calls a second: time to press Kill
+  }
+  await Promise.all(pending);
+  try {
+    c.tally = await client.call('/demo/tally', { run: id });
+  } catch (err) {
+    c.firstError ||= describe(err);
+  }
+  c.done = true;
+  $('calls-go').disabled = false;
+  redraw('calls');
+});
+
 $('stream-go').addEventListener('click', async () => {
   const of = Number($('stream-count').value);
   const id = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
@@ -447,6 +504,9 @@ window.demo = {
   streamRate: 2500, // messages per second of the delivery check
   get run() {
     return run;
+  },
+  get callRun() {
+    return callRun;
   },
 };
 

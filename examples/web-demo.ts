@@ -45,6 +45,14 @@ const api = contract({
     '/demo/peek': { input: z.unknown(), output: z.unknown() },
     '/demo/kill': { input: z.unknown(), output: z.unknown() },
     '/demo/websocket': { input: z.object({ blocked: z.boolean() }), output: z.unknown() },
+    '/demo/tick': {
+      input: z.object({ run: z.string().min(1).max(64), n: z.number().int().min(1).max(2000) }),
+      output: z.number(),
+    },
+    '/demo/tally': {
+      input: z.object({ run: z.string().min(1).max(64) }),
+      output: z.object({ ran: z.number(), distinct: z.number(), twice: z.number() }),
+    },
     '/demo/stream': {
       input: z.object({
         run: z.string().min(1).max(64),
@@ -168,6 +176,25 @@ ep.route('/demo/stream', ({ run, count, perSecond }) => {
     if (n >= count) clearInterval(timer);
   }, 10);
   return { run, count, firstOffset: stream.offset + 1 };
+});
+
+// The call check: each call counts its run on the server and takes 20-150 ms, so a kill mid-way
+// catches some in flight. Durable calls re-send those after the reconnect; the reply cache answers
+// them without running them again, so every call runs once. The last 20 runs are kept.
+const ticks = new Map<string, Map<number, number>>(); // run → n → times it ran
+ep.route('/demo/tick', async ({ run, n }) => {
+  let counts = ticks.get(run);
+  if (!counts) {
+    ticks.set(run, (counts = new Map()));
+    if (ticks.size > 20) ticks.delete(ticks.keys().next().value!);
+  }
+  counts.set(n, (counts.get(n) ?? 0) + 1);
+  await new Promise((r) => setTimeout(r, 20 + Math.random() * 130));
+  return n;
+});
+ep.route('/demo/tally', ({ run }) => {
+  const counts = [...(ticks.get(run)?.values() ?? [])];
+  return { ran: counts.reduce((a, b) => a + b, 0), distinct: counts.length, twice: counts.filter((c) => c > 1).length };
 });
 
 // Presence and the WebSocket flag, pushed to every page (debounced: a reconnect is not news).

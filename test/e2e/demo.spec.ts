@@ -1,6 +1,7 @@
 /**
  * The web demo in a real Chromium: connect, a typed call, a server → browser call, chat between two
- * browsers, a reconnect in the middle of a push stream (every message exactly once, in order), the
+ * browsers, a reconnect in the middle of a push stream (every message exactly once, in order) and of
+ * a run of calls (every call answered, each run once on the server), the
  * WebSocket-blocked fallback to HTTP and the move back, the client inside a Web Worker, and the msgpack
  * codec's browser bundle.
  * Screenshots of every flow land in test-results/screenshots/.
@@ -167,6 +168,37 @@ test('Kill connection in the middle of a push stream: the page reconnects and ge
   await expect(page.locator('#stream-dups')).toHaveText('0');
   await expect(page.locator('#topics tr[data-topic="demo/stream"] td').nth(3)).toHaveText('0'); // no gaps
   await shot(page, '05-kill-mid-stream');
+  expect(errors).toEqual([]);
+});
+
+test('Kill connection while calls are in flight: every call is answered, and the server ran each exactly once', async ({ page }) => {
+  const errors = await openDemo(page);
+  const callRun = () =>
+    page.evaluate(() => {
+      const c = (window as unknown as { demo: { callRun?: Record<string, unknown> } }).demo.callRun;
+      return (
+        c && {
+          answered: c.answered as number,
+          failed: c.failed as number,
+          sent: c.sent as number,
+          reconnects: c.reconnects as number,
+          tally: c.tally,
+        }
+      );
+    });
+  await page.selectOption('#calls-count', '1000');
+  await page.click('#calls-go');
+  await expect.poll(async () => (await callRun())?.answered ?? 0, { timeout: 10_000 }).toBeGreaterThan(150);
+  await page.click('#kill');
+  await expect(page.locator('#events li[data-state="reconnecting"]').first()).toContainText('killed from the demo page');
+  const atKill = await callRun();
+  expect(atKill!.answered, 'the kill landed while calls were still to come').toBeLessThan(1000);
+  await expect(page.locator('#calls-status')).toHaveAttribute('data-status', 'ok', { timeout: 30_000 });
+  const done = await callRun();
+  expect(done!.reconnects).toBeGreaterThanOrEqual(1);
+  expect(done).toMatchObject({ answered: 1000, failed: 0, tally: { ran: 1000, distinct: 1000, twice: 0 } });
+  await expect(page.locator('#calls-twice')).toHaveText('0');
+  await shot(page, '05b-kill-mid-calls');
   expect(errors).toEqual([]);
 });
 
