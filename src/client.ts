@@ -218,6 +218,7 @@ export class Client<C extends AnyContract = Untyped> {
             (whole ? session.callReply(serviceMethod, body, o) : session.call(serviceMethod, body, o)).then(resolve as never, reject);
         },
         reject,
+        options.signal,
       );
     });
   }

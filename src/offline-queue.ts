@@ -11,6 +11,8 @@ interface Entry {
   reject(err: DrpcError): void;
   deadline: number;
   timer?: TimerHandle;
+  signal?: AbortSignal;
+  onAbort?: () => void;
 }
 
 export class OfflineQueue {
@@ -33,8 +35,12 @@ export class OfflineQueue {
     return this.#refusals.has(err);
   }
 
-  /** Queues a send; rejects with 102 when full or disabled, with 408 when its timeout passes first. */
-  add(what: string, timeout: number, send: Entry['send'], reject: Entry['reject']): void {
+  /**
+   * Queues a send; rejects with 102 when full or disabled, with 408 when its timeout passes first,
+   * and with 1499 as soon as `signal` aborts (it is then never sent).
+   */
+  add(what: string, timeout: number, send: Entry['send'], reject: Entry['reject'], signal?: AbortSignal): void {
+    if (signal?.aborted) return reject(new DrpcError(Code.Canceled, `${what} was canceled`, signal.reason));
     if (this.#entries.size >= this.max) {
       const why =
         this.max === 0 ? 'not connected (offline queue disabled)' : `not connected and the offline queue is full (limit ${this.max})`;
@@ -45,29 +51,38 @@ export class OfflineQueue {
     const entry: Entry = { send, reject, deadline: timeout > 0 ? this.clock.now() + timeout : 0 };
     if (timeout > 0)
       entry.timer = this.clock.setTimeout(() => {
-        this.#entries.delete(entry);
+        this.#drop(entry);
         reject(new DrpcError(Code.HandleTimeout, `${what} timed out after ${timeout} ms while waiting for a connection`));
       }, timeout);
+    if (signal) {
+      entry.signal = signal;
+      entry.onAbort = () => {
+        this.#drop(entry);
+        reject(new DrpcError(Code.Canceled, `${what} was canceled`, signal.reason));
+      };
+      signal.addEventListener('abort', entry.onAbort, { once: true });
+    }
     this.#entries.add(entry);
+  }
+
+  /** Takes an entry out: its timer and abort listener go with it. */
+  #drop(e: Entry): void {
+    this.#entries.delete(e);
+    if (e.timer !== undefined) this.clock.clearTimeout(e.timer);
+    if (e.onAbort) e.signal!.removeEventListener('abort', e.onAbort);
   }
 
   /** Sends everything queued, oldest first. */
   flush(): void {
     const entries = [...this.#entries];
-    this.#entries.clear();
     const now = this.clock.now();
-    for (const e of entries) {
-      if (e.timer !== undefined) this.clock.clearTimeout(e.timer);
-      e.send(e.deadline ? Math.max(1, e.deadline - now) : 0);
-    }
+    for (const e of entries) this.#drop(e);
+    for (const e of entries) e.send(e.deadline ? Math.max(1, e.deadline - now) : 0);
   }
 
   rejectAll(err: DrpcError): void {
     const entries = [...this.#entries];
-    this.#entries.clear();
-    for (const e of entries) {
-      if (e.timer !== undefined) this.clock.clearTimeout(e.timer);
-      e.reject(err);
-    }
+    for (const e of entries) this.#drop(e);
+    for (const e of entries) e.reject(err);
   }
 }

@@ -266,4 +266,27 @@ describe('reconnect', { timeout: 30_000 }, () => {
     assert.deepEqual(ran, [], 'the queued call never went out');
     assert.deepEqual(log.folded, ['connecting', 'open', 'closed']);
   });
+
+  test('a call waiting for a connection is canceled at once by its AbortSignal (1499), and never sent', async (t) => {
+    const h = new Harness(t);
+    const port = await freePort();
+    const { client: c, log } = h.logged(`ws://127.0.0.1:${port}/rpc`, { reconnect: { min: 50, max: 50 } });
+    const ac = new AbortController();
+    const waiting = c.call('/echo', 'late', { signal: ac.signal });
+    const other = c.call('/echo', 'kept');
+    await log.waitFor('reconnecting');
+    const t0 = Date.now();
+    ac.abort();
+    const err = await rejection(waiting);
+    assert.equal(err.code, Code.Canceled);
+    assert.match(err.message, /call \/echo was canceled/);
+    assert.ok(Date.now() - t0 < 1000, 'at once, not at the call timeout');
+    const already = await rejection(c.call('/echo', 'x', { signal: ac.signal }));
+    assert.equal(already.code, Code.Canceled, 'an aborted signal cancels a call made while disconnected too');
+    const ran: unknown[] = [];
+    const { ep } = await h.endpoint({}, { port });
+    ep.route('/echo', (b) => (ran.push(b), b));
+    assert.equal(await other, 'kept');
+    assert.deepEqual(ran, ['kept']);
+  });
 });
