@@ -11,11 +11,15 @@ export interface Clock {
   clearTimeout(handle: TimerHandle): void;
 }
 
+// Browsers and Node fire a timer longer than this (about 24.8 days) at once; callers that wait longer
+// re-arm when it fires early (their deadline is judged by now()).
+const MAX_DELAY = 2 ** 31 - 1;
+
 /** The real clock. Timers are unref'ed where the runtime allows, so they never keep a process alive. */
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimeout(fn, ms) {
-    const t = globalThis.setTimeout(fn, ms) as unknown as { unref?: () => void };
+    const t = globalThis.setTimeout(fn, ms >= 0 ? Math.min(ms, MAX_DELAY) : 0) as unknown as { unref?: () => void };
     t?.unref?.();
     return t as TimerHandle;
   },

@@ -48,8 +48,9 @@ export class OfflineQueue {
       this.#refusals.add(err);
       return reject(err);
     }
-    const entry: Entry = { send, reject, deadline: timeout > 0 ? this.clock.now() + timeout : 0 };
-    if (timeout > 0)
+    const timed = timeout > 0 && timeout < Infinity;
+    const entry: Entry = { send, reject, deadline: timed ? this.clock.now() + timeout : 0 };
+    if (timed)
       entry.timer = this.clock.setTimeout(() => {
         this.#drop(entry);
         reject(new DrpcError(Code.HandleTimeout, `${what} timed out after ${timeout} ms while waiting for a connection`));

@@ -58,7 +58,7 @@ export class PendingCalls {
   add(seq: number, call: PendingCall, timeout: number): void {
     if (this.#calls === EMPTY) this.#calls = new Map();
     this.#calls.set(seq, call);
-    if (timeout <= 0) return;
+    if (!(timeout > 0 && timeout < Infinity)) return; // 0 or Infinity: no timeout
     if (this.#groups === EMPTY_GROUPS) this.#groups = new Map();
     let g = this.#groups.get(timeout);
     if (!g) this.#groups.set(timeout, (g = { timeout, queue: [], head: 0, live: 0 }));

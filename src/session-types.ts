@@ -33,7 +33,7 @@ export interface SessionOptions {
   plugins?: Plugin[];
   /** Timers and wall time. Default: the system clock. */
   clock?: Clock;
-  /** Default timeout of outbound calls in ms; 0 = none (drpc has none). Default 30000. */
+  /** Default timeout of outbound calls in ms; 0 or Infinity = none (drpc has none). Default 30000. */
   timeout?: number;
   /** Most outbound calls waiting for a reply at once; more fail with 104. Default 65536. */
   maxPendingCalls?: number;
@@ -52,7 +52,7 @@ export interface SessionOptions {
 }
 
 export interface CallOptions {
-  /** Timeout in ms for this call; 0 = none. Default: the session's `timeout`. */
+  /** Timeout in ms for this call; 0 or Infinity = none; NaN or negative fails the call with 400. Default: the session's `timeout`. */
   timeout?: number;
   /**
    * Survive a dropped connection (Client only): the call keeps its seq and is re-sent under it after

@@ -300,6 +300,8 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
   }
 
   #refuseCall(o: CallOptions): DrpcError | undefined {
+    if (o.timeout !== undefined && !(o.timeout >= 0))
+      return new DrpcError(Code.BadMessage, `timeout must be a number of ms ≥ 0 (0 or Infinity: none), got ${o.timeout}`);
     if (this.#pending.size >= this.#opts.maxPendingCalls)
       return new DrpcError(Code.WriteFailed, `too many pending calls (limit ${this.#opts.maxPendingCalls})`);
     if (o.signal?.aborted) return new DrpcError(Code.Canceled, 'call was canceled before it was sent', o.signal.reason);
@@ -315,7 +317,7 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
       const codec = o.codec === undefined ? this.#codec : this.codecs.require(o.codec);
       const meta: Meta = o.meta ? { ...o.meta } : {};
       // A deadline the caller chose travels with the call, so the handler can stop when it passes.
-      if (mtype === MType.Call && o.timeout !== undefined && o.timeout > 0 && o.sendDeadline !== false)
+      if (mtype === MType.Call && o.timeout !== undefined && o.timeout > 0 && o.timeout < Infinity && o.sendDeadline !== false)
         meta[DEADLINE_META] = String(Math.ceil(o.timeout));
       if (o.acceptCodec !== undefined) meta[ACCEPT_BODY_CODEC] = String(this.codecs.require(o.acceptCodec).id);
       const bytes = body instanceof Uint8Array ? body : codec.encode(body);

@@ -159,6 +159,26 @@ describe('Session: settling exactly once', () => {
     assert.equal(clock.pending, 0);
   });
 
+  it('timeout Infinity waits without a timer (and sends no deadline); NaN or a negative timeout fails the call with 400', async () => {
+    const clock = new ManualClock();
+    const { client, server } = pair({ clock });
+    let release!: () => void;
+    const deadlines: (string | undefined)[] = [];
+    server.router.route('/slow', (_b, ctx) => {
+      deadlines.push(ctx.meta['_d']);
+      return new Promise<string>((r) => (release = () => r('done')));
+    });
+    const p = client.call('/slow', null, { timeout: Infinity });
+    await tick();
+    assert.equal(clock.pending, 0, 'no timer armed');
+    assert.deepEqual(deadlines, [undefined]);
+    release();
+    assert.equal(await p, 'done');
+    for (const bad of [NaN, -1])
+      await assert.rejects(client.call('/slow', null, { timeout: bad }), isCode(Code.BadMessage, /timeout must be a number of ms ≥ 0/));
+    assert.equal(client.pendingCalls, 0);
+  });
+
   it('a reply and a timeout in the same turn settle the call once', async () => {
     const clock = new ManualClock();
     const { client, server } = pair({ clock, timeout: 10 });
