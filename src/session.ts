@@ -313,6 +313,11 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
   }
 
   #outbound(mtype: number, serviceMethod: string, body: unknown, o: CallOptions): Message | DrpcError {
+    if (typeof serviceMethod !== 'string' || serviceMethod === '')
+      return new DrpcError(
+        Code.BadMessage,
+        `service method must be a non-empty string, got ${JSON.stringify(serviceMethod) ?? String(serviceMethod)}`,
+      );
     try {
       const codec = o.codec === undefined ? this.#codec : this.codecs.require(o.codec);
       const meta: Meta = o.meta ? { ...o.meta } : {};

@@ -97,6 +97,13 @@ export class Subscriptions {
   ) {}
 
   subscribe(topic: string, handler: TopicHandler, options: SubscribeOptions = {}): Subscription {
+    if (typeof topic !== 'string' || topic === '')
+      throw new DrpcError(
+        Code.BadMessage,
+        `subscribe: the topic must be a non-empty string, got ${JSON.stringify(topic) ?? String(topic)}`,
+      );
+    if (typeof handler !== 'function')
+      throw new DrpcError(Code.BadMessage, `subscribe ${JSON.stringify(topic)}: the handler must be a function`);
     if (this.#subs.has(topic)) throw new DrpcError(Code.InvalidOp, `already subscribed to ${JSON.stringify(topic)}`);
     const since = options.since;
     if (since !== undefined && !(Number.isSafeInteger(since) && since >= 0))

@@ -62,10 +62,28 @@ describe('Session: calls', () => {
     assert.deepEqual(order, [3, 1, 2]);
   });
 
-  it('answers an unknown route with 404 and an empty method with 400', async () => {
-    const { client } = pair();
+  it('refuses to send a call or push whose service method is empty or not a string (400, nothing sent)', async () => {
+    const { client, server } = pair();
+    let reached = 0;
+    server.router.setUnknownCall(() => reached++);
+    server.router.setUnknownPush(() => void reached++);
+    for (const bad of ['', 7, undefined]) {
+      await assert.rejects(client.call(bad as never), isCode(Code.BadMessage, /service method must be a non-empty string/));
+      await assert.rejects(client.push(bad as never), isCode(Code.BadMessage, /service method must be a non-empty string/));
+    }
+    await tick();
+    assert.equal(reached, 0);
+    assert.equal(client.pendingCalls, 0);
+  });
+
+  it('answers an unknown route with 404 and an empty method from the wire with 400', async () => {
+    const { client, ta, tb } = pair();
     await assert.rejects(client.call('/nope'), isCode(404, /no CALL route for "\/nope"/));
-    await assert.rejects(client.call(''), isCode(400, /invalid service method/));
+    const before = tb.sent.length;
+    ta.send((await rawProto().pack(createMessage({ seq: 98, mtype: MType.Call, serviceMethod: '' }))) as Uint8Array);
+    while (tb.sent.length === before) await tick();
+    const reply = await rawProto().unpack(tb.sent.at(-1)!);
+    assert.deepEqual([reply.seq, reply.status.code, reply.status.cause], [98, 400, 'invalid service method for message']);
   });
 
   it('turns a thrown DrpcError into its status and anything else into 500 with the cause', async () => {

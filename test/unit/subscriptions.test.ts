@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Subscriptions } from '../../src/subscriptions.ts';
+import type { DrpcError } from '../../src/status.ts';
 import { TOPIC_META } from '../../src/topics.ts';
 import type { PushContext } from '../../src/router.ts';
 import type { Session } from '../../src/session.ts';
@@ -71,5 +72,22 @@ describe('Subscriptions (subscriber side of topics)', () => {
     assert.deepEqual(got, [1, 4, 5]);
     assert.equal((thrown[0] as Error).message, 'listener bug');
     assert.equal(sub.offset, 5);
+  });
+
+  it('refuses an empty or non-string topic and a handler that is not a function, with 400 at once', () => {
+    const subs = new Subscriptions({ gap: () => {}, error: () => {} });
+    assert.throws(
+      () => subs.subscribe('', () => {}),
+      (e: DrpcError) => e.code === 400 && /topic must be a non-empty string, got ""/.test(e.message),
+    );
+    assert.throws(
+      () => subs.subscribe(7 as never, () => {}),
+      (e: DrpcError) => e.code === 400 && /got 7/.test(e.message),
+    );
+    assert.throws(
+      () => subs.subscribe('/t', 5 as never),
+      (e: DrpcError) => e.code === 400 && /handler must be a function/.test(e.message),
+    );
+    subs.subscribe('/t', () => {}); // nothing was left behind by the refusals
   });
 });
