@@ -3,6 +3,7 @@
  * case-sensitive). Sessions of one endpoint share one router; a client session has its own.
  */
 import type { Meta } from './wire-text.ts';
+import { Code, DrpcError } from './status.ts';
 import type { Session } from './session.ts';
 
 export interface PushContext {
@@ -34,13 +35,13 @@ export class Router {
 
   /** Serves CALLs to `serviceMethod`; the handler's return value is the REPLY body, a thrown DrpcError its status. */
   route(serviceMethod: string, handler: CallHandler): this {
-    this.#calls.set(checkName(serviceMethod), handler);
+    this.#calls.set(checked(serviceMethod, handler), handler);
     return this;
   }
 
   /** Serves PUSHes to `serviceMethod` (never replied; errors go to the session's `onError`). */
   routePush(serviceMethod: string, handler: PushHandler): this {
-    this.#pushes.set(checkName(serviceMethod), handler);
+    this.#pushes.set(checked(serviceMethod, handler), handler);
     return this;
   }
 
@@ -86,7 +87,11 @@ export class Router {
   }
 }
 
-function checkName(serviceMethod: string): string {
-  if (!serviceMethod) throw new TypeError('a route needs a non-empty service method');
+function checked(serviceMethod: string, handler: unknown): string {
+  if (typeof serviceMethod !== 'string' || serviceMethod === '' || typeof handler !== 'function')
+    throw new DrpcError(
+      Code.BadMessage,
+      `a route needs a non-empty service method and a handler function, got ${JSON.stringify(serviceMethod) ?? String(serviceMethod)}`,
+    );
   return serviceMethod;
 }
