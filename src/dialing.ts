@@ -67,9 +67,7 @@ function checkTransports(list: readonly TransportChoice[]): readonly TransportCh
       throw new DrpcError(
         Code.InvalidOp,
         `transports: ${JSON.stringify(t)} is not a transport`,
-        (t as unknown) === 'http'
-          ? "import { http } from 'drpc/http' and pass it: transports: ['websocket', http]"
-          : "use 'websocket' or an imported transport such as http from drpc/http",
+        "use 'websocket' or an imported one: import { http } from 'drpc/http'; transports: ['websocket', http]",
       );
   if (list.length === 0) throw new DrpcError(Code.InvalidOp, 'transports: the list is empty');
   return list;

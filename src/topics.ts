@@ -16,6 +16,7 @@ import type { Frame } from './proto/proto.ts';
 import type { Router } from './router.ts';
 import type { Session } from './session.ts';
 import { Code, DrpcError, codeText } from './status.ts';
+import { checkNumbers } from './options.ts';
 
 export const SUBSCRIBE_METHOD = '/drpc/subscribe';
 export const UNSUBSCRIBE_METHOD = '/drpc/unsubscribe';
@@ -70,6 +71,12 @@ export class Topic {
     /** Where messages for slow subscribers wait (none: every subscriber is written to at once). */
     readonly backlogs?: Backlogs,
   ) {
+    if (typeof name !== 'string' || name === '')
+      throw new DrpcError(Code.BadMessage, `a topic needs a non-empty name, got ${JSON.stringify(name)}`);
+    checkNumbers([
+      ['history.count', options.history?.count, 0, true],
+      ['history.maxAgeMs', options.history?.maxAgeMs, 0],
+    ]);
     this.epoch = newEpoch();
     this.#count = options.history?.count ?? 1000;
     this.#maxAge = options.history?.maxAgeMs ?? 300_000;

@@ -8,6 +8,7 @@ import type { CorsOptions } from './cors.ts';
 import type { Session } from '../../src/session.ts';
 import type { PeerOptions } from '../../src/session-types.ts';
 import type { DrpcError } from '../../src/status.ts';
+import { checkNumbers } from '../../src/options.ts';
 
 export interface UpgradeInfo {
   request: IncomingMessage;
@@ -61,4 +62,30 @@ export interface EndpointOptions<C extends AnyContract = Untyped> extends PeerOp
 export interface EndpointEvents {
   /** A session finished its handshake and is open. */
   session(session: Session): void;
+}
+
+/** Numeric options out of range fail createEndpoint() with 400 naming the option. */
+export function checkEndpointOptions(o: EndpointOptions<AnyContract>): void {
+  const h = o.http || {};
+  const r = o.replyCache || {};
+  const s = o.slowConsumers || {};
+  checkNumbers([
+    ['maxFrameSize', o.maxFrameSize, 1, true],
+    ['timeout', o.timeout, 0],
+    ['authTimeout', o.authTimeout, 1],
+    ['maxConnections', o.maxConnections, 0, true],
+    ['maxConcurrentCalls', o.maxConcurrentCalls, 1, true],
+    ['http.pingMs', h.pingMs, 1],
+    ['http.maxAgeMs', h.maxAgeMs, 1],
+    ['http.graceMs', h.graceMs, 0],
+    ['http.maxBody', h.maxBody, 1, true],
+    ['replyCache.maxEntries', r.maxEntries, 0, true],
+    ['replyCache.maxAgeMs', r.maxAgeMs, 0],
+    ['replyCache.maxClients', r.maxClients, 0, true],
+    ['replyCache.maxBytes', r.maxBytes, 0],
+    ['slowConsumers.highWaterBytes', s.highWaterBytes, 0],
+    ['slowConsumers.maxQueued', s.maxQueued, 0, true],
+    ['slowConsumers.maxQueuedBytes', s.maxQueuedBytes, 0],
+    ['slowConsumers.drainEveryMs', s.drainEveryMs, 1],
+  ]);
 }

@@ -45,7 +45,7 @@ import type { Transport } from '../../src/transport/transport.ts';
 import { encodeStatus } from '../../src/wire-text.ts';
 import { SessionHub } from './hub.ts';
 import { Pong } from './pong.ts';
-import type { EndpointEvents, EndpointOptions } from './endpoint-options.ts';
+import { checkEndpointOptions, type EndpointEvents, type EndpointOptions } from './endpoint-options.ts';
 import { Rooms } from './rooms.ts';
 import { listenTcp, type TcpListener } from './tcp-listen.ts';
 import { NodeWebSocketTransport } from './ws-transport.ts';
@@ -108,6 +108,7 @@ export class Endpoint<C extends AnyContract = Untyped> {
   readonly #protos: { raw: Proto; json: Proto };
 
   constructor(options: EndpointOptions<C> = {}) {
+    checkEndpointOptions(options);
     const protoOpts = { maxFrameSize: options.maxFrameSize, filters: options.filters ?? filters };
     this.#protos = { raw: rawProto(protoOpts), json: jsonProto(protoOpts) };
     this.#opts = options;

@@ -43,14 +43,13 @@ export class FilterRegistry extends Registry<Filter> implements FilterPipes {
 export const MAX_PIPE = 255;
 
 // drpc's own filters, which a client has only when it imports them.
-const HINTS: Record<number, string> = {
-  122: " ('z', gzip): give this side filters: createFilters() (gzip, md5) or createFilters(gzip)",
-  53: " ('5', md5): give this side filters: createFilters() (gzip, md5) or createFilters(md5Filter)",
-};
+const HINTS: Record<number, string> = { 122: 'gzip', 53: 'md5' };
 
 /** The 400 for a pipe id this side has no filter for (with the fix, for drpc's own filters). */
 export function unsupportedFilter(id: number | undefined): DrpcError {
-  return new DrpcError(Code.BadMessage, `unsupported transfer filter id ${id}${HINTS[id!] ?? ''}`);
+  const name = HINTS[id!];
+  const hint = name ? ` ('${String.fromCharCode(id!)}', ${name}): give this side filters: createFilters()` : '';
+  return new DrpcError(Code.BadMessage, `unsupported transfer filter id ${id}${hint}`);
 }
 
 /** Checks a pipe against a registry, returning the filters in pipe order (400 on an unknown id). */
