@@ -20,6 +20,7 @@ import { Code, DrpcError, codeText, type Status } from '../../src/status.ts';
 import type { Transport, TransportHandlers } from '../../src/transport/transport.ts';
 import { batchWrite, type Corkable, type WriteBatch } from '../../src/transport/cork.ts';
 import { closedTransport, startListening } from '../../src/transport/transport.ts';
+import { checkNumbers } from '../../src/options.ts';
 
 export interface TcpTransportOptions {
   /** Largest inbound frame in bytes (checked from its length prefix, before buffering). Default 16 MiB. */
@@ -156,6 +157,15 @@ export async function dialTcp(options: DialTcpOptions): Promise<Session> {
     heartbeat = false,
     ...sessionOptions
   } = options;
+  checkNumbers([
+    ['port', port, 0, true],
+    ['maxFrameSize', maxFrameSize, 1, true],
+    ['connectTimeout', connectTimeout, 1],
+    ['authTimeout', authTimeout, 1],
+    ['timeout', sessionOptions.timeout, 0],
+    ['maxPendingCalls', sessionOptions.maxPendingCalls, 1, true],
+    ['maxConcurrentCalls', sessionOptions.maxConcurrentCalls, 1, true],
+  ]);
   const socket = await openSocket(host, port, connectTimeout);
   const transport = new NodeTcpTransport(socket, { maxFrameSize });
   const session = new Session(transport, {

@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { checkNumbers } from '../../src/options.ts';
 import { connect } from '../../src/client.ts';
 import { createEndpoint } from '../../adapters/node/endpoint.ts';
+import { dialTcp } from '../../adapters/node/tcp.ts';
 import { ManualClock } from '../../src/clock.ts';
 import type { DrpcError } from '../../src/status.ts';
 
@@ -60,5 +61,13 @@ describe('createEndpoint() and topic() options', () => {
     assert.throws(() => ep.topic('t' as never, { history: { count: -1 } }), is400(/option history\.count/));
     assert.throws(() => ep.topic('t' as never, { history: { maxAgeMs: NaN } }), is400(/option history\.maxAgeMs/));
     assert.equal(ep.topic('t' as never, { history: { count: 0 } }).name, 't');
+  });
+});
+
+describe('dialTcp() options', () => {
+  it('refuses a port or bound out of range before opening a socket', async () => {
+    await assert.rejects(dialTcp({ port: NaN }), is400(/option port must be a whole number ≥ 0, got NaN/));
+    await assert.rejects(dialTcp({ port: 1, maxFrameSize: NaN }), is400(/option maxFrameSize/));
+    await assert.rejects(dialTcp({ port: 1, timeout: -1 }), is400(/option timeout/));
   });
 });
