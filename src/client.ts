@@ -8,7 +8,7 @@
 import { authenticate } from './auth.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { Redial } from './redial.ts';
-import { checkNumbers } from './options.ts';
+import { checkConnectOptions } from './options.ts';
 import { closeToStatus, SERVICE_RESTART } from './close-codes.ts';
 import { HeartbeatPing } from './heartbeat.ts';
 import { OfflineQueue } from './offline-queue.ts';
@@ -89,7 +89,7 @@ export class Client<C extends AnyContract = Untyped> {
     readonly url: string,
     options: ConnectOptions<C> = {},
   ) {
-    checkOptions(url, options);
+    checkConnectOptions(url, options);
     this.#opts = options;
     this.clock = options.clock ?? systemClock;
     const protoOpts = { maxFrameSize: options.maxFrameSize, filters: options.filters };
@@ -469,26 +469,4 @@ export class Client<C extends AnyContract = Untyped> {
     this.#events.emit('state', info);
     this.#events.emit(state, info);
   }
-}
-
-/** A URL that cannot be dialed, or a bound out of range (a NaN backoff redials in a hot loop), fails connect() with 400. */
-function checkOptions(url: string, o: ConnectOptions<AnyContract>): void {
-  let protocol: string | undefined;
-  try {
-    protocol = new URL(url).protocol;
-  } catch {
-    // reported below
-  }
-  if (!protocol || !/^(wss?|https?):$/.test(protocol))
-    throw new DrpcError(Code.BadMessage, `connect: ${JSON.stringify(url)} is not a ws:, wss:, http: or https: URL`);
-  const r = o.reconnect || {};
-  checkNumbers([
-    ['timeout', o.timeout, 0],
-    ['offlineQueue', o.offlineQueue, 0, true],
-    ['maxPendingCalls', o.maxPendingCalls, 1, true],
-    ['maxFrameSize', o.maxFrameSize, 1, true],
-    ['reconnect.min', r.min, 0],
-    ['reconnect.max', r.max, 0],
-    ['reconnect.attempts', r.attempts, 0, true],
-  ]);
 }

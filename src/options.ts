@@ -4,6 +4,8 @@
  * that never applies or a timer that fires at once.
  */
 import { Code, DrpcError } from './status.ts';
+import type { ConnectOptions } from './client-types.ts';
+import type { AnyContract } from './contract.ts';
 
 /** [name, value, least allowed, whole numbers only]; an undefined value (the default) passes. Infinity passes. */
 export type NumberOption = [name: string, value: unknown, min: number, integer?: boolean];
@@ -12,4 +14,26 @@ export function checkNumbers(options: NumberOption[]): void {
   for (const [name, v, min, integer] of options)
     if (v !== undefined && !(typeof v === 'number' && v >= min && (!integer || Number.isInteger(v) || v === Infinity)))
       throw new DrpcError(Code.BadMessage, `option ${name} must be ${integer ? 'a whole number' : 'a number'} ≥ ${min}, got ${String(v)}`);
+}
+
+/** A URL that cannot be dialed, or a bound out of range (a NaN backoff redials in a hot loop), fails connect() with 400. */
+export function checkConnectOptions(url: string, o: ConnectOptions<AnyContract>): void {
+  let protocol: string | undefined;
+  try {
+    protocol = new URL(url).protocol;
+  } catch {
+    // reported below
+  }
+  if (!protocol || !/^(wss?|https?):$/.test(protocol))
+    throw new DrpcError(Code.BadMessage, `connect: ${JSON.stringify(url)} is not a ws:, wss:, http: or https: URL`);
+  const r = o.reconnect || {};
+  checkNumbers([
+    ['timeout', o.timeout, 0],
+    ['offlineQueue', o.offlineQueue, 0, true],
+    ['maxPendingCalls', o.maxPendingCalls, 1, true],
+    ['maxFrameSize', o.maxFrameSize, 1, true],
+    ['reconnect.min', r.min, 0],
+    ['reconnect.max', r.max, 0],
+    ['reconnect.attempts', r.attempts, 0, true],
+  ]);
 }
