@@ -1,7 +1,7 @@
 /**
- * Checks of numeric options where they are given: a bad value (NaN, negative, a string) fails at
- * once with 400 naming the option, instead of later as a redial loop without backoff, a frame limit
- * that never applies or a timer that fires at once.
+ * Checks of options where they are given: a URL that cannot be dialed or a numeric option out of
+ * range (NaN, negative, a string) fails at once with 400 naming it, instead of later as endless
+ * redials, a redial loop without backoff, a frame limit that never applies or a timer that fires at once.
  */
 import { Code, DrpcError } from './status.ts';
 import type { ConnectOptions } from './client-types.ts';
