@@ -164,6 +164,40 @@ describe('msgpack encoding', () => {
   });
 });
 
+describe('msgpack decoding of hostile bytes', () => {
+  const only400 = (bytes: Uint8Array) => {
+    try {
+      msgpack.decode(bytes);
+    } catch (e) {
+      assert.ok(e instanceof DrpcError && e.code === 400, `a DrpcError 400, got ${String(e)}`);
+    }
+  };
+
+  it('random bytes decode to a value or fail with 400, never anything else (property)', () => {
+    fc.assert(fc.property(fc.uint8Array({ minLength: 1, maxLength: 64 }), only400), { numRuns: 2000 });
+  });
+
+  it('valid bodies with bytes flipped or cut decode to a value or fail with 400 (property)', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.nat(), fc.integer({ min: 0, max: 255 }), fc.boolean(), (v, at, byte, cut) => {
+        const b = new Uint8Array(msgpack.encode(v));
+        if (b.length === 0) return;
+        const i = at % b.length;
+        if (cut) only400(b.subarray(0, i || 1));
+        else {
+          b[i] = byte;
+          only400(b);
+        }
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('a huge announced length fails at once, without allocating for it', () => {
+    for (const h of ['db ffffffff', 'c6 ffffffff', 'df ffffffff', 'c9 ffffffff ff']) assert.throws(() => dec(h), bad400(/truncated/), h);
+  });
+});
+
 describe('msgpack against msgpackr (an independent implementation)', () => {
   const values = fc.oneof(
     fc.jsonValue(),
