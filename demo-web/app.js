@@ -3,7 +3,7 @@ import { connect, DrpcError } from '/drpc.js';
 import { http } from '/drpc-http.js'; // the HTTP fallback: an app that imports it pays for it
 
 const $ = (id) => document.getElementById(id);
-const rpcUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/rpc`;
+const rpcUrl = '/rpc'; // relative to the page: ws(s):// on this page's host
 
 // ---- the client ----------------------------------------------------------------------------
 

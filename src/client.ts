@@ -25,7 +25,7 @@ import {
   type TopicMessageInfo,
 } from './subscriptions.ts';
 import { PushListeners, type PushListener } from './push-listeners.ts';
-import { watchEnvironment } from './environment.ts';
+import { pageUrl, watchEnvironment } from './environment.ts';
 import type { ClientState, StateInfo, ClientEvents, ConnectOptions } from './client-types.ts';
 import { Router, type CallContext, type CallHandler, type PushContext } from './router.ts';
 import {
@@ -450,7 +450,7 @@ export class Client<C extends AnyContract = Untyped> {
   async #url(): Promise<string> {
     const q = this.#opts.query;
     const params = typeof q === 'function' ? await q() : q;
-    const u = new URL(this.url);
+    const u = new URL(this.url, pageUrl());
     u.searchParams.set(HELLO_QUERY, this.#clientId); // asks for the endpoint's capabilities; a plain drpc peer ignores it
     for (const [k, v] of Object.entries(params ?? {})) u.searchParams.set(k, v);
     return u.toString();

@@ -16,3 +16,6 @@ export function watchEnvironment(wake: () => void): () => void {
     g.document?.removeEventListener('visibilitychange', onVisible);
   };
 }
+
+/** The page's (or worker's) URL, which a relative `connect('/rpc')` is relative to; undefined outside a browser. */
+export const pageUrl = (): string | undefined => (globalThis as { location?: { href: string } }).location?.href;

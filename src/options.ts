@@ -6,6 +6,7 @@
 import { Code, DrpcError } from './status.ts';
 import type { ConnectOptions } from './client-types.ts';
 import type { AnyContract } from './contract.ts';
+import { pageUrl } from './environment.ts';
 
 /** [name, value, least allowed, whole numbers only]; an undefined value (the default) passes. Infinity passes. */
 export type NumberOption = [name: string, value: unknown, min: number, integer?: boolean];
@@ -20,7 +21,7 @@ export function checkNumbers(options: NumberOption[]): void {
 export function checkConnectOptions(url: string, o: ConnectOptions<AnyContract>): void {
   let protocol: string | undefined;
   try {
-    protocol = new URL(url).protocol;
+    protocol = new URL(url, pageUrl()).protocol;
   } catch {
     // reported below
   }

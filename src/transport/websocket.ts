@@ -59,7 +59,7 @@ export async function openWebSocket(url: string, options: WebSocketTransportOpti
   return new Promise((resolve, reject) => {
     let ws: WebSocketLike;
     try {
-      ws = new Ctor(url);
+      ws = new Ctor(url.replace(/^http/, 'ws')); // http(s) URLs are the same address (older browsers take ws(s) only)
     } catch (err) {
       return reject(new DrpcError(Code.DialFailed, `cannot open ${url}`, err));
     }

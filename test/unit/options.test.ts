@@ -31,7 +31,7 @@ describe('checkNumbers', () => {
 });
 
 describe('connect() options', () => {
-  it('refuses a URL it cannot dial, before dialing', () => {
+  it('refuses a URL it cannot dial (here a relative one too: there is no page to be relative to), before dialing', () => {
     for (const url of ['not a url', '/rpc', 'ftp://host/rpc'])
       assert.throws(() => connect(url), is400(/is not a ws:, wss:, http: or https: URL/), url);
   });
