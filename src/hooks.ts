@@ -9,6 +9,7 @@
  */
 import type { Message } from './message.ts';
 import type { Session } from './session.ts';
+import { DrpcError } from './status.ts';
 
 export interface HookContext {
   readonly session: Session;
@@ -47,5 +48,34 @@ export function runHook(plugins: readonly Plugin[], name: HookName, ctx: HookCon
     if (!hook) continue;
     const out = hook(ctx);
     if (out instanceof Promise) return out.then(() => runHook(plugins.slice(i + 1), name, ctx));
+  }
+}
+
+/** Writes a CALL or PUSH with its before hook (its error fails the write) and its after hook (errors only reported). */
+export async function writeWithHooks(session: Session, m: Message, before: HookName, after: HookName, body: unknown): Promise<void> {
+  await runHook(session.plugins, before, { session, message: m, body });
+  await session.writeMessage(m);
+  reportHook(session, after, m, body);
+}
+
+/** Runs a hook whose errors only get reported. */
+function reportHook(session: Session, name: HookName, message: Message, body?: unknown): void {
+  try {
+    const out = runHook(session.plugins, name, { session, message, body });
+    if (out) out.catch((err) => session.reportError(DrpcError.from(err)));
+  } catch (err) {
+    session.reportError(DrpcError.from(err));
+  }
+}
+
+/** Tells every plugin the session is gone; their errors are only reported. */
+export function afterDisconnect(session: Session, reason: string): void {
+  for (const p of session.plugins) {
+    if (!p.afterDisconnect) continue;
+    try {
+      Promise.resolve(p.afterDisconnect(session, reason)).catch((e) => session.reportError(DrpcError.from(e)));
+    } catch (e) {
+      session.reportError(DrpcError.from(e));
+    }
   }
 }

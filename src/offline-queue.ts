@@ -40,7 +40,8 @@ export class OfflineQueue {
    * and with 1499 as soon as `signal` aborts (it is then never sent).
    */
   add(what: string, timeout: number, send: Entry['send'], reject: Entry['reject'], signal?: AbortSignal): void {
-    if (signal?.aborted) return reject(new DrpcError(Code.Canceled, `${what} was canceled`, signal.reason));
+    const canceled = () => new DrpcError(Code.Canceled, `${what} was canceled`, signal!.reason);
+    if (signal?.aborted) return reject(canceled());
     if (this.#entries.size >= this.max) {
       const why =
         this.max === 0 ? 'not connected (offline queue disabled)' : `not connected and the offline queue is full (limit ${this.max})`;
@@ -59,7 +60,7 @@ export class OfflineQueue {
       entry.signal = signal;
       entry.onAbort = () => {
         this.#drop(entry);
-        reject(new DrpcError(Code.Canceled, `${what} was canceled`, signal.reason));
+        reject(canceled());
       };
       signal.addEventListener('abort', entry.onAbort, { once: true });
     }

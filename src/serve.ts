@@ -8,9 +8,9 @@ import { runHook } from './hooks.ts';
 import { createMessage, MType, type Message } from './message.ts';
 import type { CallContext, CallHandler, PushContext, PushHandler } from './router.ts';
 import type { Session } from './session.ts';
-import type { Job } from './running.ts';
+import type { Job, RunningJobs } from './running.ts';
 import type { CachedReply } from './reply-cache.ts';
-import { CALL_ACK_META } from './extensions.ts';
+import { CALL_ACK_META, CANCEL_META, CANCEL_METHOD, DEADLINE_META } from './extensions.ts';
 import { Code, DrpcError, OK_STATUS, codeText, type Status } from './status.ts';
 import type { Meta } from './wire-text.ts';
 
@@ -46,6 +46,35 @@ class Ctx implements CallContext {
   setReplyCodec(codec: number | string): void {
     this.replyCodec = this.session.codecs.require(codec).id;
   }
+}
+
+/**
+ * An inbound CALL or PUSH after the handshake, run as a job of `running`: counted for the
+ * concurrency cap and an active close, aborted when its caller's deadline (meta `_d`) passes or the
+ * caller cancels it (a PUSH to `/drpc/cancel`, which is handled here and runs nothing).
+ */
+export function serveInbound(session: Session, running: RunningJobs, m: Message, maxConcurrent: number): void {
+  if (m.mtype === MType.Push && m.serviceMethod === CANCEL_METHOD) {
+    const seq = Number(m.meta[CANCEL_META]);
+    if (Number.isInteger(seq)) running.cancel(seq, new DrpcError(Code.Canceled, 'the caller canceled the call'));
+    return;
+  }
+  const isCall = m.mtype === MType.Call;
+  const job = running.start(isCall ? m.seq : undefined);
+  const deadline = isCall ? m.meta[DEADLINE_META] : undefined;
+  if (deadline !== undefined && /^\d{1,10}$/.test(deadline) && Number(deadline) > 0) {
+    const ms = Number(deadline);
+    running.expireAfter(job, ms, () => new DrpcError(Code.HandleTimeout, `the caller's ${ms} ms deadline for ${m.serviceMethod} passed`));
+  }
+  const done = () => running.finish(job);
+  let p: Promise<void> | void;
+  try {
+    p = isCall ? serveCall(session, m, job, maxConcurrent) : servePush(session, m);
+  } catch (err) {
+    p = Promise.reject(err);
+  }
+  if (p) p.catch((err) => session.reportError(DrpcError.from(err))).then(done);
+  else done();
 }
 
 export function serveCall(session: Session, m: Message, job: Job, maxConcurrent: number): Promise<void> | void {

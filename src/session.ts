@@ -5,7 +5,7 @@
  */
 import { systemClock, type Clock } from './clock.ts';
 import { codecs as defaultCodecs, type Codec, type CodecRegistry, ACCEPT_BODY_CODEC } from './codec/codec.ts';
-import { runHook, type Plugin, type HookName } from './hooks.ts';
+import { afterDisconnect, writeWithHooks, type Plugin } from './hooks.ts';
 import { createMessage, MType, mtypeName, nextSeq, type Message } from './message.ts';
 import { PendingCalls, type PendingCall } from './pending.ts';
 import { EarlyInbox } from './early-inbox.ts';
@@ -18,7 +18,7 @@ import { FrameReader, type MessageSink } from './frame-reader.ts';
 import type { Frame, Proto } from './proto/proto.ts';
 import { rawProto } from './proto/raw.ts';
 import { Router } from './router.ts';
-import { serveCall, servePush } from './serve.ts';
+import { serveInbound } from './serve.ts';
 import { settleReply } from './reply.ts';
 import { Code, DrpcError, codeText, type Status } from './status.ts';
 import type { SessionOptions, SessionOwner, CallOptions, PushOptions, Reply, SessionState, SessionEvents } from './session-types.ts';
@@ -208,7 +208,7 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
         signal.addEventListener('abort', pending.onAbort, { once: true });
       }
       this.#pending.add(seq, pending, options.timeout ?? this.#opts.timeout);
-      const written = this.plugins.length ? this.#writeWithHooks(m, 'beforeWriteCall', 'afterWriteCall', body) : this.writeNow(m);
+      const written = this.plugins.length ? writeWithHooks(this, m, 'beforeWriteCall', 'afterWriteCall', body) : this.writeNow(m);
       written?.catch((err) => this.#pending.reject(seq, DrpcError.from(err)));
     });
   }
@@ -220,7 +220,7 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
     const m = this.#outbound(MType.Push, serviceMethod, body, options);
     if (m instanceof DrpcError) return Promise.reject(m);
     if (!this.plugins.length) return this.writeNow(m) ?? WRITTEN;
-    return this.#writeWithHooks(m, 'beforeWritePush', 'afterWritePush', body).catch((err) => Promise.reject(DrpcError.from(err)));
+    return writeWithHooks(this, m, 'beforeWritePush', 'afterWritePush', body).catch((err) => Promise.reject(DrpcError.from(err)));
   }
 
   // ---- handshake (drpc's EarlySession) -------------------------------------------------------
@@ -333,22 +333,6 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
     }
   }
 
-  async #writeWithHooks(m: Message, before: HookName, after: HookName, body: unknown): Promise<void> {
-    if (this.plugins.length) await runHook(this.plugins, before, { session: this, message: m, body });
-    await this.#writer.write(m);
-    if (this.plugins.length) this.#hook(after, m, body);
-  }
-
-  /** Runs a hook whose errors only get reported. */
-  #hook(name: HookName, message: Message, body?: unknown): void {
-    try {
-      const out = runHook(this.plugins, name, { session: this, message, body });
-      if (out) out.catch((err) => this.#onError(DrpcError.from(err), this));
-    } catch (err) {
-      this.#onError(DrpcError.from(err), this);
-    }
-  }
-
   /** Packs and sends, keeping send order even when a filter packs asynchronously. */
   writeMessage(m: Message): Promise<void> {
     return this.#writer.write(m);
@@ -428,30 +412,7 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
       if (call) call.resolve(m); // a REPLY for an unknown seq is ignored, as drpc does
       return;
     }
-    if (m.mtype === MType.Push && m.serviceMethod === CANCEL_METHOD) return this.#canceled(m);
-    const running = (this.#running ??= new RunningJobs(this.clock));
-    const isCall = m.mtype === MType.Call;
-    const job = running.start(isCall ? m.seq : undefined);
-    const deadline = isCall ? m.meta[DEADLINE_META] : undefined;
-    if (deadline !== undefined && /^\d{1,10}$/.test(deadline) && Number(deadline) > 0) {
-      const ms = Number(deadline);
-      running.expireAfter(job, ms, () => new DrpcError(Code.HandleTimeout, `the caller's ${ms} ms deadline for ${m.serviceMethod} passed`));
-    }
-    const done = () => running.finish(job);
-    let p: Promise<void> | void;
-    try {
-      p = m.mtype === MType.Call ? serveCall(this, m, job, this.#opts.maxConcurrentCalls) : servePush(this, m);
-    } catch (err) {
-      p = Promise.reject(err);
-    }
-    if (p) p.catch((err) => this.#onError(DrpcError.from(err), this)).then(done);
-    else done();
-  }
-
-  /** The caller gave up on one of its calls: abort that handler's signal. */
-  #canceled(m: Message): void {
-    const seq = Number(m.meta[CANCEL_META]);
-    if (Number.isInteger(seq)) this.#running?.cancel(seq, new DrpcError(Code.Canceled, 'the caller canceled the call'));
+    serveInbound(this, (this.#running ??= new RunningJobs(this.clock)), m, this.#opts.maxConcurrentCalls);
   }
 
   /** Reports an error nobody awaits (for serve.ts). */
@@ -481,13 +442,6 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
     this.#owner?.sessionClosed(this, info);
     this.#listeners?.emit('close', info);
     this.#resolveClosed?.();
-    for (const p of this.plugins) {
-      if (!p.afterDisconnect) continue;
-      try {
-        Promise.resolve(p.afterDisconnect(this, reason)).catch((e) => this.#onError(DrpcError.from(e), this));
-      } catch (e) {
-        this.#onError(DrpcError.from(e), this);
-      }
-    }
+    afterDisconnect(this, reason);
   }
 }
