@@ -52,7 +52,7 @@ import { NodeWebSocketTransport } from './ws-transport.ts';
 import { HttpRoutes } from './http-routes.ts';
 import { fail } from './http-body.ts';
 import { NodeHttpTransport } from './http-transport.ts';
-import { ignoreError, refusal, rejectUpgrade } from './upgrade.ts';
+import { admit, ignoreError, refusal, rejectUpgrade } from './upgrade.ts';
 
 export type { UpgradeInfo, EndpointOptions, EndpointEvents } from './endpoint-options.ts';
 
@@ -364,20 +364,9 @@ export class Endpoint<C extends AnyContract = Untyped> {
     });
   }
 
-  /** Whether a new connection may open: not while closing, from an allowed origin, within maxConnections, verifyUpgrade. */
-  async #admit(req: IncomingMessage, url: URL, transport: 'websocket' | 'http'): Promise<void> {
-    if (this.#closing) throw refusal(503, Code.ConnClosed, 'endpoint is shutting down');
-    const origin = req.headers.origin;
-    if (origin && this.#opts.origins && !this.#opts.origins.includes(origin))
-      throw refusal(403, Code.Unauthorized, `origin ${origin} is not allowed`);
-    const max = this.#opts.maxConnections ?? 10_000;
-    if (this.#connections >= max) throw refusal(503, Code.InternalServerError, `too many connections (limit ${max})`);
-    if (this.#opts.verifyUpgrade) {
-      await this.#opts.verifyUpgrade({ request: req, url, transport });
-      // again: connections accepted (or close() begun) while verifyUpgrade ran count too
-      if (this.#closing) throw refusal(503, Code.ConnClosed, 'endpoint is shutting down');
-      if (this.#connections >= max) throw refusal(503, Code.InternalServerError, `too many connections (limit ${max})`);
-    }
+  /** Whether a new connection may open (see admit in upgrade.ts). */
+  #admit(req: IncomingMessage, url: URL, transport: 'websocket' | 'http'): Promise<void> {
+    return admit(this.#opts, () => ({ closing: this.#closing, connections: this.#connections }), { request: req, url, transport });
   }
 
   /** The client's reply-cache record, taken when its first call arrives (an idle connection holds none). */

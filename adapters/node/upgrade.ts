@@ -1,5 +1,6 @@
-/** Refusing a WebSocket upgrade with an HTTP status and the drpc status JSON as body. */
+/** Admitting a new connection (WebSocket upgrade or HTTP session), or refusing it with an HTTP status and the drpc status JSON as body. */
 import type { Duplex } from 'node:stream';
+import type { EndpointOptions, UpgradeInfo } from './endpoint-options.ts';
 import { Code, DrpcError, codeText, type Status } from '../../src/status.ts';
 import { encodeStatus } from '../../src/wire-text.ts';
 
@@ -20,4 +21,30 @@ export function rejectUpgrade(socket: Duplex, err: unknown): void {
     `HTTP/1.1 ${http} ${http === 401 ? 'Unauthorized' : http === 503 ? 'Service Unavailable' : 'Forbidden'}\r\n` +
       `Connection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
+}
+
+/**
+ * Whether a new connection may open: not while the endpoint closes, from an allowed origin, within
+ * maxConnections, and past verifyUpgrade. Throws the refusal (with its HTTP status) otherwise.
+ */
+export async function admit(
+  o: Pick<EndpointOptions, 'origins' | 'maxConnections' | 'verifyUpgrade'>,
+  now: () => { closing: boolean; connections: number },
+  info: UpgradeInfo,
+): Promise<void> {
+  const max = o.maxConnections ?? 10_000;
+  const check = () => {
+    const { closing, connections } = now();
+    if (closing) throw refusal(503, Code.ConnClosed, 'endpoint is shutting down');
+    if (connections >= max) throw refusal(503, Code.InternalServerError, `too many connections (limit ${max})`);
+  };
+  const { closing } = now();
+  if (closing) throw refusal(503, Code.ConnClosed, 'endpoint is shutting down');
+  const origin = info.request.headers.origin;
+  if (origin && o.origins && !o.origins.includes(origin)) throw refusal(403, Code.Unauthorized, `origin ${origin} is not allowed`);
+  check();
+  if (o.verifyUpgrade) {
+    await o.verifyUpgrade(info);
+    check(); // again: connections accepted (or close() begun) while verifyUpgrade ran count too
+  }
 }
