@@ -207,21 +207,27 @@ export class Client<C extends AnyContract = Untyped> {
   #send<R>(serviceMethod: string, body: unknown, options: CallOptions, whole: boolean): Promise<R> {
     const s = this.session;
     if (s) return (whole ? s.callReply(serviceMethod, body, options) : s.call(serviceMethod, body, options)) as Promise<R>;
+    return this.#later(`call ${serviceMethod}`, options.timeout ?? this.#opts.timeout ?? 30_000, options.signal, (session, remaining) => {
+      const o = { ...options, timeout: remaining, sendDeadline: options.sendDeadline ?? options.timeout !== undefined };
+      return (whole ? session.callReply(serviceMethod, body, o) : session.call(serviceMethod, body, o)) as Promise<R>;
+    });
+  }
+
+  /** Holds a send in the offline queue until a session opens (`remaining`: what is left of `timeout` then); 102 once closed. */
+  #later<R>(
+    what: string,
+    timeout: number,
+    signal: AbortSignal | undefined,
+    send: (s: Session, remaining: number) => Promise<R>,
+  ): Promise<R> {
     if (this.#state.state === 'closed') return Promise.reject(this.#closedError());
     return new Promise<R>((resolve, reject) => {
-      const timeout = options.timeout ?? this.#opts.timeout ?? 30_000;
-      this.#queue.add(
-        `call ${serviceMethod}`,
-        timeout,
-        (remaining) => {
-          const o = { ...options, timeout: remaining, sendDeadline: options.sendDeadline ?? options.timeout !== undefined };
-          const session = this.#sessionFor(reject);
-          if (session)
-            (whole ? session.callReply(serviceMethod, body, o) : session.call(serviceMethod, body, o)).then(resolve as never, reject);
-        },
-        reject,
-        options.signal,
-      );
+      const sendOnOpen = (remaining: number) => {
+        const s = this.session;
+        if (s) send(s, remaining).then(resolve, reject);
+        else reject(this.#closedError()); // closed again while the queue was being sent
+      };
+      this.#queue.add(what, timeout, sendOnOpen, reject, signal);
     });
   }
 
@@ -238,15 +244,9 @@ export class Client<C extends AnyContract = Untyped> {
   push(serviceMethod: string, body?: unknown, options?: PushOptions): Promise<void> {
     const s = this.session;
     if (s) return s.push(serviceMethod, body, options);
-    if (this.#state.state === 'closed') return Promise.reject(this.#closedError());
-    return new Promise((resolve, reject) => {
-      this.#queue.add(
-        `push ${serviceMethod}`,
-        this.#opts.timeout ?? 30_000,
-        () => this.#sessionFor(reject)?.push(serviceMethod, body, options).then(resolve, reject),
-        reject,
-      );
-    });
+    return this.#later(`push ${serviceMethod}`, this.#opts.timeout ?? 30_000, undefined, (session) =>
+      session.push(serviceMethod, body, options),
+    );
   }
 
   /** Listens for PUSHes to `serviceMethod`; returns the function that stops listening. */
@@ -439,12 +439,6 @@ export class Client<C extends AnyContract = Untyped> {
   #wake(): void {
     if (this.#state.state === 'open') return this.#heartbeat?.check();
     if (this.#state.state === 'reconnecting') this.#redial.now();
-  }
-
-  #sessionFor(reject: (e: DrpcError) => void): Session | undefined {
-    const s = this.session;
-    if (!s) reject(this.#closedError());
-    return s;
   }
 
   async #url(): Promise<string> {
