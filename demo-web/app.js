@@ -1,5 +1,5 @@
 // The demo page: plain ES modules, no build step. Everything drpc comes from the browser bundle.
-import { connect, DrpcError } from '/drpc.js';
+import { connect, DrpcError, serveCalls } from '/drpc.js';
 import { http } from '/drpc-http.js'; // the HTTP fallback: an app that imports it pays for it
 
 const $ = (id) => document.getElementById(id);
@@ -10,6 +10,7 @@ const rpcUrl = '/rpc'; // relative to the page: ws(s):// on this page's host
 // Short backoff and a 3 s upgrade probe so that a person sees the moves happen; the defaults suit production.
 const client = connect(rpcUrl, {
   transports: ['websocket', http],
+  serve: serveCalls, // the server calls this page (/ui/confirm, /ui/state): a page that serves no calls leaves it out
   upgradeInterval: 3000,
   reconnect: { min: 200, max: 3000 },
   heartbeat: { rate: 5 },

@@ -3,12 +3,13 @@
  * pushes, a gzip transfer filter, a drpc error status, a timeout and an abort. Run: npm run demo:memory
  */
 import { Code, DrpcError, Session, createFilters, gzip, memoryPair, rawProto } from '../src/index.ts';
+import { serveCalls } from '../src/serve.ts';
 
 const [clientEnd, serverEnd] = memoryPair(['mem:client', 'mem:server']);
 // Transfer filters are opt-in (a browser bundle holds them only when imported): both sides take gzip and md5.
 const proto = rawProto({ filters: createFilters() });
-const server = new Session(serverEnd, { proto });
-const client = new Session(clientEnd, { proto });
+const server = new Session(serverEnd, { serve: serveCalls, proto });
+const client = new Session(clientEnd, { serve: serveCalls, proto });
 
 // Server routes: a typed-looking call, one that fails with a drpc status, one that pushes.
 server.router.route('/math/add', (body) => {

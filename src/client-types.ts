@@ -8,6 +8,7 @@ import type { Gap } from './topics.ts';
 import type { WebSocketConstructor } from './transport/websocket.ts';
 import type { FetchLike } from './transport/node-fetch.ts';
 import type { TransportChoice } from './dialing.ts';
+import type { Serve } from './inbound.ts';
 
 export type ClientState = 'connecting' | 'open' | 'reconnecting' | 'closed';
 
@@ -73,6 +74,12 @@ export interface ConnectOptions<C extends AnyContract = Untyped> extends PeerOpt
   headers?: Record<string, string>;
   /** Dial timeout in ms (per transport tried). Default 10000. */
   connectTimeout?: number;
+  /**
+   * Serving calls from the server: `serveCalls` from drpc makes `client.route` work (with
+   * deadlines, cancel and plugins' read hooks). Default: pushes only (onPush, subscribe); a CALL from
+   * the server is answered 404. An app that serves no calls does not pay for it.
+   */
+  serve?: Serve;
   /** WebSocket implementation (default: the global one, else `ws`). */
   WebSocket?: WebSocketConstructor;
 }

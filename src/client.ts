@@ -54,6 +54,8 @@ import { dialingFor, type DialedTransport, type Dialing, type TransportName } fr
 
 export type { ClientState, StateInfo, ClientEvents, ConnectOptions } from './client-types.ts';
 
+const SERVE_HINT = "client.route needs call serving: import { serveCalls } from 'drpc'; connect(url, { serve: serveCalls })";
+
 export function connect<C extends AnyContract = Untyped>(url: string, options: ConnectOptions<C> = {}): Client<C> {
   return new Client<C>(url, options);
 }
@@ -276,6 +278,7 @@ export class Client<C extends AnyContract = Untyped> {
     serviceMethod: M,
     handler: (input: ClientHandlerInput<C, M>, ctx: CallContext) => ClientHandlerOutput<C, M> | Promise<ClientHandlerOutput<C, M>>,
   ): this {
+    if (!this.#opts.serve) throw new DrpcError(Code.BadMessage, SERVE_HINT);
     const schema = specOf(this.#opts.contract, 'client', serviceMethod)?.input;
     const h = handler as CallHandler;
     this.router.route(serviceMethod, schema ? async (body, ctx) => h(await validate(schema, body, `input of ${serviceMethod}`), ctx) : h);
@@ -379,6 +382,7 @@ export class Client<C extends AnyContract = Untyped> {
       codec: o.codec,
       router: this.router,
       plugins: o.plugins,
+      serve: o.serve,
       clock: this.clock,
       timeout: o.timeout,
       maxPendingCalls: o.maxPendingCalls,

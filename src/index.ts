@@ -35,6 +35,8 @@ export {
 } from './session.ts';
 export { Router, type CallHandler, type PushHandler, type CallContext, type PushContext } from './router.ts';
 export type { Plugin, HookContext } from './hooks.ts';
+export { servePushes, type Serve } from './inbound.ts';
+export { serveCalls } from './serve.ts';
 export { systemClock, ManualClock, type Clock, type TimerHandle } from './clock.ts';
 export type { Transport, TransportHandlers } from './transport/transport.ts';
 export { memoryPair, type MemoryTransport } from './transport/memory.ts';

@@ -18,6 +18,15 @@ export function checkNumbers(options: NumberOption[]): void {
 }
 
 /** A URL that cannot be dialed, or a bound out of range (a NaN backoff redials in a hot loop), fails connect() with 400. */
+const SERVED_HOOKS = [
+  'afterReadCallHeader',
+  'afterReadCallBody',
+  'beforeWriteReply',
+  'afterWriteReply',
+  'afterReadPushHeader',
+  'afterReadPushBody',
+] as const;
+
 export function checkConnectOptions(url: string, o: ConnectOptions<AnyContract>): void {
   let protocol: string | undefined;
   try {
@@ -37,4 +46,11 @@ export function checkConnectOptions(url: string, o: ConnectOptions<AnyContract>)
     ['reconnect.max', r.max, 0],
     ['reconnect.attempts', r.attempts, 0, true],
   ]);
+  // Inbound hooks run where calls and pushes are served: without serveCalls they would be skipped.
+  const inbound = !o.serve && o.plugins?.find((p) => SERVED_HOOKS.some((k) => p[k]));
+  if (inbound)
+    throw new DrpcError(
+      Code.BadMessage,
+      `connect: plugin ${inbound.name} hooks inbound calls or pushes: give connect(url, { serve: serveCalls }) too`,
+    );
 }

@@ -1,14 +1,16 @@
 /**
- * Serving inbound CALLs and PUSHes on a session: the receiver half of drpc's context.go.
+ * drpc: serving inbound CALLs and PUSHes on a session, the receiver half of drpc's context.go.
  * CALL: header hooks → route lookup (404) → body decode (400) → body hooks → handler → REPLY.
  * PUSH: the same without a REPLY; failures are only reported.
+ * Endpoints always serve this way; a client does when given `serve: serveCalls` (see inbound.ts).
  */
 import { ACCEPT_BODY_CODEC, replyCodec } from './codec/codec.ts';
 import { runHook } from './hooks.ts';
 import { createMessage, MType, type Message } from './message.ts';
-import type { CallContext, CallHandler, PushContext, PushHandler } from './router.ts';
+import type { CallContext, CallHandler } from './router.ts';
 import type { Session } from './session.ts';
-import type { Job, RunningJobs } from './running.ts';
+import { RunningJobs, type Job } from './running.ts';
+import { decode, deliverPush, errorReply, pushContext, pushFailed, pushRoute, type Serve } from './inbound.ts';
 import type { CachedReply } from './reply-cache.ts';
 import { CALL_ACK_META, CANCEL_META, CANCEL_METHOD, DEADLINE_META } from './extensions.ts';
 import { Code, DrpcError, OK_STATUS, codeText, type Status } from './status.ts';
@@ -49,11 +51,13 @@ class Ctx implements CallContext {
 }
 
 /**
- * An inbound CALL or PUSH after the handshake, run as a job of `running`: counted for the
- * concurrency cap and an active close, aborted when its caller's deadline (meta `_d`) passes or the
- * caller cancels it (a PUSH to `/drpc/cancel`, which is handled here and runs nothing).
+ * Serves an inbound CALL or PUSH after the handshake, run as a job of the session's `running`: counted
+ * for the concurrency cap and an active close, aborted when its caller's deadline (meta `_d`) passes
+ * or the caller cancels it (a PUSH to `/drpc/cancel`, which is handled here and runs nothing).
  */
-export function serveInbound(session: Session, running: RunningJobs, m: Message, maxConcurrent: number): void {
+export const serveCalls: Serve = (session, m) => {
+  const running = (session.running ??= new RunningJobs(session.clock));
+  const maxConcurrent = session.maxConcurrentCalls;
   if (m.mtype === MType.Push && m.serviceMethod === CANCEL_METHOD) {
     const seq = Number(m.meta[CANCEL_META]);
     if (Number.isInteger(seq)) running.cancel(seq, new DrpcError(Code.Canceled, 'the caller canceled the call'));
@@ -75,9 +79,9 @@ export function serveInbound(session: Session, running: RunningJobs, m: Message,
   }
   if (p) p.catch((err) => session.reportError(DrpcError.from(err))).then(done);
   else done();
-}
+};
 
-export function serveCall(session: Session, m: Message, job: Job, maxConcurrent: number): Promise<void> | void {
+function serveCall(session: Session, m: Message, job: Job, maxConcurrent: number): Promise<void> | void {
   const ctx = new Ctx(session, m, job);
   const cache = session.replyCache;
   if (cache) {
@@ -141,15 +145,6 @@ async function handle(session: Session, m: Message, ctx: Ctx): Promise<unknown> 
   const hookCtx = { session, message: m, body: decode(session, m) };
   if (hooks) await runHook(session.plugins, 'afterReadCallBody', hookCtx);
   return handler(hookCtx.body, ctx);
-}
-
-function decode(session: Session, m: Message): unknown {
-  try {
-    return session.decodeBody(m);
-  } catch (err) {
-    const e = DrpcError.from(err, Code.BadMessage);
-    throw new DrpcError(Code.BadMessage, codeText(Code.BadMessage), e.message);
-  }
 }
 
 function errorStatus(err: unknown): Status {
@@ -218,20 +213,9 @@ function buildReply(session: Session, call: Message, ctx: Ctx, status: Status, r
   }
 }
 
-/** drpc's error REPLY: the status, an empty body and codec 0; service method empty, pipe copied. */
-function errorReply(call: Message, status: Status, meta: Meta): Message {
-  return createMessage({ seq: call.seq, mtype: MType.Reply, status, meta, bodyCodec: 0, pipe: call.pipe });
-}
-
-export function servePush(session: Session, m: Message): Promise<void> | void {
-  if (session.plugins.length) return servePushWithHooks(session, m);
+function servePush(session: Session, m: Message): Promise<void> | void {
   // Without plugins a synchronous handler runs in the same turn: no promise per push.
-  try {
-    const out = pushRoute(session, m)(decode(session, m), pushContext(session, m));
-    if (out instanceof Promise) return out.then(undefined, (err) => pushFailed(session, m, err));
-  } catch (err) {
-    pushFailed(session, m, err);
-  }
+  return session.plugins.length ? servePushWithHooks(session, m) : deliverPush(session, m);
 }
 
 async function servePushWithHooks(session: Session, m: Message): Promise<void> {
@@ -244,22 +228,4 @@ async function servePushWithHooks(session: Session, m: Message): Promise<void> {
   } catch (err) {
     pushFailed(session, m, err);
   }
-}
-
-function pushRoute(session: Session, m: Message): PushHandler {
-  const handler = session.router.push(m.serviceMethod);
-  if (!handler)
-    throw new DrpcError(Code.NotFound, codeText(Code.NotFound), `no PUSH route for ${JSON.stringify(m.serviceMethod)} (dropped)`);
-  return handler;
-}
-
-function pushContext(session: Session, m: Message): PushContext {
-  return { session, serviceMethod: m.serviceMethod, seq: m.seq, meta: m.meta, bodyCodec: m.bodyCodec };
-}
-
-/** drpc only logs a failed PUSH: nothing is sent back. */
-function pushFailed(session: Session, m: Message, err: unknown): void {
-  session.reportError(
-    err instanceof DrpcError ? err : new DrpcError(Code.InternalServerError, `push handler for ${m.serviceMethod} failed`, err),
-  );
 }

@@ -4,6 +4,7 @@ import type { CodecRegistry } from './codec/codec.ts';
 import type { Plugin } from './hooks.ts';
 import type { Proto } from './proto/proto.ts';
 import type { Router } from './router.ts';
+import type { Serve } from './inbound.ts';
 import type { Session } from './session.ts';
 import type { DrpcError, Status } from './status.ts';
 import type { FilterPipes } from './filter/filter.ts';
@@ -29,6 +30,12 @@ export interface SessionOptions {
   codec?: number | string;
   /** Routes served on this session. Default: a new, empty router. */
   router?: Router;
+  /**
+   * How inbound CALLs and PUSHes are served. Default `servePushes`: PUSHes go to their routes, CALLs
+   * get 404. `serveCalls` (from drpc) serves CALL routes too, with deadlines, cancel, the
+   * concurrency cap and plugins' read hooks; endpoints always use it.
+   */
+  serve?: Serve;
   /** Hooks along the message life, in order. Default none. */
   plugins?: Plugin[];
   /** Timers and wall time. Default: the system clock. */

@@ -9,7 +9,7 @@ import { afterDisconnect, writeWithHooks, type Plugin } from './hooks.ts';
 import { createMessage, MType, mtypeName, nextSeq, type Message } from './message.ts';
 import { PendingCalls, type PendingCall } from './pending.ts';
 import { EarlyInbox } from './early-inbox.ts';
-import { RunningJobs } from './running.ts';
+import type { RunningJobs } from './running.ts';
 import { Listeners } from './listeners.ts';
 import type { ClientReplies } from './reply-cache.ts';
 import { CANCEL_META, CANCEL_METHOD, DEADLINE_META } from './extensions.ts';
@@ -18,7 +18,7 @@ import { FrameReader, type MessageSink } from './frame-reader.ts';
 import type { Frame, Proto } from './proto/proto.ts';
 import { rawProto } from './proto/raw.ts';
 import { Router } from './router.ts';
-import { serveInbound } from './serve.ts';
+import { servePushes, type Serve } from './inbound.ts';
 import { settleReply } from './reply.ts';
 import { Code, DrpcError, codeText, type Status } from './status.ts';
 import type { SessionOptions, SessionOwner, CallOptions, PushOptions, Reply, SessionState, SessionEvents } from './session-types.ts';
@@ -60,7 +60,9 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
   readonly #seqs?: { next(): number };
   /** Handshake-only: made on first use (idle sessions should stay small). */
   #inbox?: EarlyInbox;
-  #running?: RunningJobs;
+  readonly #serve: Serve;
+  /** Inbound handlers running now: made by serveCalls on first use (internal). */
+  running?: RunningJobs;
   #closeStatus?: Status;
   #lastReceived: number;
 
@@ -73,6 +75,7 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
     this.clock = options.clock ?? systemClock;
     this.plugins = options.plugins ?? NO_PLUGINS;
     this.#replyCache = options.replyCache;
+    this.#serve = options.serve ?? servePushes;
     this.#seqs = options.seqs;
     this.#codec = this.codecs.require(options.codec ?? 'json');
     const o = options;
@@ -149,7 +152,7 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
 
   /** How many inbound CALL and PUSH handlers are running now. */
   get runningHandlers(): number {
-    return this.#running?.size ?? 0;
+    return this.running?.size ?? 0;
   }
 
   /** Outbound calls waiting for a reply. */
@@ -266,7 +269,7 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
     if (timeout > 0 && (this.runningHandlers || this.pendingCalls)) {
       let timer: ReturnType<Clock['setTimeout']> | undefined;
       await Promise.race([
-        Promise.all([this.#running?.idle(), this.#pending.drained()]),
+        Promise.all([this.running?.idle(), this.#pending.drained()]),
         new Promise<void>((r) => (timer = this.clock.setTimeout(r, timeout))),
         this.closed,
       ]);
@@ -412,7 +415,12 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
       if (call) call.resolve(m); // a REPLY for an unknown seq is ignored, as drpc does
       return;
     }
-    serveInbound(this, (this.#running ??= new RunningJobs(this.clock)), m, this.#opts.maxConcurrentCalls);
+    this.#serve(this, m);
+  }
+
+  /** Most inbound CALLs handled at once (for serveCalls). */
+  get maxConcurrentCalls(): number {
+    return this.#opts.maxConcurrentCalls;
   }
 
   /** Reports an error nobody awaits (for serve.ts). */
@@ -437,7 +445,7 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
     const err = new DrpcError(Code.ConnClosed, codeText(Code.ConnClosed), error ?? reason);
     this.#pendingCalls?.rejectAll(err);
     this.#inbox?.close(err);
-    this.#running?.abortAll(err);
+    this.running?.abortAll(err);
     const info = { reason, status: this.#closeStatus };
     this.#owner?.sessionClosed(this, info);
     this.#listeners?.emit('close', info);

@@ -19,6 +19,7 @@ import { filters } from '../../src/filter/index.ts';
 import { jsonProto } from '../../src/proto/json.ts';
 import { Router, type CallContext, type CallHandler, type PushHandler } from '../../src/router.ts';
 import { Session, type CallOptions, type PushOptions, type SessionOwner } from '../../src/session.ts';
+import { serveCalls } from '../../src/serve.ts';
 import { broadcast, type BroadcastResult } from '../../src/broadcast.ts';
 import { ReplyCache, type ClientReplies } from '../../src/reply-cache.ts';
 import { clientIdOf, HELLO_QUERY, REFRESH_AUTH_METHOD } from '../../src/extensions.ts';
@@ -401,6 +402,7 @@ export class Endpoint<C extends AnyContract = Untyped> {
     const o = this.#opts;
     this.#transports.add(transport);
     const session = new Session(transport, {
+      serve: serveCalls,
       proto: options.proto ?? autoProto({ initial: o.proto, raw: this.#protos.raw, json: this.#protos.json }),
       codecs: o.codecs,
       codec: o.codec,

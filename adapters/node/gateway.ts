@@ -9,6 +9,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CodecId, codecs as defaultCodecs } from '../../src/codec/codec.ts';
 import { Session } from '../../src/session.ts';
+import { serveCalls } from '../../src/serve.ts';
 import type { SessionOptions } from '../../src/session-types.ts';
 import { Code, DrpcError, codeText } from '../../src/status.ts';
 import { memoryPair } from '../../src/transport/memory.ts';
@@ -76,7 +77,7 @@ export async function gatewayCall(
     return businessError(res, DrpcError.from(err, Code.BadMessage));
   }
   const [near, far] = memoryPair(['gateway:caller', `http://${req.socket.remoteAddress}:${req.socket.remotePort}`]);
-  const server = new Session(far, options);
+  const server = new Session(far, { serve: serveCalls, ...options });
   const caller = new Session(near, { codecs, timeout: ctx.timeout, onError: () => {} });
   // The response closed before it was written: the HTTP client went away, so the handler's signal fires.
   res.once('close', () => {

@@ -16,6 +16,7 @@ import { DEFAULT_MAX_FRAME, type Frame } from '../../src/proto/proto.ts';
 import { rawProto } from '../../src/proto/raw.ts';
 import { filters as defaultFilters } from '../../src/filter/index.ts';
 import { Session, type SessionOptions } from '../../src/session.ts';
+import { serveCalls } from '../../src/serve.ts';
 import { Code, DrpcError, codeText, type Status } from '../../src/status.ts';
 import type { Transport, TransportHandlers } from '../../src/transport/transport.ts';
 import { batchWrite, type Corkable, type WriteBatch } from '../../src/transport/cork.ts';
@@ -169,6 +170,7 @@ export async function dialTcp(options: DialTcpOptions): Promise<Session> {
   const socket = await openSocket(host, port, connectTimeout);
   const transport = new NodeTcpTransport(socket, { maxFrameSize });
   const session = new Session(transport, {
+    serve: serveCalls, // a Node peer serves its routes
     ...sessionOptions,
     proto: sessionOptions.proto ?? rawProto({ maxFrameSize, filters: filters ?? defaultFilters }),
     preparing: auth !== undefined,

@@ -1,7 +1,7 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { z } from 'zod';
-import { connect, contract, DrpcError } from '../../src/index.ts';
+import { connect, contract, DrpcError, serveCalls } from '../../src/index.ts';
 import { createEndpoint } from '../../adapters/node/index.ts';
 
 const api = contract({
@@ -20,7 +20,7 @@ describe('typed contracts over real sockets', async () => {
   ep.route('/bad/output', () => 'not a number' as unknown as number);
   const { url } = await ep.listen({ path: '/rpc' });
   const errors: DrpcError[] = [];
-  const peer = connect(url, { contract: api, validate: true, heartbeat: false });
+  const peer = connect(url, { contract: api, validate: true, heartbeat: false, serve: serveCalls });
   after(async () => {
     await peer.close();
     await ep.close({ drain: 0 });

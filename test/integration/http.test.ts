@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Code, DrpcError } from '../../src/status.ts';
 import { http } from '../../src/transport/http.ts';
+import { serveCalls } from '../../src/serve.ts';
 import { Harness, delay, onlySession, until } from './helpers.ts';
 
 describe('http fallback', { timeout: 30_000 }, () => {
@@ -13,7 +14,7 @@ describe('http fallback', { timeout: 30_000 }, () => {
     const h = new Harness(t);
     const { ep, url } = await h.endpoint();
     ep.route('/math/add', ({ a, b }: any) => a + b);
-    const c = h.client(url, { transports: [http] });
+    const c = h.client(url, { transports: [http], serve: serveCalls });
     await c.ready();
     assert.equal(c.transport, 'http');
     assert.equal(await c.call('/math/add', { a: 1, b: 2 }), 3);

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Session } from '../../src/session.ts';
 import { Code, DrpcError } from '../../src/status.ts';
+import { serveCalls } from '../../src/serve.ts';
 import { Harness, delay, onlySession, rejection, until, warnings } from './helpers.ts';
 
 describe('pushes', { timeout: 30_000 }, () => {
@@ -60,7 +61,7 @@ describe('pushes', { timeout: 30_000 }, () => {
   test('unsubscribing the last push listener keeps a CALL route of the same name', async (t) => {
     const h = new Harness(t);
     const { ep, url } = await h.endpoint();
-    const c = h.client(url);
+    const c = h.client(url, { serve: serveCalls });
     c.route('/both', () => 'still routed');
     const off = c.onPush('/both', () => {});
     off();
@@ -127,10 +128,41 @@ describe('pushes', { timeout: 30_000 }, () => {
 });
 
 describe('server → client calls', { timeout: 30_000 }, () => {
-  test('session.call reaches client.route; replies, meta both ways, and statuses come back', async (t) => {
+  test('without `serve` a client serves no calls: route() says what to import, the server gets 404, pushes still arrive', async (t) => {
     const h = new Harness(t);
     const { ep, url } = await h.endpoint();
     const c = h.client(url);
+    assert.throws(
+      () => c.route('/ui/confirm', () => true),
+      (e: unknown) => e instanceof DrpcError && e.code === Code.BadMessage && /import \{ serveCalls \} from 'drpc'/.test(e.message),
+    );
+    const got: unknown[] = [];
+    c.onPush('/news', (b) => void got.push(b));
+    await c.ready();
+    const s = await onlySession(ep);
+    const missing = await rejection(s.call('/ui/confirm', 'sure?'));
+    assert.deepEqual([missing.code, missing.causeText], [Code.NotFound, 'no CALL route for "/ui/confirm"']);
+    await s.push('/news', 'still here');
+    await until(() => got.length === 1, 'the push');
+    assert.equal(c.state, 'open');
+  });
+
+  test('a plugin hooking inbound calls or pushes needs `serve` too: connect() says so', (t) => {
+    const h = new Harness(t);
+    const reads = { name: 'reads', afterReadPushBody: () => {} };
+    assert.throws(
+      () => h.client('ws://127.0.0.1:1/rpc', { plugins: [reads] }),
+      (e: unknown) => e instanceof DrpcError && e.code === Code.BadMessage && /plugin reads hooks inbound/.test(e.message),
+    );
+    const writes = { name: 'writes', beforeWriteCall: () => {} };
+    h.client('ws://127.0.0.1:1/rpc', { plugins: [writes], reconnect: false }); // outbound hooks run without it
+    h.client('ws://127.0.0.1:1/rpc', { plugins: [reads], serve: serveCalls, reconnect: false });
+  });
+
+  test('session.call reaches client.route; replies, meta both ways, and statuses come back', async (t) => {
+    const h = new Harness(t);
+    const { ep, url } = await h.endpoint();
+    const c = h.client(url, { serve: serveCalls });
     c.route('/ui/confirm', (question, ctx) => {
       ctx.replyMeta['x-answered-by'] = 'client';
       ctx.replyMeta['x-echo'] = ctx.meta['x-ask'] ?? '';
@@ -162,7 +194,7 @@ describe('server → client calls', { timeout: 30_000 }, () => {
   test('a server → client call times out (408) and aborts (1499) like any call', async (t) => {
     const h = new Harness(t);
     const { ep, url } = await h.endpoint();
-    const c = h.client(url);
+    const c = h.client(url, { serve: serveCalls });
     let finished = 0;
     c.route('/ui/slow', async () => {
       await delay(80);
@@ -184,7 +216,7 @@ describe('server → client calls', { timeout: 30_000 }, () => {
   test('concurrent server → client calls resolve independently', async (t) => {
     const h = new Harness(t);
     const { ep, url } = await h.endpoint();
-    const c = h.client(url);
+    const c = h.client(url, { serve: serveCalls });
     c.route('/ui/after', async (ms: any) => {
       await delay(ms);
       return ms;

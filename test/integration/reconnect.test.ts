@@ -7,6 +7,7 @@ import { describe, test } from 'node:test';
 import { createEndpoint } from '../../adapters/node/endpoint.ts';
 import type { Endpoint } from '../../adapters/node/endpoint.ts';
 import { Code, codeText } from '../../src/status.ts';
+import { serveCalls } from '../../src/serve.ts';
 import { Harness, Settlements, delay, freePort, onlySession, rawDial, rejection, until, within } from './helpers.ts';
 
 describe('reconnect', { timeout: 30_000 }, () => {
@@ -19,7 +20,7 @@ describe('reconnect', { timeout: 30_000 }, () => {
     };
     const first = await h.endpoint();
     serve(first.ep, 'first');
-    const { client: c, log } = h.logged(first.url, { durableCalls: false }); // this test is about fail-fast;
+    const { client: c, log } = h.logged(first.url, { durableCalls: false, serve: serveCalls }); // this test is about fail-fast;
     const pushes: unknown[] = [];
     c.onPush('/news', (body) => void pushes.push(body));
     c.route('/ui/who', () => 'the client');

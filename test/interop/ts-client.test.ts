@@ -14,6 +14,7 @@ import type { Plugin } from '../../src/hooks.ts';
 import type { CallContext, PushContext } from '../../src/router.ts';
 import type { CallOptions, PushOptions, Reply, Session } from '../../src/session.ts';
 import { Code, DrpcError } from '../../src/status.ts';
+import { serveCalls } from '../../src/serve.ts';
 import { dialTcp } from '../../adapters/node/tcp.ts';
 import { goBinary } from './go.ts';
 import { freePort, GOOD_TOKEN, startGo, type GoProcess } from './peers.ts';
@@ -93,6 +94,7 @@ async function open(kind: Kind, ports: Ports, plugins: Plugin[] = []): Promise<P
     reconnect: false,
     heartbeat: false,
     plugins,
+    serve: serveCalls, // the DMicro server calls this client
     timeout: 10_000,
   });
   await c.ready();

@@ -4,7 +4,7 @@
  * scenario is bounded by a timeout and reports `{ name, ok, error?, ms }`; a failure never stops the
  * ones after it, and every client is closed at the end.
  */
-import { connect, DrpcError, type Client, type ClientState, type ConnectOptions, type StateInfo } from '../../src/index.ts';
+import { connect, DrpcError, serveCalls, type Client, type ClientState, type ConnectOptions, type StateInfo } from '../../src/index.ts';
 import { api, CUSTOM, KICK, SCENARIOS, type ScenarioName, type ScenarioResult } from './contract.ts';
 
 type ApiClient = Client<typeof api>;
@@ -74,6 +74,7 @@ const options: ConnectOptions<typeof api> = {
   reconnect: { min: 20, max: 200 },
   connectTimeout: 3000,
   timeout: STEP,
+  serve: serveCalls, // the endpoint calls the client back
 };
 
 /**

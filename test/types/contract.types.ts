@@ -3,7 +3,7 @@
  * compile: if one compiles, tsc reports the unused directive and the typecheck fails.
  */
 import { z } from 'zod';
-import { connect, contract } from '../../src/index.ts';
+import { connect, contract, serveCalls } from '../../src/index.ts';
 import { createEndpoint } from '../../adapters/node/index.ts';
 
 const api = contract({
@@ -14,7 +14,7 @@ const api = contract({
 });
 
 export async function client() {
-  const peer = connect('ws://127.0.0.1:1/rpc', { contract: api });
+  const peer = connect('ws://127.0.0.1:1/rpc', { contract: api, serve: serveCalls });
   const sum: number = await peer.call('/math/add', { a: 1, b: 2 });
   // @ts-expect-error: the result is a number
   const wrong: string = await peer.call('/math/add', { a: 1, b: 2 });
@@ -50,7 +50,7 @@ export async function client() {
 }
 
 export async function untypedClient() {
-  const peer = connect('ws://127.0.0.1:1/rpc');
+  const peer = connect('ws://127.0.0.1:1/rpc', { serve: serveCalls });
   const anything: unknown = await peer.call('/whatever', { x: 1 });
   await peer.call('/no-body');
   peer.onPush('/any', (body: unknown) => void body);

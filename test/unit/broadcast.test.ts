@@ -9,13 +9,14 @@ import { createCodecs } from '../../src/codec/codec.ts';
 import { msgpack } from '../../src/codec/msgpack.ts';
 import type { Plugin } from '../../src/hooks.ts';
 import { tick } from '../helpers.ts';
+import { serveCalls } from '../../src/serve.ts';
 
 function peer(server: SessionOptions = {}, client: SessionOptions = {}) {
   const [a, b] = memoryPair();
   const got: unknown[] = [];
-  const c = new Session(a, { onError: () => {}, ...client });
+  const c = new Session(a, { serve: serveCalls, onError: () => {}, ...client });
   c.router.routePush('/news', (body, ctx) => void got.push([body, ctx.meta['k']]));
-  return { server: new Session(b, { onError: () => {}, ...server }), serverEnd: b as MemoryTransport, got };
+  return { server: new Session(b, { serve: serveCalls, onError: () => {}, ...server }), serverEnd: b as MemoryTransport, got };
 }
 
 describe('broadcast', () => {

@@ -7,11 +7,12 @@ import { ManualClock } from '../../src/clock.ts';
 import { rawProto } from '../../src/proto/raw.ts';
 import { DrpcError } from '../../src/status.ts';
 import { tick } from '../helpers.ts';
+import { serveCalls } from '../../src/serve.ts';
 
 function pair(clock = new ManualClock()) {
   const [a, b] = memoryPair();
-  const client = new Session(a, { clock, onError: () => {} });
-  const server = new Session(b, { clock, onError: () => {} });
+  const client = new Session(a, { serve: serveCalls, clock, onError: () => {} });
+  const server = new Session(b, { serve: serveCalls, clock, onError: () => {} });
   return { client, server, clock, clientEnd: a };
 }
 

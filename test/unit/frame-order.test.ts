@@ -10,14 +10,15 @@ import { memoryPair } from '../../src/transport/memory.ts';
 import { rawProto } from '../../src/proto/raw.ts';
 import { gzipFilter } from '../../src/filter/gzip.ts';
 import { FilterRegistry } from '../../src/filter/filter.ts';
+import { serveCalls } from '../../src/serve.ts';
 
 describe('frame order with asynchronous filters', () => {
   it('pushes mixing an async gzip pipe and no pipe arrive in send order', async () => {
     const slowGzip = gzipFilter({ webStreams: true });
     const filters = new FilterRegistry([slowGzip]);
     const [a, b] = memoryPair();
-    const sender = new Session(a, { proto: rawProto({ filters }), onError: () => {} });
-    const receiver = new Session(b, { proto: rawProto({ filters }), onError: () => {} });
+    const sender = new Session(a, { serve: serveCalls, proto: rawProto({ filters }), onError: () => {} });
+    const receiver = new Session(b, { serve: serveCalls, proto: rawProto({ filters }), onError: () => {} });
     const got: number[] = [];
     let done!: () => void;
     const all = new Promise<void>((r) => (done = r));

@@ -10,6 +10,7 @@ import { Session } from '../../src/session.ts';
 import { memoryPair } from '../../src/transport/memory.ts';
 import { ManualClock } from '../../src/clock.ts';
 import { Code, DrpcError } from '../../src/status.ts';
+import { serveCalls } from '../../src/serve.ts';
 
 /** Lets queued microtasks and the memory transport's deliveries run (no real time passes for the clock). */
 const flush = () => new Promise<void>((r) => setImmediate(r));
@@ -57,8 +58,8 @@ describe('Session: every call settles exactly once (property)', () => {
         const [ta, tb] = memoryPair();
         const errors: unknown[] = [];
         const onError = (e: unknown) => void errors.push(e);
-        const client = new Session(ta, { clock, timeout: 100, closeTimeout: 200, onError });
-        const server = new Session(tb, { clock, closeTimeout: 200, onError });
+        const client = new Session(ta, { serve: serveCalls, clock, timeout: 100, closeTimeout: 200, onError });
+        const server = new Session(tb, { serve: serveCalls, clock, closeTimeout: 200, onError });
         const release = new Map<number, () => void>();
         server.router.route('/hang', (id) => new Promise((r) => release.set(id as number, () => r({ echo: id }))));
 
@@ -155,8 +156,8 @@ describe('Session: every call settles exactly once (property)', () => {
   it('a call settled by its reply ignores a later timeout, abort and close', async () => {
     const clock = new ManualClock();
     const [ta, tb] = memoryPair();
-    const client = new Session(ta, { clock, timeout: 100 });
-    const server = new Session(tb, { clock });
+    const client = new Session(ta, { serve: serveCalls, clock, timeout: 100 });
+    const server = new Session(tb, { serve: serveCalls, clock });
     server.router.route('/now', () => 'done');
     const ac = new AbortController();
     let settles = 0;
@@ -175,8 +176,8 @@ describe('Session: every call settles exactly once (property)', () => {
   it('an active close waits for pending calls, answers them, then refuses new ones with 102', async () => {
     const clock = new ManualClock();
     const [ta, tb] = memoryPair();
-    const client = new Session(ta, { clock, timeout: 0, closeTimeout: 500 });
-    const server = new Session(tb, { clock });
+    const client = new Session(ta, { serve: serveCalls, clock, timeout: 0, closeTimeout: 500 });
+    const server = new Session(tb, { serve: serveCalls, clock });
     let release!: () => void;
     server.router.route('/slow', () => new Promise((r) => (release = () => r('late but fine'))));
     const p = client.call('/slow');
@@ -193,8 +194,8 @@ describe('Session: every call settles exactly once (property)', () => {
   it('an active close gives up after closeTimeout and settles what is left with 102', async () => {
     const clock = new ManualClock();
     const [ta, tb] = memoryPair();
-    const client = new Session(ta, { clock, timeout: 0, closeTimeout: 500 });
-    const server = new Session(tb, { clock });
+    const client = new Session(ta, { serve: serveCalls, clock, timeout: 0, closeTimeout: 500 });
+    const server = new Session(tb, { serve: serveCalls, clock });
     server.router.route('/never', () => new Promise(() => {}));
     const p = client.call('/never');
     await flush();

@@ -11,18 +11,61 @@ import { gzip } from '../../src/filter/gzip.ts';
 import { createFilters } from '../../src/filter/index.ts';
 import type { Plugin } from '../../src/hooks.ts';
 import { tick } from '../helpers.ts';
+import { serveCalls } from '../../src/serve.ts';
 
 function pair(a: SessionOptions = {}, b: SessionOptions = {}) {
   const [ta, tb] = memoryPair();
   const errors: DrpcError[] = [];
   const onError = (e: DrpcError) => void errors.push(e);
-  const client = new Session(ta, { onError, ...a });
-  const server = new Session(tb, { onError, ...b });
+  const client = new Session(ta, { serve: serveCalls, onError, ...a });
+  const server = new Session(tb, { serve: serveCalls, onError, ...b });
   return { client, server, ta, tb, errors };
 }
 
 const isCode = (code: number, re?: RegExp) => (e: unknown) =>
   e instanceof DrpcError && e.code === code && (!re || re.test(e.message + ' ' + e.causeText));
+
+describe('Session: serving is chosen (serve option)', () => {
+  it('by default (servePushes) pushes reach their routes and a CALL is answered 404, even to a routed method', async () => {
+    const [ta, tb] = memoryPair();
+    const errors: DrpcError[] = [];
+    const server = new Session(tb, { serve: serveCalls });
+    const client = new Session(ta, { onError: (e) => void errors.push(e) }); // the default
+    const got: unknown[] = [];
+    client.router.routePush('/news', (b) => void got.push(b));
+    client.router.route('/ui/ask', () => 'never runs');
+    await server.push('/news', 'hello');
+    await server.push('/nobody', 1);
+    await tick();
+    assert.deepEqual(got, ['hello']);
+    assert.ok(errors.some((e) => e.code === Code.NotFound && /no PUSH route for "\/nobody"/.test(e.causeText)));
+    await assert.rejects(server.call('/ui/ask', 'q'), isCode(Code.NotFound, /no CALL route for "\/ui\/ask"/));
+    assert.equal(client.state, 'open');
+  });
+
+  it('a failing push handler is reported, the session lives on', async () => {
+    const [ta, tb] = memoryPair();
+    const errors: DrpcError[] = [];
+    const server = new Session(tb, { serve: serveCalls });
+    const client = new Session(ta, { onError: (e) => void errors.push(e) });
+    client.router.routePush('/sync', () => {
+      throw new Error('sync bug');
+    });
+    client.router.routePush('/async', async () => Promise.reject(new DrpcError(1499, 'gave up')));
+    await server.push('/sync', 1);
+    await server.push('/async', 2);
+    await tick();
+    await tick();
+    assert.deepEqual(
+      errors.map((e) => [e.code, e.message]),
+      [
+        [Code.InternalServerError, 'push handler for /sync failed'],
+        [1499, 'gave up'],
+      ],
+    );
+    assert.equal(client.state, 'open');
+  });
+});
 
 describe('Session: calls', () => {
   it('calls a route and resolves with the decoded reply', async () => {

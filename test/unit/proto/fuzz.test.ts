@@ -18,6 +18,7 @@ import { memoryPair } from '../../../src/transport/memory.ts';
 import { ManualClock } from '../../../src/clock.ts';
 import { DrpcError } from '../../../src/status.ts';
 import { bytes, tick } from '../../helpers.ts';
+import { serveCalls } from '../../../src/serve.ts';
 
 const unhandled: unknown[] = [];
 const onUnhandled = (reason: unknown) => void unhandled.push(reason);
@@ -228,6 +229,7 @@ describe('fuzz: a Session fed random frames', () => {
             const errors: unknown[] = [];
             const clock = new ManualClock();
             const server = new Session(tb, {
+              serve: serveCalls,
               proto: name === 'erpcRawProto' ? erpcRawProto(small) : check,
               clock,
               onError: (e) => void errors.push(e),
@@ -274,7 +276,7 @@ describe('fuzz: a Session fed random frames', () => {
   it('stops reading at a bad frame: frames behind it in the same batch are not handled', async () => {
     const [ta, tb] = memoryPair();
     const errors: DrpcError[] = [];
-    const server = new Session(tb, { onError: (e) => void errors.push(e) });
+    const server = new Session(tb, { serve: serveCalls, onError: (e) => void errors.push(e) });
     let handled = 0;
     server.router.route('/x', () => ++handled);
     server.router.routePush('/p', () => void handled++);
@@ -295,7 +297,7 @@ describe('fuzz: a Session fed random frames', () => {
   it('stops reading at a disallowed mtype (405) the same way', async () => {
     const [ta, tb] = memoryPair();
     const errors: DrpcError[] = [];
-    const server = new Session(tb, { onError: (e) => void errors.push(e) });
+    const server = new Session(tb, { serve: serveCalls, onError: (e) => void errors.push(e) });
     let handled = 0;
     server.router.route('/x', () => ++handled);
     const auth = (await rawProto().pack(createMessage({ seq: 1, mtype: MType.AuthCall }))) as Uint8Array;
