@@ -8,7 +8,7 @@ type AllocUnsafe = (n: number) => Uint8Array;
 const allocUnsafe = (globalThis as { Buffer?: { allocUnsafe?: AllocUnsafe } }).Buffer?.allocUnsafe;
 
 /** A buffer of `n` bytes whose contents the caller overwrites entirely. */
-export const allocBytes: (n: number) => Uint8Array = allocUnsafe ? (n) => allocUnsafe(n) : (n) => new Uint8Array(n);
+export const allocBytes: (n: number) => Uint8Array = allocUnsafe ?? ((n) => new Uint8Array(n));
 
 /**
  * The chunks end to end in one new buffer (`size`: their total length, when the caller knows it).

@@ -2,7 +2,7 @@
  * The drpc message: the unit every proto packs and every session routes.
  * Bodies here are bytes; codecs turn them into values in the session layer.
  */
-import { Code, DrpcError, OK_STATUS, type Status } from './status.ts';
+import { badMessage, OK_STATUS, type Status } from './status.ts';
 import type { Meta } from './wire-text.ts';
 
 /** drpc message types (`drpc/message/setting.go`). */
@@ -92,12 +92,13 @@ export function parseSeq(text: string): number {
 }
 
 function parseSeqSlow(text: string): number {
-  if (!seqText.test(text)) throw new DrpcError(Code.BadMessage, `seq ${JSON.stringify(text)} is not base-36`);
-  const n = parseInt(text, 36);
-  if (n < INT32_MIN || n > INT32_MAX) throw new DrpcError(Code.BadMessage, `seq ${JSON.stringify(text)} is out of int32 range`);
-  return n | 0;
+  const n = seqText.test(text) ? parseInt(text, 36) : NaN;
+  if (n >= INT32_MIN && n <= INT32_MAX) return n | 0;
+  const why = Number.isNaN(n) ? 'is not base-36' : 'is out of int32 range';
+  throw badMessage(`seq ${JSON.stringify(text)} ${why}`);
 }
 
 export function isInt32(n: unknown): n is number {
-  return typeof n === 'number' && Number.isInteger(n) && n >= INT32_MIN && n <= INT32_MAX;
+  // `n | 0` differs from any non-integer and from any number outside int32.
+  return typeof n === 'number' && n === (n | 0);
 }

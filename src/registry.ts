@@ -1,5 +1,5 @@
 /** A registry of byte-id'd parts (codecs, transfer filters), looked up by id or name. */
-import { Code, DrpcError } from './status.ts';
+import { badMessage, Code, DrpcError } from './status.ts';
 
 export interface Identified {
   /** A byte (1-255); drpc uses ASCII letters, e.g. 'j' = 106. */
@@ -19,11 +19,10 @@ export class Registry<T extends Identified> {
 
   /** Adds an item; an id or name already taken by another item is an error (as drpc panics). */
   register(item: T): this {
-    if (!Number.isInteger(item.id) || item.id < 1 || item.id > 255)
-      throw new DrpcError(Code.InvalidOp, `${this.#kind} id ${item.id} is not a byte in 1-255`);
+    const invalid = (what: string) => new DrpcError(Code.InvalidOp, `${this.#kind} ${what}`);
+    if (!Number.isInteger(item.id) || item.id < 1 || item.id > 255) throw invalid(`id ${item.id} is not a byte in 1-255`);
     const taken = this.#byId.get(item.id) ?? this.#byName.get(item.name);
-    if (taken && taken !== item)
-      throw new DrpcError(Code.InvalidOp, `${this.#kind} ${describe(item)} clashes with registered ${describe(taken)}`);
+    if (taken && taken !== item) throw invalid(`${describe(item)} clashes with registered ${describe(taken)}`);
     this.#byId.set(item.id, item);
     this.#byName.set(item.name, item);
     return this;
@@ -40,7 +39,7 @@ export class Registry<T extends Identified> {
   /** By id or name, or a 400 naming the unknown id. */
   require(idOrName: number | string): T {
     const item = typeof idOrName === 'number' ? this.#byId.get(idOrName) : this.#byName.get(idOrName);
-    if (!item) throw new DrpcError(Code.BadMessage, `unsupported ${this.#kind} ${idText(idOrName)}`);
+    if (!item) throw badMessage(`unsupported ${this.#kind} ${idText(idOrName)}`);
     return item;
   }
 

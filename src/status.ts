@@ -88,13 +88,19 @@ export class DrpcError extends Error {
   }
 
   static fromStatus(s: Status): DrpcError {
-    return new DrpcError(s.code, s.msg || s.cause || codeText(s.code), s.cause || undefined);
+    // The constructor falls back to the cause, then the code text, when msg is empty.
+    return new DrpcError(s.code, s.msg, s.cause || undefined);
   }
 
   /** Any thrown value as a DrpcError: DrpcErrors pass through, anything else becomes `code` with its text as cause. */
   static from(err: unknown, code: number = Code.InternalServerError): DrpcError {
     return err instanceof DrpcError ? err : new DrpcError(code, codeText(code), err);
   }
+}
+
+/** The 400 Bad Message error, the one every decoder throws on malformed input. */
+export function badMessage(msg: string, cause?: unknown): DrpcError {
+  return new DrpcError(Code.BadMessage, msg, cause);
 }
 
 function causeToText(cause: unknown): string {

@@ -1,5 +1,5 @@
 /** UTF-8 helpers shared by every layer (one encoder and one strict decoder per process). */
-import { Code, DrpcError } from './status.ts';
+import { badMessage } from './status.ts';
 import { allocBytes } from './alloc.ts';
 
 const encoder = new TextEncoder();
@@ -29,18 +29,18 @@ function encodeViaScratch(s: string): Uint8Array {
   if (need > scratch.length) scratch = new Uint8Array(Math.min(SCRATCH_MAX, 1 << Math.ceil(Math.log2(need))));
   const { written } = encoder.encodeInto(s, scratch);
   const out = allocBytes(written);
-  out.set(written === scratch.length ? scratch : scratch.subarray(0, written));
+  out.set(scratch.subarray(0, written));
   return out;
 }
 
 /** Decodes UTF-8, failing with 400 Bad Message naming `what` on invalid bytes. */
 export function utf8Decode(bytes: Uint8Array, what: string): string {
-  if (bytes.length === 0) return '';
+  // Short ASCII (the empty text too) skips the TextDecoder call.
   if (bytes.length <= 64 && isAscii(bytes)) return asciiDecode(bytes, 0, bytes.length);
   try {
     return strict.decode(bytes);
   } catch {
-    throw new DrpcError(Code.BadMessage, `${what} is not valid UTF-8`);
+    throw badMessage(`${what} is not valid UTF-8`);
   }
 }
 

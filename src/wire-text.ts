@@ -6,101 +6,67 @@
  * Where Go would write invalid JSON (`\x01` from strconv.Quote) we write the JSON-valid
  * `\u0001` instead, and the decoders accept Go's form too.
  */
-import { Code, DrpcError, OK_STATUS, type Status } from './status.ts';
+import { badMessage, OK_STATUS, type Status } from './status.ts';
 
 export type Meta = Record<string, string>;
 
-const hex = '0123456789abcdef';
-const u4 = (c: number) => '\\u' + hex[(c >> 12) & 15] + hex[(c >> 8) & 15] + hex[(c >> 4) & 15] + hex[c & 15];
+/** A UTF-16 unit as `\uXXXX` (lowercase hex, as Go and JSON.stringify write it). */
+const u4 = (c: number) => '\\u' + c.toString(16).padStart(4, '0');
 
 // Characters Go's encoding/json writes verbatim: printable ASCII except " \ < > &.
 const jsonPlain = /^[\x20\x21\x23-\x25\x27-\x3b\x3d\x3f-\x5b\x5d-\x7e]*$/;
 
+// What Go escapes beyond JSON.stringify, found in JSON.stringify's output. Each also matches an escaped
+// backslash (so that what follows it is not read as an escape) and `\udXXX`, which JSON.stringify
+// writes only for a lone surrogate; see goFix.
+const jsonFix = /\\\\|\\ud\w{3}|[<>&\u2028\u2029]/g;
+const jsonFixNeeded = /\\ud|[<>&\u2028\u2029]/;
+// Go's unicode.IsPrint: letters, marks, numbers, punctuation, symbols and the ASCII space.
+const quoteSpecial = /["\\]|[^\p{L}\p{M}\p{N}\p{P}\p{S} ]/u;
+const quoteFix = /\\\\|\\ud\w{3}|[^\p{L}\p{M}\p{N}\p{P}\p{S} ]/gu;
+
+/** One jsonFix/quoteFix match as Go writes it: lone surrogate → U+FFFD, else `\uXXXX` per UTF-16 unit. */
+function goFix(m: string): string {
+  if (m === '\\\\') return m;
+  if (m.length === 6) return '\ufffd';
+  return u4(m.charCodeAt(0)) + (m.length > 1 ? u4(m.charCodeAt(1)) : '');
+}
+
 /** A string as Go's `encoding/json` writes it (HTML escaping on, lone surrogates → U+FFFD). */
 export function goJSONString(s: string): string {
   if (jsonPlain.test(s)) return '"' + s + '"';
-  let out = '"';
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 0x22) out += '\\"';
-    else if (c === 0x5c) out += '\\\\';
-    else if (c === 0x0a) out += '\\n';
-    else if (c === 0x0d) out += '\\r';
-    else if (c === 0x09) out += '\\t';
-    else if (c === 0x08) out += '\\b';
-    else if (c === 0x0c) out += '\\f';
-    else if (c < 0x20 || c === 0x3c || c === 0x3e || c === 0x26 || c === 0x2028 || c === 0x2029) out += u4(c);
-    else if (c >= 0xd800 && c <= 0xdfff) {
-      const next = s.charCodeAt(i + 1);
-      if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
-        out += s[i]! + s[i + 1]!;
-        i++;
-      } else out += '\ufffd';
-    } else out += s[i];
-  }
-  return out + '"';
+  const j = JSON.stringify(s);
+  return jsonFixNeeded.test(j) ? j.replace(jsonFix, goFix) : j;
 }
 
-// Go's unicode.IsPrint: letters, marks, numbers, punctuation, symbols and the ASCII space.
-const notPrint = /[^\p{L}\p{M}\p{N}\p{P}\p{S} ]/u;
-
-/** A string as Go's `strconv.Quote` writes it, kept valid JSON (`\u00XX` where Go writes `\xXX`). */
+/**
+ * A string as Go's `strconv.Quote` writes it, kept valid JSON: JSON.stringify already writes `"`, `\`
+ * and the controls as Go does (`\u00XX` where Go writes `\xXX`, `\a` or `\v`); goFix does the rest.
+ */
 export function goQuote(s: string): string {
-  if (!notPrint.test(s) && !/["\\]/.test(s)) return '"' + s + '"';
-  let out = '"';
-  for (const ch of s) {
-    const c = ch.codePointAt(0)!;
-    if (ch === '"') out += '\\"';
-    else if (ch === '\\') out += '\\\\';
-    else if (c === 0x0a) out += '\\n';
-    else if (c === 0x0d) out += '\\r';
-    else if (c === 0x09) out += '\\t';
-    else if (c === 0x08) out += '\\b';
-    else if (c === 0x0c) out += '\\f';
-    else if (c >= 0xd800 && c <= 0xdfff) out += '\ufffd';
-    else if (!notPrint.test(ch)) out += ch;
-    else if (c > 0xffff) out += u4(0xd800 + ((c - 0x10000) >> 10)) + u4(0xdc00 + ((c - 0x10000) & 0x3ff));
-    else out += u4(c);
-  }
-  return out + '"';
+  return quoteSpecial.test(s) ? JSON.stringify(s).replace(quoteFix, goFix) : '"' + s + '"';
 }
 
 /**
  * Rewrites what Go writes but JSON forbids: strconv.Quote's escapes (`\x`, `\a`, `\v`, `\U`) and raw
  * control characters inside strings (drpc's JSON sub-protocol copies body bytes with only `"` escaped).
+ * Matches run left to right, so `inString` follows the quotes that are not escaped.
  */
 function goEscapesToJSON(text: string): string {
-  let out = '';
   let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    const c = ch.charCodeAt(0);
-    if (ch === '"') inString = !inString;
-    else if (c < 0x20 && inString) {
-      out += u4(c);
-      continue;
+  // eslint-disable-next-line no-control-regex -- raw control characters are what this rewrites
+  return text.replace(/\\(?:x.{0,2}|U.{0,8}|.?)|"|[\0-\x1f]/gs, (m) => {
+    if (m === '"') inString = !inString;
+    else if (m[0] !== '\\') return inString ? u4(m.charCodeAt(0)) : m;
+    else if (m[1] === 'x') return '\\u00' + m.slice(2);
+    else if (m[1] === 'a') return '\\u0007';
+    else if (m[1] === 'v') return '\\u000b';
+    else if (m[1] === 'U') {
+      const cp = parseInt(m.slice(2), 16);
+      return cp >= 0 && cp <= 0x10ffff ? JSON.stringify(String.fromCodePoint(cp)).slice(1, -1) : '\ufffd';
     }
-    if (ch !== '\\') {
-      out += ch;
-      continue;
-    }
-    const n = text[i + 1];
-    if (n === 'x') {
-      out += '\\u00' + text.slice(i + 2, i + 4);
-      i += 3;
-    } else if (n === 'a' || n === 'v') {
-      out += n === 'a' ? '\\u0007' : '\\u000b';
-      i += 1;
-    } else if (n === 'U') {
-      const cp = parseInt(text.slice(i + 2, i + 10), 16);
-      out += !(cp >= 0 && cp <= 0x10ffff) ? '\ufffd' : JSON.stringify(String.fromCodePoint(cp)).slice(1, -1);
-      i += 9;
-    } else {
-      out += ch + (n ?? '');
-      i += 1;
-    }
-  }
-  return out;
+    return m;
+  });
 }
 
 /** JSON.parse, retried on Go's non-JSON output (see goEscapesToJSON); throws the parse error otherwise. */
@@ -125,18 +91,19 @@ export function encodeStatus(s: Status): string {
 /** Parses a status text; empty text or `null` is OK. Throws 400 naming the problem. */
 export function decodeStatus(text: string): Status {
   if (text === '' || text === OK_TEXT) return OK_STATUS;
+  const bad = (what: string) => badMessage(`status ${what}: ${clip(text)}`);
   let v: unknown;
   try {
     v = parseLenient(text);
   } catch {
-    throw new DrpcError(Code.BadMessage, `status is not valid JSON: ${clip(text)}`);
+    throw bad('is not valid JSON');
   }
   if (v === null) return OK_STATUS;
-  if (typeof v !== 'object' || Array.isArray(v)) throw new DrpcError(Code.BadMessage, `status is not a JSON object: ${clip(text)}`);
+  if (typeof v !== 'object' || Array.isArray(v)) throw bad('is not a JSON object');
   const o = v as Record<string, unknown>;
   const code = o['code'] ?? 0;
-  if (typeof code !== 'number' || !Number.isInteger(code) || code !== (code | 0))
-    throw new DrpcError(Code.BadMessage, `status code is not an int32: ${clip(text)}`);
+  // `code | 0` differs from any non-integer and from any number outside int32.
+  if (typeof code !== 'number' || code !== (code | 0)) throw bad('code is not an int32');
   return { code, msg: textField(o['msg']), cause: textField(o['cause']) };
 }
 
@@ -150,22 +117,19 @@ function compareUTF8(a: string, b: string): number {
   for (let i = 0; i < n; i++) {
     const x = a.charCodeAt(i);
     const y = b.charCodeAt(i);
-    if (x === y) continue;
-    // Surrogates (astral code points) sort above U+E000-U+FFFF in UTF-8 but below in UTF-16.
-    const xs = x >= 0xd800 && x <= 0xdfff;
-    const ys = y >= 0xd800 && y <= 0xdfff;
-    if (xs !== ys && (x >= 0xe000 || y >= 0xe000)) return xs ? 1 : -1;
-    return x - y;
+    if (x !== y) return utf8Rank(x) - utf8Rank(y);
   }
   return a.length - b.length;
 }
 
+// Surrogates (astral code points) sort above U+E000-U+FFFF in UTF-8 but below in UTF-16: move them up.
+const utf8Rank = (c: number) => (c < 0xd800 ? c : c < 0xe000 ? c + 0x2000 : c - 0x800);
+
 /** Meta as Go's `json.Marshal(map[string]…)`: `{}` when empty, keys sorted bytewise. */
 export function encodeMeta(meta: Meta): string {
   if (isEmpty(meta)) return '{}';
-  const keys = Object.keys(meta);
-  if (keys.length === 0) return '{}';
-  if (keys.length > 1) keys.sort(compareUTF8);
+  // Only inherited keys (no own ones) fall through to an empty loop, so that too writes {}.
+  const keys = Object.keys(meta).sort(compareUTF8);
   let out = '{';
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i]!;
@@ -186,7 +150,7 @@ export function decodeMeta(text: string): Meta {
   try {
     v = JSON.parse(text);
   } catch {
-    throw new DrpcError(Code.BadMessage, `meta is not valid JSON: ${clip(text)}`);
+    throw badMessage(`meta is not valid JSON: ${clip(text)}`);
   }
   return metaFromValue(v, text);
 }
@@ -194,18 +158,17 @@ export function decodeMeta(text: string): Meta {
 /** A parsed meta value (object or null) as a string map. */
 export function metaFromValue(v: unknown, text = ''): Meta {
   if (v === null || v === undefined) return {};
-  if (typeof v !== 'object' || Array.isArray(v))
-    throw new DrpcError(Code.BadMessage, `meta is not a JSON object: ${clip(text || String(v))}`);
+  if (typeof v !== 'object' || Array.isArray(v)) throw badMessage(`meta is not a JSON object: ${clip(text || String(v))}`);
   // Usual case: every value already a string; JSON.parse made a fresh plain object, so keep it.
   let allStrings = true;
   for (const k in v) if (typeof (v as Record<string, unknown>)[k] !== 'string') allStrings = false;
   if (allStrings && Object.getPrototypeOf(v) === Object.prototype) return v as Meta;
-  const meta: Meta = {};
-  for (const [k, val] of Object.entries(v as Record<string, unknown>)) {
-    if (val === null || val === undefined) continue;
-    setMeta(meta, k, typeof val === 'string' ? val : JSON.stringify(val));
-  }
-  return meta;
+  // fromEntries defines own properties, so a `__proto__` key stays a key.
+  return Object.fromEntries(
+    Object.entries(v as Record<string, unknown>)
+      .filter(([, val]) => val !== undefined && val !== null)
+      .map(([k, val]) => [k, typeof val === 'string' ? val : JSON.stringify(val)]),
+  ) as Meta;
 }
 
 /** Sets a meta key as an own property, even `__proto__` (plain assignment would hit the prototype setter). */
@@ -234,7 +197,7 @@ function queryUnescape(s: string, what: string): string {
   try {
     return decodeURIComponent(s.replace(/\+/g, ' '));
   } catch {
-    throw new DrpcError(Code.BadMessage, `${what} has a bad %-escape: ${clip(s)}`);
+    throw badMessage(`${what} has a bad %-escape: ${clip(s)}`);
   }
 }
 
@@ -262,7 +225,7 @@ export function decodeStatusQuery(text: string): Status {
     seen.add(k);
     if (k === 'code') {
       const n = Number(v);
-      if (!/^-?\d+$/.test(v) || n !== (n | 0)) throw new DrpcError(Code.BadMessage, `status code is not an int32: ${clip(v)}`);
+      if (!/^-?\d+$/.test(v) || n !== (n | 0)) throw badMessage(`status code is not an int32: ${clip(v)}`);
       s.code = n;
     } else if (k === 'msg') s.msg = v;
     else if (k === 'cause') s.cause = v;
@@ -285,5 +248,5 @@ export function decodeMetaQuery(text: string): Meta {
 
 /** First 80 characters of a text for error messages. */
 export function clip(text: string): string {
-  return text.length > 80 ? JSON.stringify(text.slice(0, 80)) + '…' : JSON.stringify(text);
+  return JSON.stringify(text.slice(0, 80)) + (text.length > 80 ? '…' : '');
 }

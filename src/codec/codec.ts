@@ -1,6 +1,6 @@
 /** Body codecs by drpc id. A codec turns a body value into bytes and back; 0 means "no codec". */
 import { Registry, type Identified } from '../registry.ts';
-import { Code, DrpcError } from '../status.ts';
+import { badMessage } from '../status.ts';
 import { utf8Decode, utf8Encode, EMPTY_BYTES } from '../utf8.ts';
 
 export interface Codec extends Identified {
@@ -19,15 +19,14 @@ export const CodecId = {
   Xml: 120, // 'x' drpc, not implemented here
 } as const;
 
-const bad = (codec: string, what: string, cause?: unknown) => new DrpcError(Code.BadMessage, `${codec} codec: ${what}`, cause);
+const bad = (codec: string, what: string, cause?: unknown) => badMessage(`${codec} codec: ${what}`, cause);
 
 /** json 'j' (106): JSON text; `undefined` is an empty body, both ways. */
 export const jsonCodec: Codec = {
   id: CodecId.Json,
   name: 'json',
   encode(value) {
-    if (value === undefined) return EMPTY_BYTES;
-    let text: string | undefined;
+    let text: string | undefined; // undefined for `undefined` (and functions, symbols): an empty body
     try {
       text = JSON.stringify(value);
     } catch (err) {
@@ -46,6 +45,8 @@ export const jsonCodec: Codec = {
   },
 };
 
+const scalars = ['number', 'boolean', 'bigint'];
+
 /** plain 's' (115): strings as UTF-8 text; numbers, booleans and bigints as their text. Decodes to a string. */
 export const plainCodec: Codec = {
   id: CodecId.Plain,
@@ -54,13 +55,15 @@ export const plainCodec: Codec = {
     if (value === undefined || value === null) return EMPTY_BYTES;
     if (typeof value === 'string') return utf8Encode(value);
     if (value instanceof Uint8Array) return value;
-    if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return utf8Encode(String(value));
+    if (scalars.includes(typeof value)) return utf8Encode(String(value));
     throw bad('plain', `cannot encode a ${typeof value}; give a string, number, boolean or bytes`);
   },
   decode(bytes) {
     return utf8Decode(bytes, 'plain body');
   },
 };
+
+const same = (bytes: Uint8Array) => bytes;
 
 function bytesOnly(name: string): (value: unknown) => Uint8Array {
   return (value) => {
@@ -76,7 +79,7 @@ export const protobufCodec: Codec = {
   id: CodecId.Protobuf,
   name: 'protobuf',
   encode: bytesOnly('protobuf'),
-  decode: (bytes) => bytes,
+  decode: same,
 };
 
 /** bytes 'b' (98, ours): raw bytes both ways. */
@@ -84,7 +87,7 @@ export const bytesCodec: Codec = {
   id: CodecId.Bytes,
   name: 'bytes',
   encode: bytesOnly('bytes'),
-  decode: (bytes) => bytes,
+  decode: same,
 };
 
 export type CodecRegistry = Registry<Codec>;
@@ -103,10 +106,9 @@ export const codecs: CodecRegistry = createCodecs();
  */
 export function replyCodec(registry: CodecRegistry, requestCodec: number, acceptHeader: string | undefined, chosen?: number): number {
   if (chosen) return chosen;
-  if (acceptHeader) {
-    const id = Number(acceptHeader);
-    if (Number.isInteger(id) && id > 0 && id < 256 && registry.get(id)) return id;
-  }
+  // A registry holds only integer ids in 1-255, so get() alone validates the number (NaN when absent).
+  const id = Number(acceptHeader);
+  if (registry.get(id)) return id;
   return requestCodec;
 }
 
