@@ -9,8 +9,6 @@ export interface BackoffOptions {
 }
 
 export function backoffDelay(attempt: number, o: BackoffOptions = {}, random: () => number = Math.random): number {
-  const min = o.min ?? 500;
-  const max = o.max ?? 30_000;
-  const ceiling = Math.min(max, min * 2 ** Math.min(attempt, 30));
-  return Math.floor(random() * ceiling);
+  // Defaults: min 500 ms, max 30 s.
+  return Math.floor(random() * Math.min(o.max ?? 30_000, (o.min ?? 500) * 2 ** Math.min(attempt, 30)));
 }

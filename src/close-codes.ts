@@ -8,9 +8,8 @@ import { codeText, type Status } from './status.ts';
 export const SERVICE_RESTART = 1012;
 
 export function statusToClose(s: Status): { code: number; reason: string } {
-  const code = s.code > 0 && s.code < 1000 ? 4000 + s.code : 4000;
-  const text = s.code > 0 && s.code < 1000 ? s.cause || s.msg : `${s.code} ${s.cause || s.msg}`;
-  return { code, reason: text };
+  const text = s.cause || s.msg;
+  return s.code > 0 && s.code < 1000 ? { code: 4000 + s.code, reason: text } : { code: 4000, reason: `${s.code} ${text}` };
 }
 
 export function closeToStatus(code: number, reason: string): Status | undefined {

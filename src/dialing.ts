@@ -55,20 +55,15 @@ export interface Dialing {
 
 /** The Dialing of a `transports` list: WebSocket alone, or the fallback's own. */
 export function dialingFor(o: DialOptions): Dialing {
-  const fallback = checkTransports(o.transports).find((t) => t !== 'websocket');
-  if (fallback) return fallback.dialing(o);
-  return { current: 'websocket', open: (url) => openWebSocket(url, o) };
-}
-
-/** The `transports` option checked: a name other than 'websocket' means a fallback that was not imported. */
-function checkTransports(list: readonly TransportChoice[]): readonly TransportChoice[] {
-  for (const t of list)
+  // A name other than 'websocket' means a fallback that was not imported.
+  for (const t of o.transports)
     if (t !== 'websocket' && typeof t?.dialing !== 'function')
       throw new DrpcError(
         Code.InvalidOp,
         `transports: ${JSON.stringify(t)} is not a transport`,
-        "use 'websocket' or an imported one: import { http } from 'drpc/http'; transports: ['websocket', http]",
+        "use 'websocket' or an imported one (http from 'drpc/http')",
       );
-  if (list.length === 0) throw new DrpcError(Code.InvalidOp, 'transports: the list is empty');
-  return list;
+  if (o.transports.length === 0) throw new DrpcError(Code.InvalidOp, 'transports: the list is empty');
+  const fallback = o.transports.find((t) => t !== 'websocket');
+  return fallback ? fallback.dialing(o) : { current: 'websocket', open: (url) => openWebSocket(url, o) };
 }

@@ -32,11 +32,15 @@ export class DurableCalls {
   /** Whether the endpoint keeps a reply cache (its HELLO says): only then is re-sending safe; undefined: not said. */
   peerCaches: boolean | undefined;
   #ackSent = 0;
+  readonly #host: DurableHost;
 
-  constructor(private readonly host: DurableHost) {}
+  constructor(host: DurableHost) {
+    this.#host = host;
+  }
 
   call<R>(serviceMethod: string, options: CallOptions, send: (o: CallOptions) => Promise<R>): Promise<R> {
-    const { host, seqs } = this;
+    const host = this.#host;
+    const seqs = this.seqs;
     const n = seqs.take(); // its seq: the same on every send
     const start = host.clock.now();
     const done = (r: R): R => (seqs.settle(n), r);

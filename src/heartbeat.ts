@@ -12,25 +12,23 @@ export const HEARTBEAT_METHOD = '/heartbeat';
 export const HEARTBEAT_META = 'hb_';
 export const MIN_RATE_SECONDS = 3;
 
-export function normalizeRate(seconds: number): number {
-  return Math.max(MIN_RATE_SECONDS, Math.round(seconds) || MIN_RATE_SECONDS);
-}
-
 export class HeartbeatPing {
+  readonly #session: Session;
+  readonly #onDead: (why: string) => void;
   readonly #rateMs: number;
-  readonly #rate: string;
   #timer?: TimerHandle;
   #stopped = false;
 
   constructor(
-    private readonly session: Session,
+    session: Session,
     private readonly clock: Clock,
     rateSeconds: number,
-    private readonly onDead: (why: string) => void,
+    onDead: (why: string) => void,
   ) {
-    const rate = normalizeRate(rateSeconds);
-    this.#rateMs = rate * 1000;
-    this.#rate = String(rate);
+    // Whole seconds, at least the minimum (a rate that is not a number gets the minimum too).
+    this.#rateMs = 1000 * Math.max(MIN_RATE_SECONDS, Math.round(rateSeconds) || MIN_RATE_SECONDS);
+    this.#session = session;
+    this.#onDead = onDead;
     this.#arm();
   }
 
@@ -42,12 +40,21 @@ export class HeartbeatPing {
   /** Judges liveness now (call when the page becomes visible or the network comes back). */
   check(): void {
     if (this.#stopped) return;
-    const silent = this.clock.now() - this.session.lastReceived;
+    const silent = this.clock.now() - this.#session.lastReceived;
     if (silent >= 2 * this.#rateMs) return this.#dead(`no frame for ${silent} ms (deadline ${2 * this.#rateMs} ms)`);
     // Ping at every tick (every `rate`), even while frames keep arriving: the peer judges *our* silence
     // (its pong closes a session it has not heard from for 2 × rate), and a peer that still writes may
     // have stopped reading. A ping unanswered within `rate` declares the peer dead by the 2 × rate deadline.
-    this.#ping();
+    this.#session
+      .call(HEARTBEAT_METHOD, undefined, {
+        meta: { [HEARTBEAT_META]: String(this.#rateMs / 1000) },
+        timeout: this.#rateMs,
+        sendDeadline: false,
+      })
+      .catch((err: DrpcError) => {
+        // Any REPLY, even an error status (a peer without a pong route answers 404), proves liveness.
+        if (err.code === Code.HandleTimeout) this.#dead(`heartbeat unanswered for ${this.#rateMs} ms`);
+      });
   }
 
   #arm(): void {
@@ -57,18 +64,9 @@ export class HeartbeatPing {
     }, this.#rateMs);
   }
 
-  #ping(): void {
-    this.session
-      .call(HEARTBEAT_METHOD, undefined, { meta: { [HEARTBEAT_META]: this.#rate }, timeout: this.#rateMs, sendDeadline: false })
-      .catch((err: DrpcError) => {
-        // Any REPLY, even an error status (a peer without a pong route answers 404), proves liveness.
-        if (err.code === Code.HandleTimeout) this.#dead(`heartbeat unanswered for ${this.#rateMs} ms`);
-      });
-  }
-
   #dead(why: string): void {
     if (this.#stopped) return;
     this.stop();
-    this.onDead(why);
+    this.#onDead(why);
   }
 }

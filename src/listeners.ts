@@ -12,32 +12,32 @@ const rethrowLater = (err: unknown): void =>
   });
 
 export class Listeners<Events extends { [K in keyof Events]: Listener }> {
+  // Lists are copied on write (never changed in place), so `emit` can walk one without copying it:
+  // a listener added or removed while emitting takes effect from the next emit.
   readonly #byEvent = new Map<keyof Events, Events[keyof Events][]>();
+  readonly #report: (err: unknown) => void;
 
-  constructor(private readonly report: (err: unknown) => void = rethrowLater) {}
+  constructor(report: (err: unknown) => void = rethrowLater) {
+    this.#report = report;
+  }
 
   on<E extends keyof Events>(event: E, cb: Events[E]): () => void {
-    const list = this.#byEvent.get(event) ?? [];
-    list.push(cb);
-    this.#byEvent.set(event, list);
+    this.#byEvent.set(event, [...(this.#byEvent.get(event) ?? []), cb]);
+    // An event once listened to keeps its (possibly empty) list.
     return () => {
-      const now = this.#byEvent.get(event);
-      if (now)
-        this.#byEvent.set(
-          event,
-          now.filter((f) => f !== cb),
-        );
+      this.#byEvent.set(
+        event,
+        this.#byEvent.get(event)!.filter((f) => f !== cb),
+      );
     };
   }
 
   emit<E extends keyof Events>(event: E, ...args: Parameters<Events[E]>): void {
-    const list = this.#byEvent.get(event);
-    if (!list) return;
-    for (const cb of [...list])
+    for (const cb of this.#byEvent.get(event) ?? [])
       try {
         (cb as unknown as (...a: Parameters<Events[E]>) => void)(...args);
       } catch (err) {
-        this.report(err);
+        this.#report(err);
       }
   }
 }

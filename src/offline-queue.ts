@@ -17,18 +17,16 @@ interface Entry {
 
 export class OfflineQueue {
   readonly #entries = new Set<Entry>();
+  readonly #refusals = new WeakSet<DrpcError>();
+  /** Most entries held; 0 disables the queue (calls fail fast with 102). */
+  readonly #max: number;
 
   constructor(
     private readonly clock: Clock,
-    /** Most entries held; 0 disables the queue (calls fail fast with 102). */
-    readonly max: number,
-  ) {}
-
-  get size(): number {
-    return this.#entries.size;
+    max: number,
+  ) {
+    this.#max = max;
   }
-
-  readonly #refusals = new WeakSet<DrpcError>();
 
   /** True for the 102 errors this queue itself gave (full or disabled): not a lost connection. */
   refused(err: DrpcError): boolean {
@@ -42,9 +40,8 @@ export class OfflineQueue {
   add(what: string, timeout: number, send: Entry['send'], reject: Entry['reject'], signal?: AbortSignal): void {
     const canceled = () => new DrpcError(Code.Canceled, `${what} was canceled`, signal!.reason);
     if (signal?.aborted) return reject(canceled());
-    if (this.#entries.size >= this.max) {
-      const why =
-        this.max === 0 ? 'not connected (offline queue disabled)' : `not connected and the offline queue is full (limit ${this.max})`;
+    if (this.#entries.size >= this.#max) {
+      const why = this.#max ? `not connected and the offline queue is full (limit ${this.#max})` : 'not connected (offline queue disabled)';
       const err = new DrpcError(Code.ConnClosed, codeText(Code.ConnClosed), why);
       this.#refusals.add(err);
       return reject(err);
@@ -74,17 +71,20 @@ export class OfflineQueue {
     if (e.onAbort) e.signal!.removeEventListener('abort', e.onAbort);
   }
 
+  /** Takes everything queued out, oldest first. */
+  #takeAll(): Entry[] {
+    const entries = [...this.#entries];
+    for (const e of entries) this.#drop(e);
+    return entries;
+  }
+
   /** Sends everything queued, oldest first. */
   flush(): void {
-    const entries = [...this.#entries];
     const now = this.clock.now();
-    for (const e of entries) this.#drop(e);
-    for (const e of entries) e.send(e.deadline ? Math.max(1, e.deadline - now) : 0);
+    for (const e of this.#takeAll()) e.send(e.deadline ? Math.max(1, e.deadline - now) : 0);
   }
 
   rejectAll(err: DrpcError): void {
-    const entries = [...this.#entries];
-    for (const e of entries) this.#drop(e);
-    for (const e of entries) e.reject(err);
+    for (const e of this.#takeAll()) e.reject(err);
   }
 }

@@ -35,13 +35,13 @@ interface Group {
   timer?: TimerHandle;
 }
 
-const EMPTY: Map<number, PendingCall> = new Map();
-const EMPTY_GROUPS: Map<number, Group> = new Map();
+/** Stands for both tables until first use; never written to. */
+const EMPTY = new Map<number, never>();
 
 export class PendingCalls {
   // Both made on first use: most server sessions never call, and idle sessions should stay small.
   #calls: Map<number, PendingCall> = EMPTY;
-  #groups: Map<number, Group> = EMPTY_GROUPS;
+  #groups: Map<number, Group> = EMPTY;
   #onEmpty?: () => void;
 
   constructor(private readonly clock: Clock) {}
@@ -59,7 +59,7 @@ export class PendingCalls {
     if (this.#calls === EMPTY) this.#calls = new Map();
     this.#calls.set(seq, call);
     if (!(timeout > 0 && timeout < Infinity)) return; // 0 or Infinity: no timeout
-    if (this.#groups === EMPTY_GROUPS) this.#groups = new Map();
+    if (this.#groups === EMPTY) this.#groups = new Map();
     let g = this.#groups.get(timeout);
     if (!g) this.#groups.set(timeout, (g = { timeout, queue: [], head: 0, live: 0 }));
     call.group = g;
@@ -134,11 +134,12 @@ export class PendingCalls {
     g.head = 0;
   }
 
+  /**
+   * Out of the table, with its timer. Nothing resets the group: it is garbage now (no live call
+   * points to it, but for the due ones that `#fire` is about to time out).
+   */
   #drop(g: Group): void {
     if (g.timer !== undefined) this.clock.clearTimeout(g.timer);
-    g.timer = undefined;
-    g.queue = [];
-    g.head = 0;
     if (this.#groups.get(g.timeout) === g) this.#groups.delete(g.timeout);
   }
 }

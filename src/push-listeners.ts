@@ -8,7 +8,7 @@ export type PushListener = (body: unknown, ctx: PushContext) => unknown;
  * Hands a push to every listener. Listeners are independent: one that throws (or rejects) is
  * reported and the others still hear the push. Synchronous unless a listener returns a promise.
  */
-export function notify(listeners: Set<PushListener>, value: unknown, ctx: PushContext): Promise<void> | void {
+function notify(listeners: Set<PushListener>, value: unknown, ctx: PushContext): Promise<void> | void {
   let failure: { err: unknown } | undefined;
   let waits: Promise<unknown>[] | undefined;
   for (const l of listeners.size === 1 ? listeners : [...listeners]) {
@@ -32,11 +32,13 @@ export function notify(listeners: Set<PushListener>, value: unknown, ctx: PushCo
  */
 export class PushListeners {
   readonly #byMethod = new Map<string, Set<PushListener>>();
+  readonly #router: Router;
+  readonly #transform?: (serviceMethod: string) => ((body: unknown) => Promise<unknown>) | undefined;
 
-  constructor(
-    private readonly router: Router,
-    private readonly transform?: (serviceMethod: string) => ((body: unknown) => Promise<unknown>) | undefined,
-  ) {}
+  constructor(router: Router, transform?: (serviceMethod: string) => ((body: unknown) => Promise<unknown>) | undefined) {
+    this.#router = router;
+    this.#transform = transform;
+  }
 
   /** Adds a listener; returns the function that removes it (idempotent). */
   add(serviceMethod: string, listener: PushListener): () => void {
@@ -45,8 +47,8 @@ export class PushListeners {
     let set = this.#byMethod.get(serviceMethod);
     if (!set) {
       const listeners = (set = new Set());
-      const transform = this.transform?.(serviceMethod);
-      this.router.routePush(serviceMethod, (body, ctx) =>
+      const transform = this.#transform?.(serviceMethod);
+      this.#router.routePush(serviceMethod, (body, ctx) =>
         transform ? transform(body).then((v) => notify(listeners, v, ctx)) : notify(listeners, body, ctx),
       );
       this.#byMethod.set(serviceMethod, listeners);
@@ -57,7 +59,7 @@ export class PushListeners {
       if (!set.delete(listener)) return;
       if (set.size === 0 && this.#byMethod.get(serviceMethod) === set) {
         this.#byMethod.delete(serviceMethod);
-        this.router.unroutePush(serviceMethod);
+        this.#router.unroutePush(serviceMethod);
       }
     };
   }

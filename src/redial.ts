@@ -10,13 +10,18 @@ export class Redial {
   /** Redials since the last open (0 while open or connecting for the first time). */
   attempt = 0;
   #timer?: TimerHandle;
+  /** The `reconnect` option: backoff settings, or false to never redial. */
+  readonly #options: BackoffOptions | false | undefined;
+  readonly #dial: () => void;
 
   constructor(
     private readonly clock: Clock,
-    /** The `reconnect` option: backoff settings, or false to never redial. */
-    private readonly options: BackoffOptions | false | undefined,
-    private readonly dial: () => void,
-  ) {}
+    options: BackoffOptions | false | undefined,
+    dial: () => void,
+  ) {
+    this.#options = options;
+    this.#dial = dial;
+  }
 
   /** Whether a redial is waiting for its timer. */
   get waiting(): boolean {
@@ -25,26 +30,23 @@ export class Redial {
 
   /** Schedules the next dial (at once when `immediate`); false when the policy allows no more. */
   schedule(immediate: boolean): boolean {
-    const o = this.options;
+    const o = this.#options;
     if (o === false || this.attempt >= (o?.attempts ?? Infinity)) return false;
-    const delay = immediate ? 0 : backoffDelay(this.attempt, o ?? {});
+    const delay = immediate ? 0 : backoffDelay(this.attempt, o);
     this.attempt++;
     this.cancel();
-    this.#timer = this.clock.setTimeout(() => {
-      this.#timer = undefined;
-      this.dial();
-    }, delay);
+    this.#timer = this.clock.setTimeout(() => this.now(), delay);
     // The system clock unrefs its timers; a client that is reconnecting keeps a Node process alive, as an
     // open socket does (else `await client.call()` during a server restart lets the process exit mid-call).
     (this.#timer as { ref?: () => void }).ref?.();
     return true;
   }
 
-  /** Dials now instead of waiting (the browser came back online). */
+  /** Dials now instead of waiting (the browser came back online); also what the timer does. */
   now(): void {
     if (this.#timer === undefined) return;
     this.cancel();
-    this.dial();
+    this.#dial();
   }
 
   cancel(): void {

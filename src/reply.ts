@@ -26,6 +26,7 @@ export function settleReply<T>(
     }
     return resolve(valueOnly ? value : { value, meta: reply.meta, bodyCodec: reply.bodyCodec, status: reply.status });
   }
+  const fail = (e: unknown): void => reject(DrpcError.from(e));
   const done = (): void => {
     if (reply.status.code !== 0) return reject(DrpcError.fromStatus(reply.status));
     let value: unknown;
@@ -35,18 +36,17 @@ export function settleReply<T>(
       return reject(DrpcError.from(err, Code.BadMessage));
     }
     const ctx = { session, message: reply, body: value };
-    const after = session.plugins.length ? runHook(session.plugins, 'afterReadReplyBody', ctx) : undefined;
+    const after = runHook(session.plugins, 'afterReadReplyBody', ctx);
     const ok = () =>
       resolve(valueOnly ? (ctx.body as T) : { value: ctx.body as T, meta: reply.meta, bodyCodec: reply.bodyCodec, status: reply.status });
-    if (after) after.then(ok, (e) => reject(DrpcError.from(e)));
+    if (after) after.then(ok, fail);
     else ok();
   };
-  if (!session.plugins.length) return done();
   try {
     const out = runHook(session.plugins, 'afterReadReplyHeader', { session, message: reply });
-    if (out) out.then(done, (e) => reject(DrpcError.from(e)));
+    if (out) out.then(done, fail);
     else done();
   } catch (err) {
-    reject(DrpcError.from(err));
+    fail(err);
   }
 }

@@ -43,58 +43,42 @@ export interface Subscription {
   /** Resolves once the publisher confirmed the (first) subscription; rejects with its status (404, 401 …). */
   readonly ready: Promise<void>;
   /** Reported when messages can no longer be delivered (history too short, or reset). */
-  onGap(cb: (gap: Gap & { topic: string }) => void): () => void;
+  onGap(cb: (gap: TopicGap) => void): () => void;
   unsubscribe(): Promise<void>;
 }
 
-class Sub implements Subscription {
-  offset = 0;
+type TopicGap = Gap & { topic: string };
+
+/** A subscription as its Subscriptions sees it. */
+interface Sub extends Subscription {
+  offset: number;
   epoch: string | undefined;
+  readonly handler: TopicHandler;
+  /** Start after this offset of the publisher's retained history (undefined: with what comes next). */
+  readonly since: number | undefined;
   /** A subscribe call is in flight: holes are judged by its reply, not by the replayed messages. */
-  pending = false;
+  pending: boolean;
+  closed: boolean;
   // A listener that throws must not stop delivery nor leave `ready` unsettled: Listeners reports it.
-  readonly gaps: Listeners<{ gap(gap: Gap & { topic: string }): void }>;
-  readonly ready: Promise<void>;
-  settleReady!: (err?: DrpcError) => void;
-  closed = false;
+  readonly gaps: Listeners<{ gap(gap: TopicGap): void }>;
+  settleReady(err?: DrpcError): void;
+}
 
-  constructor(
-    readonly topic: string,
-    readonly handler: TopicHandler,
-    private readonly owner: Subscriptions,
-    /** Start after this offset of the publisher's retained history (undefined: with what comes next). */
-    readonly since?: number,
-  ) {
-    if (since !== undefined) this.offset = since;
-    this.gaps = new Listeners(owner.report.listenerError);
-    this.ready = new Promise((resolve, reject) => {
-      this.settleReady = (err) => (err ? reject(err) : resolve());
-    });
-    this.ready.catch(() => {}); // a failed subscription is also reported through the client
-  }
-
-  onGap(cb: (gap: Gap & { topic: string }) => void): () => void {
-    return this.gaps.on('gap', cb);
-  }
-
-  unsubscribe(): Promise<void> {
-    return this.owner.unsubscribe(this);
-  }
-
-  gap(gap: Gap): void {
-    this.gaps.emit('gap', { ...gap, topic: this.topic });
-    this.owner.reportGap({ ...gap, topic: this.topic });
-  }
+/** Hears every gap and every failed subscribe (and what a throwing gap listener threw; default: reported as uncaught). */
+interface Report {
+  gap(gap: TopicGap): void;
+  error(err: DrpcError): void;
+  listenerError?(err: unknown): void;
 }
 
 export class Subscriptions {
   readonly #subs = new Map<string, Sub>();
   #session?: Session;
+  readonly #report: Report;
 
-  constructor(
-    /** Hears every gap and every failed subscribe (and what a throwing gap listener threw; default: reported as uncaught). */
-    readonly report: { gap(gap: Gap & { topic: string }): void; error(err: DrpcError): void; listenerError?(err: unknown): void },
-  ) {}
+  constructor(report: Report) {
+    this.#report = report;
+  }
 
   subscribe(topic: string, handler: TopicHandler, options: SubscribeOptions = {}): Subscription {
     if (typeof topic !== 'string' || topic === '')
@@ -108,17 +92,33 @@ export class Subscriptions {
     const since = options.since;
     if (since !== undefined && !(Number.isSafeInteger(since) && since >= 0))
       throw new DrpcError(Code.BadMessage, `subscribe ${JSON.stringify(topic)}: since must be an offset ≥ 0, got ${since}`);
-    const sub = new Sub(topic, handler, this, since);
+    let settleReady!: Sub['settleReady'];
+    const ready = new Promise<void>((resolve, reject) => {
+      settleReady = (err) => (err ? reject(err) : resolve());
+    });
+    ready.catch(() => {}); // a failed subscription is also reported through the client
+    const gaps: Sub['gaps'] = new Listeners(this.#report.listenerError);
+    const sub: Sub = {
+      topic,
+      handler,
+      since,
+      offset: since ?? 0,
+      epoch: undefined,
+      pending: false,
+      closed: false,
+      gaps,
+      ready,
+      settleReady,
+      onGap: (cb) => gaps.on('gap', cb),
+      unsubscribe: async () => {
+        if (sub.closed) return;
+        this.#end(sub);
+        await this.#session?.call(UNSUBSCRIBE_METHOD, { topic }).catch(() => {});
+      },
+    };
     this.#subs.set(topic, sub);
     if (this.#session) this.#send(this.#session, sub);
     return sub;
-  }
-
-  async unsubscribe(sub: Sub): Promise<void> {
-    if (sub.closed) return;
-    sub.closed = true;
-    if (this.#subs.get(sub.topic) === sub) this.#subs.delete(sub.topic);
-    await this.#session?.call(UNSUBSCRIBE_METHOD, { topic: sub.topic }).catch(() => {});
   }
 
   /** A session opened: (re)subscribe everything from where it stands. */
@@ -133,26 +133,33 @@ export class Subscriptions {
 
   /** The PUSH route for topic messages. */
   readonly receive = (payload: unknown, ctx: PushContext): unknown => {
-    const topic = ctx.meta[TOPIC_META.topic];
-    const offset = Number(ctx.meta[TOPIC_META.offset]);
-    const epoch = ctx.meta[TOPIC_META.epoch];
-    const sub = topic === undefined ? undefined : this.#subs.get(topic);
+    const meta = ctx.meta;
+    const offset = Number(meta[TOPIC_META.offset]);
+    const epoch = meta[TOPIC_META.epoch];
+    const sub = this.#subs.get(meta[TOPIC_META.topic] as string); // no topic meta: finds none
     if (!sub || !Number.isSafeInteger(offset) || offset < 1 || !epoch) return;
     if (sub.epoch !== undefined && epoch !== sub.epoch) {
       // The publisher's history was reset: what we had is gone for good (while a subscribe is in
       // flight its reply reports this instead).
-      if (!sub.pending) sub.gap({ from: sub.offset + 1, to: UNKNOWN_END, epochChanged: true });
+      if (!sub.pending) this.#gap(sub, { from: sub.offset + 1, to: UNKNOWN_END, epochChanged: true });
       sub.offset = offset - 1;
     }
     sub.epoch = epoch;
     if (offset <= sub.offset) return; // already delivered (a replay overlapping what we had)
-    if (!sub.pending && sub.offset > 0 && offset > sub.offset + 1) sub.gap({ from: sub.offset + 1, to: offset - 1 });
+    if (!sub.pending && sub.offset > 0 && offset > sub.offset + 1) this.#gap(sub, { from: sub.offset + 1, to: offset - 1 });
     sub.offset = offset;
     return sub.handler(payload, { topic: sub.topic, offset, epoch });
   };
 
-  reportGap(gap: Gap & { topic: string }): void {
-    this.report.gap(gap);
+  #gap(sub: Sub, gap: Gap): void {
+    sub.gaps.emit('gap', { ...gap, topic: sub.topic });
+    this.#report.gap({ ...gap, topic: sub.topic });
+  }
+
+  /** The subscription ends: no more messages, nor re-subscribing. */
+  #end(sub: Sub): void {
+    sub.closed = true;
+    if (this.#subs.get(sub.topic) === sub) this.#subs.delete(sub.topic);
   }
 
   #send(session: Session, sub: Sub): void {
@@ -165,7 +172,7 @@ export class Subscriptions {
       (reply) => {
         sub.pending = false;
         if (sub.closed) return;
-        if (reply.gap) sub.gap(reply.gap);
+        if (reply.gap) this.#gap(sub, reply.gap);
         if (reply.gap?.epochChanged) {
           // A new history: start from where it stands now (live messages that came first count).
           if (sub.epoch !== reply.epoch) sub.offset = reply.offset;
@@ -182,10 +189,9 @@ export class Subscriptions {
         sub.pending = false;
         if (err.code === Code.ConnClosed) return; // the connection dropped: the next open re-subscribes
         // Refused (unknown topic, not allowed …): the subscription ends.
-        if (this.#subs.get(sub.topic) === sub) this.#subs.delete(sub.topic);
-        sub.closed = true;
+        this.#end(sub);
         sub.settleReady(err);
-        this.report.error(err);
+        this.#report.error(err);
       },
     );
   }
