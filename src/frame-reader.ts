@@ -14,47 +14,42 @@ export interface MessageSink {
 }
 
 export class FrameReader {
+  readonly #proto: Proto;
+  readonly #sink: MessageSink;
   #tail: Promise<void> | null = null;
 
-  constructor(
-    private readonly proto: Proto,
-    private readonly sink: MessageSink,
-  ) {}
+  constructor(proto: Proto, sink: MessageSink) {
+    this.#proto = proto;
+    this.#sink = sink;
+  }
 
   read(frame: Frame): void {
     if (this.#tail) return this.#track(this.#tail.then(() => this.#readLater(frame)));
     let m: Message | Promise<Message>;
     try {
-      m = this.proto.unpack(frame);
+      m = this.#proto.unpack(frame);
     } catch (err) {
-      return this.sink.receiveBadFrame(err);
+      return this.#sink.receiveBadFrame(err);
     }
-    if (!(m instanceof Promise)) return this.sink.receiveMessage(m);
-    this.#track(
-      m.then(
-        (msg) => this.#deliver(msg),
-        (err) => this.#bad(err),
-      ),
-    );
+    if (!(m instanceof Promise)) return this.#sink.receiveMessage(m);
+    this.#track(this.#settle(m));
   }
 
   #readLater(frame: Frame): Promise<void> {
-    if (!this.sink.reading) return Promise.resolve();
-    return Promise.resolve()
-      .then(() => this.proto.unpack(frame))
-      .then(
-        (msg) => this.#deliver(msg),
-        (err) => this.#bad(err),
-      );
+    if (!this.#sink.reading) return Promise.resolve();
+    return this.#settle(Promise.resolve().then(() => this.#proto.unpack(frame)));
   }
 
   // Closures only on the async path: a reader per session must stay small.
-  #deliver(m: Message): void {
-    if (this.sink.reading) this.sink.receiveMessage(m);
-  }
-
-  #bad(err: unknown): void {
-    if (this.sink.reading) this.sink.receiveBadFrame(err);
+  #settle(p: Promise<Message>): Promise<void> {
+    return p.then(
+      (m) => {
+        if (this.#sink.reading) this.#sink.receiveMessage(m);
+      },
+      (err) => {
+        if (this.#sink.reading) this.#sink.receiveBadFrame(err);
+      },
+    );
   }
 
   #track(p: Promise<void>): void {

@@ -13,12 +13,14 @@ export interface FrameSink {
 }
 
 export class FrameWriter {
+  readonly #proto: Proto;
+  readonly #sink: FrameSink;
   #tail: Promise<void> | null = null;
 
-  constructor(
-    private readonly proto: Proto,
-    private readonly sink: FrameSink,
-  ) {}
+  constructor(proto: Proto, sink: FrameSink) {
+    this.#proto = proto;
+    this.#sink = sink;
+  }
 
   /** Packs and sends; resolves once the frame is handed to the transport. */
   write(m: Message): Promise<void> {
@@ -27,28 +29,29 @@ export class FrameWriter {
 
   /** Like write, but undefined when the frame went out synchronously. */
   writeNow(m: Message): Promise<void> | undefined {
-    if (this.#tail !== null) return this.#chain(this.#tail.then(() => this.proto.pack(m)).then((f) => this.#send(f)));
+    if (this.#tail !== null) return this.#chain(this.#tail.then(() => this.#proto.pack(m)).then((f) => this.#send(f)));
     let frame: Frame | Promise<Frame>;
     try {
-      frame = this.proto.pack(m);
+      frame = this.#proto.pack(m);
     } catch (err) {
-      return Promise.reject(DrpcError.from(err, Code.BadMessage));
+      return Promise.reject(packError(err));
     }
-    if (frame instanceof Promise) return this.#chain(frame.then((f) => this.#send(f)));
-    const err = this.sink.sendFrame(frame);
-    return err && Promise.reject(err);
+    return frame instanceof Promise ? this.#chain(frame.then((f) => this.#send(f))) : this.#sendNow(frame);
   }
 
   /** Sends an already packed frame, behind any write still being packed. */
   writeFrame(frame: Frame): Promise<void> | undefined {
-    if (this.#tail !== null) return this.#chain(this.#tail.then(() => this.#send(frame)));
-    const err = this.sink.sendFrame(frame);
+    return this.#tail !== null ? this.#chain(this.#tail.then(() => this.#send(frame))) : this.#sendNow(frame);
+  }
+
+  /** Undefined when sent, else a rejection with why not. */
+  #sendNow(frame: Frame): Promise<void> | undefined {
+    const err = this.#sink.sendFrame(frame);
     return err && Promise.reject(err);
   }
 
   #send(frame: Frame): Promise<void> {
-    const err = this.sink.sendFrame(frame);
-    return err ? Promise.reject(err) : SENT;
+    return this.#sendNow(frame) ?? SENT;
   }
 
   #chain(p: Promise<void>): Promise<void> {
@@ -57,8 +60,13 @@ export class FrameWriter {
     tail.then(() => {
       if (this.#tail === tail) this.#tail = null;
     });
-    return p.catch((err) => Promise.reject(DrpcError.from(err, Code.BadMessage)));
+    return p.catch((err) => Promise.reject(packError(err)));
   }
 }
 
 const SENT: Promise<void> = Promise.resolve();
+
+/** Anything a pack throws reaches the caller as a DrpcError (400 unless it already is one). */
+function packError(err: unknown): DrpcError {
+  return DrpcError.from(err, Code.BadMessage);
+}

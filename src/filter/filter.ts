@@ -3,7 +3,7 @@
  * frame's pipe. ids[0] is the outermost layer: pack runs the pipe last → first, unpack first → last.
  */
 import { Registry, type Identified } from '../registry.ts';
-import { Code, DrpcError } from '../status.ts';
+import { badMessage, DrpcError } from '../status.ts';
 
 export interface FilterLimits {
   /** Largest output an unpack may produce (guards against decompression bombs). */
@@ -49,12 +49,12 @@ const HINTS: Record<number, string> = { 122: 'gzip', 53: 'md5' };
 export function unsupportedFilter(id: number | undefined): DrpcError {
   const name = HINTS[id!];
   const hint = name ? ` ('${String.fromCharCode(id!)}', ${name}): give this side filters: createFilters()` : '';
-  return new DrpcError(Code.BadMessage, `unsupported transfer filter id ${id}${hint}`);
+  return badMessage(`unsupported transfer filter id ${id}${hint}`);
 }
 
 /** Checks a pipe against a registry, returning the filters in pipe order (400 on an unknown id). */
 export function resolvePipe(registry: Registry<Filter>, pipe: readonly number[]): Filter[] {
-  if (pipe.length > MAX_PIPE) throw new DrpcError(Code.BadMessage, `filter pipe has ${pipe.length} ids, max ${MAX_PIPE}`);
+  if (pipe.length > MAX_PIPE) throw badMessage(`filter pipe has ${pipe.length} ids, max ${MAX_PIPE}`);
   return pipe.map((id) => {
     const f = registry.get(id);
     if (!f) throw unsupportedFilter(id);
@@ -96,6 +96,5 @@ function run(filters: Filter[], i: number, dir: 1 | -1, data: Uint8Array, step: 
 }
 
 function filterError(f: Filter, what: string, err: unknown): DrpcError {
-  if (err instanceof DrpcError) return err;
-  return new DrpcError(Code.BadMessage, `${f.name} filter: ${what} failed: ${(err as Error)?.message ?? String(err)}`, err);
+  return err instanceof DrpcError ? err : badMessage(`${f.name} filter: ${what} failed: ${(err as Error)?.message ?? String(err)}`, err);
 }

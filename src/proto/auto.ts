@@ -37,20 +37,28 @@ export function autoProto(options: AutoProtoOptions = {}): Proto & { readonly mo
 
 class AutoProto implements Proto {
   readonly name = 'auto';
+  readonly #raw: Proto;
+  readonly #json: Proto;
+  readonly #learn: boolean;
+
   constructor(
-    private readonly raw: Proto,
-    private readonly json: Proto,
+    raw: Proto,
+    json: Proto,
     public mode: 'raw' | 'json',
-    private readonly learn: boolean,
-  ) {}
+    learn: boolean,
+  ) {
+    this.#raw = raw;
+    this.#json = json;
+    this.#learn = learn;
+  }
 
   get id(): number {
-    return this.raw.id;
+    return this.#raw.id;
   }
 
   /** Packs exactly as the proto it currently delegates to. */
-  get packKey(): unknown {
-    return this.mode === 'raw' ? this.raw : this.json;
+  get packKey(): Proto {
+    return this.mode === 'raw' ? this.#raw : this.#json;
   }
 
   get binary(): boolean {
@@ -58,12 +66,12 @@ class AutoProto implements Proto {
   }
 
   pack(m: Message): Frame | Promise<Frame> {
-    return this.mode === 'raw' ? this.raw.pack(m) : this.json.pack(m);
+    return this.packKey.pack(m);
   }
 
   unpack(frame: Frame): Message | Promise<Message> {
     const kind = typeof frame === 'string' || frame[0] === JSON_OPEN ? 'json' : 'raw';
-    if (this.learn) this.mode = kind;
-    return kind === 'raw' ? this.raw.unpack(frame) : this.json.unpack(frame);
+    if (this.#learn) this.mode = kind;
+    return (kind === 'raw' ? this.#raw : this.#json).unpack(frame);
   }
 }

@@ -2,7 +2,7 @@
  * Splits a byte stream (TCP) into RAW frames. The u32 length is checked against the limit as soon as
  * its 4 bytes arrive, before any of the frame is buffered, so a hostile length costs nothing.
  */
-import { Code, DrpcError } from '../status.ts';
+import { badMessage } from '../status.ts';
 import { DEFAULT_MAX_FRAME, tooLarge } from './proto.ts';
 import { concatBytes } from '../alloc.ts';
 
@@ -29,7 +29,7 @@ export class RawFramer {
         const head = this.#peek(4);
         const size = ((head[0]! << 24) | (head[1]! << 16) | (head[2]! << 8) | head[3]!) >>> 0;
         if (size > this.#max) throw tooLarge(size, this.#max);
-        if (size < 5) throw new DrpcError(Code.BadMessage, `raw frame length ${size} is smaller than its header`);
+        if (size < 5) throw badMessage(`raw frame length ${size} is smaller than its header`);
         this.#need = size;
       }
       if (this.#buffered < this.#need) return frames;

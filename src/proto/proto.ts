@@ -5,7 +5,7 @@
  */
 import type { Message } from '../message.ts';
 import { unsupportedFilter, type FilterPipes } from '../filter/filter.ts';
-import { Code, DrpcError } from '../status.ts';
+import { badMessage, DrpcError } from '../status.ts';
 
 export type Frame = Uint8Array | string;
 
@@ -46,21 +46,25 @@ export function resolveProtoOptions(o: ProtoOptions): Required<ProtoOptions> {
 
 export type ProtoFactory = (options?: ProtoOptions) => Proto;
 
-/** Runs `fn`, turning any non-DrpcError thrown or rejected into a 400 naming `what` (nothing else escapes). */
-export function guard<T>(what: string, fn: () => T | Promise<T>): T | Promise<T> {
-  try {
-    const out = fn();
-    return out instanceof Promise ? out.catch((err) => Promise.reject(asBadMessage(what, err))) : out;
-  } catch (err) {
-    throw asBadMessage(what, err);
-  }
+/**
+ * `unpack` as given, except that any non-DrpcError it throws or rejects with becomes a 400 naming
+ * `what` (nothing else escapes).
+ */
+export function guarded(what: string, unpack: (frame: Frame) => Message | Promise<Message>): Proto['unpack'] {
+  return (frame) => {
+    try {
+      const out = unpack(frame);
+      return out instanceof Promise ? out.catch((err) => Promise.reject(asBadMessage(what, err))) : out;
+    } catch (err) {
+      throw asBadMessage(what, err);
+    }
+  };
 }
 
 function asBadMessage(what: string, err: unknown): DrpcError {
-  if (err instanceof DrpcError) return err;
-  return new DrpcError(Code.BadMessage, `${what}: ${(err as Error)?.message ?? String(err)}`, err);
+  return err instanceof DrpcError ? err : badMessage(`${what}: ${(err as Error)?.message ?? String(err)}`, err);
 }
 
 export function tooLarge(size: number, max: number): DrpcError {
-  return new DrpcError(Code.BadMessage, `frame of ${size} bytes exceeds the ${max}-byte limit`);
+  return badMessage(`frame of ${size} bytes exceeds the ${max}-byte limit`);
 }

@@ -11,14 +11,15 @@
  */
 import { createMessage, formatSeq, parseSeq, type Message } from '../message.ts';
 import type { FilterPipes } from '../filter/filter.ts';
-import { Code, DrpcError, OK_STATUS, type Status } from '../status.ts';
+import { badMessage, OK_STATUS, type Status } from '../status.ts';
 import { asciiDecode, isAscii, utf8Decode, utf8Encode } from '../utf8.ts';
 import { allocBytes } from '../alloc.ts';
 import * as text from '../wire-text.ts';
-import { guard, resolveProtoOptions, tooLarge, type Proto, type ProtoOptions } from './proto.ts';
+import { guarded, resolveProtoOptions, tooLarge, type Proto, type ProtoOptions } from './proto.ts';
 
 interface Dialect {
-  version: boolean;
+  /** Header bytes after the length: version (drpc only) and pipe length. */
+  prefix: 1 | 2;
   encodeStatus(s: Status): string;
   decodeStatus(t: string): Status;
   encodeMeta(m: text.Meta): string;
@@ -26,7 +27,7 @@ interface Dialect {
 }
 
 const drpcDialect: Dialect = {
-  version: true,
+  prefix: 2,
   encodeStatus: text.encodeStatus,
   decodeStatus: text.decodeStatus,
   encodeMeta: text.encodeMeta,
@@ -34,14 +35,14 @@ const drpcDialect: Dialect = {
 };
 
 const erpcDialect: Dialect = {
-  version: false,
+  prefix: 1,
   encodeStatus: text.encodeStatusQuery,
   decodeStatus: text.decodeStatusQuery,
   encodeMeta: text.encodeMetaQuery,
   decodeMeta: text.decodeMetaQuery,
 };
 
-export const RAW_VERSION = 1;
+const RAW_VERSION = 1;
 const NO_PIPE: readonly number[] = Object.freeze([]);
 
 /** drpc's RAW proto (DMicro dialect). */
@@ -56,69 +57,54 @@ export function erpcRawProto(options: ProtoOptions = {}): Proto {
 
 function makeRaw(name: string, dialect: Dialect, options: ProtoOptions): Proto {
   const { filters, maxFrameSize } = resolveProtoOptions(options);
-  const prefix = dialect.version ? 2 : 1;
+  const prefix = dialect.prefix;
   return {
     id: 6,
     name,
     binary: true,
     pack(m) {
-      const parts = encodeParts(m, dialect);
       if (!m.pipe.length) {
         // The common case: one allocation, header and payload written in place.
-        const size = 4 + prefix + parts.size;
-        const out = allocBytes(size);
-        writeHead(out, size, prefix, m.pipe);
-        writePayload(out, 4 + prefix, parts, m);
-        m.size = size;
+        const out = encodePayload(m, dialect, 4 + prefix);
+        writeHead(m, out, prefix);
         return out;
       }
-      const payload = allocBytes(parts.size);
-      writePayload(payload, 0, parts, m);
-      const out = filters.pack(m.pipe, payload);
+      const out = filters.pack(m.pipe, encodePayload(m, dialect, 0));
       return out instanceof Promise ? out.then((p) => frame(m, p, prefix)) : frame(m, out, prefix);
     },
-    unpack(input) {
-      return guard('raw frame', () => {
-        if (typeof input === 'string') throw new DrpcError(Code.BadMessage, 'raw frame must be binary, got text');
-        return unpackFrame(input, dialect, prefix, filters, maxFrameSize);
-      });
-    },
+    unpack: guarded('raw frame', (input) => {
+      if (typeof input === 'string') throw badMessage('raw frame must be binary, got text');
+      return unpackFrame(input, dialect, filters, maxFrameSize);
+    }),
   };
 }
 
 function frame(m: Message, payload: Uint8Array, prefix: number): Uint8Array {
   const size = 4 + prefix + m.pipe.length + payload.length;
-  if (size > 0xffffffff) throw new DrpcError(Code.BadMessage, `frame of ${size} bytes exceeds the u32 length field`);
+  if (size > 0xffffffff) throw badMessage(`frame of ${size} bytes exceeds the u32 length field`);
   const out = allocBytes(size);
-  const at = writeHead(out, size, prefix, m.pipe);
-  out.set(payload, at);
-  m.size = size;
+  out.set(payload, writeHead(m, out, prefix));
   return out;
 }
 
-/** Writes length, version (drpc) and the pipe ids; returns where the payload starts. */
-function writeHead(out: Uint8Array, size: number, prefix: number, pipe: readonly number[]): number {
+/** Writes length, version (drpc) and the pipe ids at the start of `out` (the whole frame); returns where the payload starts. */
+function writeHead(m: Message, out: Uint8Array, prefix: number): number {
+  const size = out.length;
+  // Uint8Array stores keep the low 8 bits, so no masking is needed.
   out[0] = size >>> 24;
-  out[1] = (size >>> 16) & 0xff;
-  out[2] = (size >>> 8) & 0xff;
-  out[3] = size & 0xff;
+  out[1] = size >>> 16;
+  out[2] = size >>> 8;
+  out[3] = size;
   let at = 4;
   if (prefix === 2) out[at++] = RAW_VERSION;
-  out[at++] = pipe.length;
-  for (const id of pipe) out[at++] = id;
+  out[at++] = m.pipe.length;
+  for (const id of m.pipe) out[at++] = id;
+  m.size = size;
   return at;
 }
 
-const OK_STATUS_BYTES = utf8Encode(text.encodeStatus({ code: 0, msg: '', cause: '' }));
+const OK_STATUS_BYTES = utf8Encode(text.encodeStatus(OK_STATUS));
 const EMPTY_META_BYTES = utf8Encode('{}');
-
-interface Parts {
-  seq: string;
-  method: Uint8Array;
-  status: Uint8Array;
-  meta: Uint8Array;
-  size: number;
-}
 
 // Service methods repeat: keep their UTF-8 bytes (bounded, so hostile names cannot grow it).
 const methodCache = new Map<string, Uint8Array>();
@@ -132,106 +118,123 @@ function methodBytes(name: string): Uint8Array {
   return b;
 }
 
-function encodeParts(m: Message, dialect: Dialect): Parts {
-  const seq = formatSeq(m.seq);
-  const method = methodBytes(m.serviceMethod);
-  if (method.length > 255)
-    throw new DrpcError(Code.BadMessage, `service method of ${method.length} bytes is longer than 255 (raw proto limit)`);
-  const s = m.status;
-  const status = dialect === drpcDialect && s.code === 0 && !s.msg && !s.cause ? OK_STATUS_BYTES : utf8Encode(dialect.encodeStatus(s));
-  const metaText = dialect.encodeMeta(m.meta);
-  const meta = metaText === '{}' ? EMPTY_META_BYTES : utf8Encode(metaText);
-  if (status.length > 0xffff) throw new DrpcError(Code.BadMessage, `status of ${status.length} bytes exceeds 65535`);
-  if (meta.length > 0xffff) throw new DrpcError(Code.BadMessage, `meta of ${meta.length} bytes exceeds 65535`);
-  if (m.mtype < 0 || m.mtype > 255) throw new DrpcError(Code.BadMessage, `mtype ${m.mtype} is not a byte`);
-  const size = 1 + seq.length + 2 + method.length + 2 + status.length + 2 + meta.length + 1 + m.body.length;
-  return { seq, method, status, meta, size };
+/** The bytes of a u16-length field, refused with a 400 when they do not fit. */
+function u16Field(b: Uint8Array, what: string): Uint8Array {
+  if (b.length > 0xffff) throw badMessage(`${what} of ${b.length} bytes exceeds 65535`);
+  return b;
 }
 
-function writePayload(out: Uint8Array, at: number, p: Parts, m: Message): void {
-  const { seq, method, status, meta } = p;
+/** The payload in a new buffer, after `headRoom` bytes left for the header. */
+function encodePayload(m: Message, dialect: Dialect, headRoom: number): Uint8Array {
+  const seq = formatSeq(m.seq);
+  const method = methodBytes(m.serviceMethod);
+  if (method.length > 255) throw badMessage(`service method of ${method.length} bytes is longer than 255 (raw proto limit)`);
+  const s = m.status;
+  const status = u16Field(
+    dialect === drpcDialect && s.code === 0 && !s.msg && !s.cause ? OK_STATUS_BYTES : utf8Encode(dialect.encodeStatus(s)),
+    'status',
+  );
+  const metaText = dialect.encodeMeta(m.meta);
+  const meta = u16Field(metaText === '{}' ? EMPTY_META_BYTES : utf8Encode(metaText), 'meta');
+  if (m.mtype < 0 || m.mtype > 255) throw badMessage(`mtype ${m.mtype} is not a byte`);
+  const out = allocBytes(headRoom + 1 + seq.length + 2 + method.length + 2 + status.length + 2 + meta.length + 1 + m.body.length);
+  let at = headRoom;
   out[at++] = seq.length;
   for (let i = 0; i < seq.length; i++) out[at++] = seq.charCodeAt(i);
   out[at++] = m.mtype;
-  out[at++] = method.length;
-  out.set(method, at);
-  at += method.length;
-  out[at++] = status.length >> 8;
-  out[at++] = status.length & 0xff;
-  out.set(status, at);
-  at += status.length;
-  out[at++] = meta.length >> 8;
-  out[at++] = meta.length & 0xff;
-  if (meta.length) out.set(meta, at);
-  at += meta.length;
+  at = putField(out, at, method, 1);
+  at = putField(out, at, status, 2);
+  at = putField(out, at, meta, 2);
   out[at++] = m.bodyCodec;
   if (m.body.length) out.set(m.body, at);
+  return out;
 }
 
-function unpackFrame(input: Uint8Array, dialect: Dialect, prefix: number, filters: FilterPipes, max: number): Message | Promise<Message> {
-  if (input.length < 4 + prefix)
-    throw new DrpcError(Code.BadMessage, `raw frame truncated: ${input.length} bytes, header needs ${4 + prefix}`);
+/** Writes `b` after its big-endian length in `width` (1 or 2) bytes; returns the offset after it. */
+function putField(out: Uint8Array, at: number, b: Uint8Array, width: number): number {
+  if (width === 2) out[at++] = b.length >> 8;
+  out[at++] = b.length; // the low byte (Uint8Array stores truncate)
+  out.set(b, at);
+  return at + b.length;
+}
+
+function unpackFrame(input: Uint8Array, dialect: Dialect, filters: FilterPipes, max: number): Message | Promise<Message> {
+  const head = 4 + dialect.prefix;
+  if (input.length < head) throw badMessage(`raw frame truncated: ${input.length} bytes, header needs ${head}`);
   const size = ((input[0]! << 24) | (input[1]! << 16) | (input[2]! << 8) | input[3]!) >>> 0;
   if (size > max) throw tooLarge(size, max);
-  if (size !== input.length)
-    throw new DrpcError(Code.BadMessage, `raw frame length field says ${size} bytes but the frame has ${input.length}`);
-  const pipeLen = input[3 + prefix]!;
-  const start = 4 + prefix + pipeLen;
-  if (start > size) throw new DrpcError(Code.BadMessage, `raw frame truncated inside the filter pipe (${pipeLen} ids)`);
-  const pipe = pipeLen ? Array.from(input.subarray(4 + prefix, start)) : NO_PIPE;
+  if (size !== input.length) throw badMessage(`raw frame length field says ${size} bytes but the frame has ${input.length}`);
+  const pipeLen = input[head - 1]!;
+  const start = head + pipeLen;
+  if (start > size) throw badMessage(`raw frame truncated inside the filter pipe (${pipeLen} ids)`);
   const payload = input.subarray(start);
-  if (pipeLen === 0) return decodePayload(payload, pipe, size, dialect);
+  if (pipeLen === 0) return decodePayload(payload, NO_PIPE, size, dialect);
+  const pipe = Array.from(input.subarray(head, start));
   const out = filters.unpack(pipe, payload, { maxSize: max });
   return out instanceof Promise ? out.then((p) => decodePayload(p, pipe, size, dialect)) : decodePayload(out, pipe, size, dialect);
 }
 
 function decodePayload(p: Uint8Array, pipe: readonly number[], size: number, dialect: Dialect): Message {
-  const r = new Reader(p);
-  const seqLen = r.u8('seq length');
-  const seqText = r.ascii(seqLen, 'seq');
-  const mtype = r.u8('mtype');
-  const method = r.utf8(r.u8('service method length'), 'service method');
-  const statusLen = r.u16('status length');
-  const status = r.matches(OK_STATUS_BYTES, statusLen) ? OK_STATUS : dialect.decodeStatus(r.utf8(statusLen, 'status'));
-  const metaLen = r.u16('meta length');
-  const meta = r.matches(EMPTY_META_BYTES, metaLen) ? {} : dialect.decodeMeta(r.utf8(metaLen, 'meta'));
-  const bodyCodec = r.u8('body codec');
-  const m = createMessage({ seq: parseSeq(seqText), mtype, serviceMethod: method, status, meta, bodyCodec, body: p.subarray(r.at), pipe });
+  const m = new PayloadReader(p).message(pipe, dialect);
   m.size = size;
   return m;
 }
 
-/** Bounds-checked cursor: every read names the field it was reading when the payload ran out. */
-class Reader {
-  at = 0;
-  constructor(readonly p: Uint8Array) {}
-  take(n: number, what: string): number {
-    const start = this.at;
-    if (start + n > this.p.length) throw new DrpcError(Code.BadMessage, `raw frame truncated in ${what}`);
-    this.at += n;
+/** Bounds-checked cursor over a payload: every read names the field it was reading when the payload ran out. */
+class PayloadReader {
+  readonly #p: Uint8Array;
+  #at = 0;
+
+  constructor(p: Uint8Array) {
+    this.#p = p;
+  }
+
+  message(pipe: readonly number[], dialect: Dialect): Message {
+    const seqText = this.#ascii(this.#u8('seq length'), 'seq');
+    const mtype = this.#u8('mtype');
+    const serviceMethod = this.#utf8(this.#u8('service method length'), 'service method');
+    const statusLen = this.#u16('status length');
+    const status = this.#matches(OK_STATUS_BYTES, statusLen) ? OK_STATUS : dialect.decodeStatus(this.#utf8(statusLen, 'status'));
+    const metaLen = this.#u16('meta length');
+    const meta = this.#matches(EMPTY_META_BYTES, metaLen) ? {} : dialect.decodeMeta(this.#utf8(metaLen, 'meta'));
+    const bodyCodec = this.#u8('body codec');
+    const body = this.#p.subarray(this.#at);
+    return createMessage({ seq: parseSeq(seqText), mtype, serviceMethod, status, meta, bodyCodec, body, pipe });
+  }
+
+  #take(n: number, what: string): number {
+    const start = this.#at;
+    if (start + n > this.#p.length) throw badMessage(`raw frame truncated in ${what}`);
+    this.#at += n;
     return start;
   }
-  u8(what: string): number {
-    return this.p[this.take(1, what)]!;
+
+  #u8(what: string): number {
+    return this.#p[this.#take(1, what)]!;
   }
-  u16(what: string): number {
-    const i = this.take(2, what);
-    return (this.p[i]! << 8) | this.p[i + 1]!;
+
+  #u16(what: string): number {
+    return (this.#u8(what) << 8) | this.#u8(what);
   }
+
   /** Consumes `n` bytes if they equal `expected` (fast paths for the OK status and `{}` meta). */
-  matches(expected: Uint8Array, n: number): boolean {
-    if (n !== expected.length || this.at + n > this.p.length) return false;
-    for (let i = 0; i < n; i++) if (this.p[this.at + i] !== expected[i]) return false;
-    this.at += n;
+  #matches(expected: Uint8Array, n: number): boolean {
+    const at = this.#at;
+    if (n !== expected.length || at + n > this.#p.length) return false;
+    for (let i = 0; i < n; i++) if (this.#p[at + i] !== expected[i]) return false;
+    this.#at += n;
     return true;
   }
-  ascii(n: number, what: string): string {
-    const i = this.take(n, what);
-    if (!isAscii(this.p, i, i + n)) throw new DrpcError(Code.BadMessage, `${what} is not ASCII`);
-    return asciiDecode(this.p, i, i + n);
+
+  #ascii(n: number, what: string): string {
+    const i = this.#take(n, what);
+    if (!isAscii(this.#p, i, i + n)) throw badMessage(`${what} is not ASCII`);
+    return asciiDecode(this.#p, i, i + n);
   }
-  utf8(n: number, what: string): string {
-    const i = this.take(n, what);
-    return isAscii(this.p, i, i + n) && n < 64 ? asciiDecode(this.p, i, i + n) : utf8Decode(this.p.subarray(i, i + n), what);
+
+  #utf8(n: number, what: string): string {
+    const i = this.#take(n, what);
+    const p = this.#p;
+    return isAscii(p, i, i + n) && n < 64 ? asciiDecode(p, i, i + n) : utf8Decode(p.subarray(i, i + n), what);
   }
 }

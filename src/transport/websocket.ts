@@ -5,7 +5,7 @@
  * servers reject two and need none.
  */
 import type { Frame } from '../proto/proto.ts';
-import { Code, DrpcError, type Status } from '../status.ts';
+import { badMessage, Code, DrpcError, type Status } from '../status.ts';
 import { statusToClose } from '../close-codes.ts';
 import { batchWrite, corkableOf, type Corkable, type WriteBatch } from './cork.ts';
 import type { Transport, TransportHandlers } from './transport.ts';
@@ -56,29 +56,30 @@ export async function defaultWebSocket(): Promise<WebSocketConstructor> {
 /** Opens a WebSocket to `url`; resolves with a transport once open, rejects with 105 Dial Failed. */
 export async function openWebSocket(url: string, options: WebSocketTransportOptions = {}): Promise<WebSocketTransport> {
   const Ctor = options.WebSocket ?? (await defaultWebSocket());
+  const dialFailed = (cause: unknown) => new DrpcError(Code.DialFailed, `cannot open ${url}`, cause);
   return new Promise((resolve, reject) => {
     let ws: WebSocketLike;
     try {
       ws = new Ctor(url.replace(/^http/, 'ws')); // http(s) URLs are the same address (older browsers take ws(s) only)
     } catch (err) {
-      return reject(new DrpcError(Code.DialFailed, `cannot open ${url}`, err));
+      return reject(dialFailed(err));
     }
     const fail = (why: string) => {
       clearTimeout(timer);
-      ws.onopen = ws.onclose = null;
-      ws.onerror = ignore; // `ws` emits 'error' when a connecting socket is closed; unheard, that would throw
+      detach(ws);
       try {
         ws.close();
       } catch {
         // already closing
       }
-      reject(new DrpcError(Code.DialFailed, `cannot open ${url}`, why));
+      reject(dialFailed(why));
     };
-    const timer = setTimeout(() => fail(`no answer within ${options.connectTimeout ?? 10_000} ms`), options.connectTimeout ?? 10_000);
+    const ms = options.connectTimeout ?? 10_000;
+    const timer = setTimeout(() => fail(`no answer within ${ms} ms`), ms);
     (timer as { unref?: () => void }).unref?.();
     if (ws.binaryType !== 'nodebuffer') ws.binaryType = 'arraybuffer'; // `ws` hands Buffers (already Uint8Arrays)
     ws.onerror = (ev) => fail(errorText(ev));
-    ws.onclose = (ev) => fail(`closed during the handshake (${ev.code}${ev.reason ? ' ' + ev.reason : ''})`);
+    ws.onclose = (ev) => fail(`closed during the handshake ${closeText(ev)}`);
     ws.onopen = () => {
       clearTimeout(timer);
       resolve(new WebSocketTransport(ws, url));
@@ -88,9 +89,20 @@ export async function openWebSocket(url: string, options: WebSocketTransportOpti
 
 function ignore(): void {}
 
+/** Stale-callback guard: nothing more from this socket reaches anyone. */
+function detach(ws: WebSocketLike): void {
+  ws.onopen = ws.onmessage = ws.onclose = null;
+  ws.onerror = ignore; // `ws` emits 'error' when a connecting or closing socket fails; unheard, that would throw
+}
+
 function errorText(ev: unknown): string {
   const e = ev as { message?: string; error?: { message?: string } };
   return e?.error?.message ?? e?.message ?? 'connection failed';
+}
+
+/** "(code reason)" of a close event, for messages. */
+function closeText(ev: CloseDetails): string {
+  return `(${ev.code}${ev.reason ? ' ' + ev.reason : ''})`;
 }
 
 export class WebSocketTransport implements Transport, WriteBatch {
@@ -101,7 +113,8 @@ export class WebSocketTransport implements Transport, WriteBatch {
 
   #handlers?: TransportHandlers;
   #early: Frame[] = [];
-  #done = false;
+  /** Set once done (closed either way): the reason, as listen() reports it to late listeners. */
+  #closed?: { reason: string };
   /** Write coalescing state (see cork.ts). */
   corkable?: Corkable;
   batchState = 0;
@@ -118,8 +131,7 @@ export class WebSocketTransport implements Transport, WriteBatch {
       if (this.#handlers) this.#handlers.receiveFrame(frame);
       else this.#early.push(frame);
     };
-    ws.onclose = (ev) =>
-      this.#finish(`websocket closed (${ev.code}${ev.reason ? ' ' + ev.reason : ''})`, { code: ev.code, reason: ev.reason });
+    ws.onclose = (ev) => this.#finish(`websocket closed ${closeText(ev)}`, { code: ev.code, reason: ev.reason });
     ws.onerror = (ev) => this.#finish(`websocket error: ${errorText(ev)}`);
   }
 
@@ -131,17 +143,17 @@ export class WebSocketTransport implements Transport, WriteBatch {
     this.#handlers = handlers;
     const early = this.#early;
     this.#early = [];
-    startListening(handlers, early, this.#done ? { reason: this.#reason } : undefined);
+    startListening(handlers, early, this.#closed);
   }
 
   send(frame: Frame): void {
-    if (this.#done || this.ws.readyState !== OPEN) throw closedTransport('websocket is not open');
+    if (this.#closed || this.ws.readyState !== OPEN) throw closedTransport('websocket is not open');
     batchWrite(this);
     this.ws.send(frame);
   }
 
   close(reason = 'closed', status?: Status): void {
-    if (this.#done) return;
+    if (this.#closed) return;
     const code = status && status.code !== 0 ? statusToClose(status).code : 1000;
     try {
       this.ws.close(code, clipReason(reason));
@@ -151,16 +163,11 @@ export class WebSocketTransport implements Transport, WriteBatch {
     this.#finish(reason, { code, reason });
   }
 
-  #reason = '';
-
   #finish(reason: string, details?: CloseDetails): void {
-    if (this.#done) return;
-    this.#done = true;
-    this.#reason = reason;
+    if (this.#closed) return;
+    this.#closed = { reason };
     this.closeDetails = details;
-    // Stale-callback guard: nothing from this socket reaches anyone after it is done.
-    this.ws.onmessage = this.ws.onclose = null;
-    this.ws.onerror = ignore; // a late error from a closing `ws` socket must not throw
+    detach(this.ws);
     this.#handlers?.transportClosed(reason);
   }
 }
@@ -170,7 +177,7 @@ function toFrame(data: unknown): Frame {
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   if (Array.isArray(data)) return concatBytes(data as Uint8Array[]); // ws 'fragments' binaryType
-  throw new DrpcError(Code.BadMessage, `unexpected websocket message type ${Object.prototype.toString.call(data)}`);
+  throw badMessage(`unexpected websocket message type ${Object.prototype.toString.call(data)}`);
 }
 
 /** RFC 6455 caps a close reason at 123 bytes. */
