@@ -23,8 +23,8 @@ const cleanBrowserDirs = {
 };
 
 const browserPlugins = () => [
-  // browser: true also honours package.json "browser" fields: isomorphic-ws becomes its browser.js
-  // (the global WebSocket), never `ws`.
+  // browser: true also honours package.json "browser" fields. `ws` (Node 20's WebSocket) is loaded by a
+  // variable specifier at run time (src/transport/websocket.ts), so no bundler sees it.
   nodeResolve({ browser: true, exportConditions: ['browser', 'import', 'default'], preferBuiltins: false, extensions }),
   esbuild({ target: 'es2022', minify: true, tsconfig: 'tsconfig.json' }),
 ];
@@ -37,7 +37,7 @@ const treeshake = { moduleSideEffects: (id) => !ours.test(id) };
 
 const esm = {
   input: { index: 'src/index.ts', msgpack: 'src/codec/msgpack.ts', http: 'src/transport/http.ts', node: 'adapters/node/index.ts' },
-  external: (id) => /^(ws|isomorphic-ws)$/.test(id) || id.startsWith('node:'),
+  external: (id) => /^ws$/.test(id) || id.startsWith('node:'),
   output: { dir: 'dist/esm', format: 'es', sourcemap: true, chunkFileNames: '[name].js' },
   plugins: [nodeResolve({ extensions }), esbuild({ target: 'es2022', tsconfig: 'tsconfig.json' })],
   onwarn,

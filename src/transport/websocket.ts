@@ -1,7 +1,7 @@
 /**
  * WebSocket transport (client side): one drpc message per WebSocket message, binary frames for RAW,
  * text frames for the JSON sub-protocol. Uses the global WebSocket where it exists (browsers, Deno,
- * Bun, Node ≥ 22) and `ws` through isomorphic-ws on Node 20. No subprotocol header is sent: drpc
+ * Bun, Node ≥ 22) and the `ws` package on Node 20. No subprotocol header is sent: drpc
  * servers reject two and need none.
  */
 import type { Frame } from '../proto/proto.ts';
@@ -43,15 +43,18 @@ export interface CloseDetails {
 }
 
 /**
- * The global WebSocket (browsers, Deno, Bun, Node ≥ 22), else `ws` through isomorphic-ws (Node 20),
- * loaded only then: where a global exists `ws` is never loaded (Deno would ask for env access).
+ * The global WebSocket (browsers, Deno, Bun, Node ≥ 22), else the `ws` package (Node 20), loaded only
+ * then: where a global exists `ws` is never loaded (Deno would ask for env access). The specifier is
+ * a variable so that no bundler puts `ws`, or a shim for it, into a browser bundle.
  */
 export async function defaultWebSocket(): Promise<WebSocketConstructor> {
   const g = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
   if (g) return g;
-  const mod = (await import('isomorphic-ws')) as { default: unknown };
+  const mod = (await import(/* webpackIgnore: true */ /* @vite-ignore */ NODE_WS)) as { default: unknown };
   return mod.default as WebSocketConstructor;
 }
+
+const NODE_WS = 'ws';
 
 /** Opens a WebSocket to `url`; resolves with a transport once open, rejects with 105 Dial Failed. */
 export async function openWebSocket(url: string, options: WebSocketTransportOptions = {}): Promise<WebSocketTransport> {
