@@ -4,7 +4,7 @@
  */
 import { MType } from './message.ts';
 import type { Session } from './session.ts';
-import { Code, DrpcError, codeText, isOK, OK_STATUS } from './status.ts';
+import { Code, DrpcError, codeText, isOK, OK_STATUS, codeError } from './status.ts';
 
 /** Caller side: sends AUTH_CALL with `payload`, resolves with the AUTH_REPLY body, rejects 401. */
 export async function authenticate(session: Session, payload: unknown, timeout: number): Promise<unknown> {
@@ -29,7 +29,7 @@ export type AuthChecker = (payload: unknown, session: Session) => unknown;
  */
 export async function acceptAuth(session: Session, check: AuthChecker, timeout: number): Promise<unknown> {
   const call = await session.earlyReceive(timeout).catch((err: DrpcError) => {
-    throw new DrpcError(Code.Unauthorized, codeText(Code.Unauthorized), `no AUTH_CALL: ${err.causeText || err.message}`);
+    throw codeError(Code.Unauthorized, `no AUTH_CALL: ${err.causeText || err.message}`);
   });
   let result: unknown;
   let failure: DrpcError | undefined;
@@ -42,7 +42,7 @@ export async function acceptAuth(session: Session, check: AuthChecker, timeout: 
       );
     result = await check(session.decodeBody(call), session);
   } catch (err) {
-    failure = err instanceof DrpcError ? err : new DrpcError(Code.Unauthorized, codeText(Code.Unauthorized), err);
+    failure = err instanceof DrpcError ? err : codeError(Code.Unauthorized, err);
   }
   await session
     .earlySend(

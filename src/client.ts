@@ -48,7 +48,7 @@ import {
   type Untyped,
 } from './contract.ts';
 import { Session, type CallOptions, type PushOptions, type Reply } from './session.ts';
-import { Code, DrpcError, codeText, type Status } from './status.ts';
+import { Code, DrpcError, codeText, type Status, codeError, badMessage } from './status.ts';
 import { Listeners } from './listeners.ts';
 import { dialingFor, type DialedTransport, type Dialing, type TransportName } from './dialing.ts';
 
@@ -278,7 +278,7 @@ export class Client<C extends AnyContract = Untyped> {
     serviceMethod: M,
     handler: (input: ClientHandlerInput<C, M>, ctx: CallContext) => ClientHandlerOutput<C, M> | Promise<ClientHandlerOutput<C, M>>,
   ): this {
-    if (!this.#opts.serve) throw new DrpcError(Code.BadMessage, SERVE_HINT);
+    if (!this.#opts.serve) throw badMessage(SERVE_HINT);
     const schema = specOf(this.#opts.contract, 'client', serviceMethod)?.input;
     const h = handler as CallHandler;
     this.router.route(serviceMethod, schema ? async (body, ctx) => h(await validate(schema, body, `input of ${serviceMethod}`), ctx) : h);
@@ -336,7 +336,7 @@ export class Client<C extends AnyContract = Untyped> {
         this.#handshaking = undefined;
         session.start();
       }
-      if (session.state !== 'open') throw new DrpcError(Code.ConnClosed, codeText(Code.ConnClosed), 'closed during the handshake');
+      if (session.state !== 'open') throw codeError(Code.ConnClosed, 'closed during the handshake');
     } catch (err) {
       // Close first, superseded or not: a dial abandoned by close() must not leave its socket open.
       session?.abort({ code: Code.DialFailed, msg: codeText(Code.DialFailed), cause: 'dial failed' });
@@ -456,7 +456,7 @@ export class Client<C extends AnyContract = Untyped> {
 
   #closedError(): DrpcError {
     const s = this.#state;
-    return new DrpcError(Code.ConnClosed, codeText(Code.ConnClosed), `client is ${s.state}: ${s.reason}`);
+    return codeError(Code.ConnClosed, `client is ${s.state}: ${s.reason}`);
   }
 
   /** `before` runs once the state is set and before it is told (teardown: a listener may reconnect() at once). */

@@ -8,7 +8,7 @@
 import { createMessage, MType, type Message } from './message.ts';
 import type { PushContext, PushHandler } from './router.ts';
 import type { Session } from './session.ts';
-import { Code, DrpcError, codeText, type Status } from './status.ts';
+import { Code, DrpcError, type Status, codeError } from './status.ts';
 import type { Meta } from './wire-text.ts';
 
 export type Serve = (session: Session, m: Message) => void;
@@ -16,7 +16,7 @@ export type Serve = (session: Session, m: Message) => void;
 /** The default Serve: PUSHes to their routes; a CALL gets 404 (and a cancel PUSH finds nothing to cancel). */
 export const servePushes: Serve = (session, m) => {
   if (m.mtype === MType.Push) return void deliverPush(session, m);
-  const status = new DrpcError(Code.NotFound, codeText(Code.NotFound), `no CALL route for ${JSON.stringify(m.serviceMethod)}`);
+  const status = codeError(Code.NotFound, `no CALL route for ${JSON.stringify(m.serviceMethod)}`);
   session.writeNow(errorReply(m, status.toStatus(), {}))?.catch((err) => session.reportError(DrpcError.from(err)));
 };
 
@@ -32,8 +32,7 @@ export function deliverPush(session: Session, m: Message): Promise<void> | void 
 
 export function pushRoute(session: Session, m: Message): PushHandler {
   const handler = session.router.push(m.serviceMethod);
-  if (!handler)
-    throw new DrpcError(Code.NotFound, codeText(Code.NotFound), `no PUSH route for ${JSON.stringify(m.serviceMethod)} (dropped)`);
+  if (!handler) throw codeError(Code.NotFound, `no PUSH route for ${JSON.stringify(m.serviceMethod)} (dropped)`);
   return handler;
 }
 
@@ -53,7 +52,7 @@ export function decode(session: Session, m: Message): unknown {
   try {
     return session.decodeBody(m);
   } catch (err) {
-    throw new DrpcError(Code.BadMessage, codeText(Code.BadMessage), DrpcError.from(err, Code.BadMessage).message);
+    throw codeError(Code.BadMessage, DrpcError.from(err, Code.BadMessage).message);
   }
 }
 

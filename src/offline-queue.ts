@@ -3,7 +3,7 @@
  * timeout. When the connection opens they are sent in order with the time they have left.
  */
 import type { Clock, TimerHandle } from './clock.ts';
-import { Code, DrpcError, codeText } from './status.ts';
+import { Code, DrpcError, codeError } from './status.ts';
 
 interface Entry {
   /** Sends on the open connection; `remaining` is the time left of the caller's timeout (0 = none). */
@@ -42,7 +42,7 @@ export class OfflineQueue {
     if (signal?.aborted) return reject(canceled());
     if (this.#entries.size >= this.#max) {
       const why = this.#max ? `not connected and the offline queue is full (limit ${this.#max})` : 'not connected (offline queue disabled)';
-      const err = new DrpcError(Code.ConnClosed, codeText(Code.ConnClosed), why);
+      const err = codeError(Code.ConnClosed, why);
       this.#refusals.add(err);
       return reject(err);
     }

@@ -3,7 +3,7 @@
  * range (NaN, negative, a string) fails at once with 400 naming it, instead of later as endless
  * redials, a redial loop without backoff, a frame limit that never applies or a timer that fires at once.
  */
-import { Code, DrpcError } from './status.ts';
+import { Code, DrpcError, badMessage } from './status.ts';
 import type { ConnectOptions } from './client-types.ts';
 import type { AnyContract } from './contract.ts';
 import { pageUrl } from './environment.ts';
@@ -14,7 +14,7 @@ export type NumberOption = [name: string, value: unknown, min: number, integer?:
 export function checkNumbers(options: NumberOption[]): void {
   for (const [name, v, min, integer] of options)
     if (v !== undefined && !(typeof v === 'number' && v >= min && (!integer || Number.isInteger(v) || v === Infinity)))
-      throw new DrpcError(Code.BadMessage, `option ${name} must be ${integer ? 'a whole number' : 'a number'} ≥ ${min}, got ${String(v)}`);
+      throw badMessage(`option ${name} must be ${integer ? 'a whole number' : 'a number'} ≥ ${min}, got ${String(v)}`);
 }
 
 /** A URL that cannot be dialed, or a bound out of range (a NaN backoff redials in a hot loop), fails connect() with 400. */
@@ -35,7 +35,7 @@ export function checkConnectOptions(url: string, o: ConnectOptions<AnyContract>)
     // reported below
   }
   if (!protocol || !/^(wss?|https?):$/.test(protocol))
-    throw new DrpcError(Code.BadMessage, `connect: ${JSON.stringify(url)} is not a ws:, wss:, http: or https: URL`);
+    throw badMessage(`connect: ${JSON.stringify(url)} is not a ws:, wss:, http: or https: URL`);
   const r = o.reconnect || {};
   checkNumbers([
     ['timeout', o.timeout, 0],

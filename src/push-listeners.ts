@@ -1,6 +1,6 @@
 /** Several listeners on one push route (the client's `onPush`). */
 import type { PushContext, Router } from './router.ts';
-import { Code, DrpcError } from './status.ts';
+import { badMessage } from './status.ts';
 
 export type PushListener = (body: unknown, ctx: PushContext) => unknown;
 
@@ -43,7 +43,7 @@ export class PushListeners {
   /** Adds a listener; returns the function that removes it (idempotent). */
   add(serviceMethod: string, listener: PushListener): () => void {
     if (typeof serviceMethod !== 'string' || serviceMethod === '' || typeof listener !== 'function')
-      throw new DrpcError(Code.BadMessage, 'onPush needs a non-empty service method and a listener function');
+      throw badMessage('onPush needs a non-empty service method and a listener function');
     let set = this.#byMethod.get(serviceMethod);
     if (!set) {
       const listeners = (set = new Set());

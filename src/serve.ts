@@ -13,7 +13,7 @@ import { RunningJobs, type Job } from './running.ts';
 import { decode, deliverPush, errorReply, pushContext, pushFailed, pushRoute, type Serve } from './inbound.ts';
 import type { CachedReply } from './reply-cache.ts';
 import { CALL_ACK_META, CANCEL_META, CANCEL_METHOD, DEADLINE_META } from './extensions.ts';
-import { Code, DrpcError, OK_STATUS, codeText, type Status } from './status.ts';
+import { Code, DrpcError, OK_STATUS, type Status, codeError } from './status.ts';
 import type { Meta } from './wire-text.ts';
 
 class Ctx implements CallContext {
@@ -132,9 +132,9 @@ function dispatch(session: Session, m: Message, ctx: Ctx): unknown {
 }
 
 function route(session: Session, m: Message): CallHandler {
-  if (!m.serviceMethod) throw new DrpcError(Code.BadMessage, codeText(Code.BadMessage), 'invalid service method for message');
+  if (!m.serviceMethod) throw codeError(Code.BadMessage, 'invalid service method for message');
   const handler = session.router.call(m.serviceMethod);
-  if (!handler) throw new DrpcError(Code.NotFound, codeText(Code.NotFound), `no CALL route for ${JSON.stringify(m.serviceMethod)}`);
+  if (!handler) throw codeError(Code.NotFound, `no CALL route for ${JSON.stringify(m.serviceMethod)}`);
   return handler;
 }
 
@@ -150,7 +150,7 @@ async function handle(session: Session, m: Message, ctx: Ctx): Promise<unknown> 
 function errorStatus(err: unknown): Status {
   if (err instanceof DrpcError) return err.toStatus();
   // A handler that throws something else is drpc's "handler panic": 500 with the panic as cause.
-  return new DrpcError(Code.InternalServerError, codeText(Code.InternalServerError), err).toStatus();
+  return codeError(Code.InternalServerError, err).toStatus();
 }
 
 function writeReply(session: Session, call: Message, ctx: Ctx, status: Status, result: unknown): Promise<void> | void {
@@ -192,7 +192,7 @@ function sendCached(session: Session, call: Message, r: CachedReply): Promise<vo
 function replyFailed(session: Session, call: Message, ctx: Ctx, err: unknown): Promise<void> | void {
   const e = DrpcError.from(err);
   if (e.code === Code.ConnClosed || session.state === 'closed') return;
-  const status = new DrpcError(Code.InternalServerError, codeText(Code.InternalServerError), `reply failed: ${e.message}`).toStatus();
+  const status = codeError(Code.InternalServerError, `reply failed: ${e.message}`).toStatus();
   return session.writeMessage(errorReply(call, status, ctx.replyMeta)).catch((e2) => session.reportError(DrpcError.from(e2)));
 }
 
@@ -205,11 +205,7 @@ function buildReply(session: Session, call: Message, ctx: Ctx, status: Status, r
     return createMessage({ seq: call.seq, mtype: MType.Reply, meta: ctx.replyMeta, bodyCodec: codec.id, body, pipe: call.pipe });
   } catch (err) {
     const cause = DrpcError.from(err).message;
-    return errorReply(
-      call,
-      new DrpcError(Code.InternalServerError, codeText(Code.InternalServerError), `cannot encode the reply: ${cause}`).toStatus(),
-      ctx.replyMeta,
-    );
+    return errorReply(call, codeError(Code.InternalServerError, `cannot encode the reply: ${cause}`).toStatus(), ctx.replyMeta);
   }
 }
 

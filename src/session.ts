@@ -20,7 +20,7 @@ import { rawProto } from './proto/raw.ts';
 import { Router } from './router.ts';
 import { servePushes, type Serve } from './inbound.ts';
 import { settleReply } from './reply.ts';
-import { Code, DrpcError, codeText, type Status } from './status.ts';
+import { Code, DrpcError, codeText, type Status, codeError, badMessage } from './status.ts';
 import type { SessionOptions, SessionOwner, CallOptions, PushOptions, Reply, SessionState, SessionEvents } from './session-types.ts';
 import type { Transport, TransportHandlers } from './transport/transport.ts';
 import type { Meta } from './wire-text.ts';
@@ -304,7 +304,7 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
 
   #refuseCall(o: CallOptions): DrpcError | undefined {
     if (o.timeout !== undefined && !(o.timeout >= 0))
-      return new DrpcError(Code.BadMessage, `timeout must be a number of ms ≥ 0 (0 or Infinity: none), got ${o.timeout}`);
+      return badMessage(`timeout must be a number of ms ≥ 0 (0 or Infinity: none), got ${o.timeout}`);
     if (this.#pending.size >= this.#opts.maxPendingCalls)
       return new DrpcError(Code.WriteFailed, `too many pending calls (limit ${this.#opts.maxPendingCalls})`);
     if (o.signal?.aborted) return new DrpcError(Code.Canceled, 'call was canceled before it was sent', o.signal.reason);
@@ -312,7 +312,7 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
   }
 
   #closedError(): DrpcError {
-    return new DrpcError(Code.ConnClosed, codeText(Code.ConnClosed), `session ${this.#id} is ${this.#state}`);
+    return codeError(Code.ConnClosed, `session ${this.#id} is ${this.#state}`);
   }
 
   #outbound(mtype: number, serviceMethod: string, body: unknown, o: CallOptions): Message | DrpcError {
@@ -363,9 +363,7 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
       return undefined;
     } catch (err) {
       // A transport that is closing says so with 102: the connection is lost, not the write.
-      return err instanceof DrpcError && err.code === Code.ConnClosed
-        ? err
-        : new DrpcError(Code.WriteFailed, codeText(Code.WriteFailed), err);
+      return err instanceof DrpcError && err.code === Code.ConnClosed ? err : codeError(Code.WriteFailed, err);
     }
   }
 
@@ -442,7 +440,7 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
   transportClosed(reason: string, error?: unknown): void {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
-    const err = new DrpcError(Code.ConnClosed, codeText(Code.ConnClosed), error ?? reason);
+    const err = codeError(Code.ConnClosed, error ?? reason);
     this.#pendingCalls?.rejectAll(err);
     this.#inbox?.close(err);
     this.running?.abortAll(err);

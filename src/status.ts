@@ -94,8 +94,13 @@ export class DrpcError extends Error {
 
   /** Any thrown value as a DrpcError: DrpcErrors pass through, anything else becomes `code` with its text as cause. */
   static from(err: unknown, code: number = Code.InternalServerError): DrpcError {
-    return err instanceof DrpcError ? err : new DrpcError(code, codeText(code), err);
+    return err instanceof DrpcError ? err : codeError(code, err);
   }
+}
+
+/** An error with its code's standard text as message (drpc's `NewStatus(code, CodeText(code), cause)`). */
+export function codeError(code: number, cause?: unknown): DrpcError {
+  return new DrpcError(code, codeText(code), cause);
 }
 
 /** The 400 Bad Message error, the one every decoder throws on malformed input. */

@@ -7,7 +7,7 @@
 import { Listeners } from './listeners.ts';
 import type { PushContext } from './router.ts';
 import type { Session } from './session.ts';
-import { Code, DrpcError } from './status.ts';
+import { Code, DrpcError, badMessage } from './status.ts';
 import {
   SUBSCRIBE_METHOD,
   TOPIC_META,
@@ -86,12 +86,11 @@ export class Subscriptions {
         Code.BadMessage,
         `subscribe: the topic must be a non-empty string, got ${JSON.stringify(topic) ?? String(topic)}`,
       );
-    if (typeof handler !== 'function')
-      throw new DrpcError(Code.BadMessage, `subscribe ${JSON.stringify(topic)}: the handler must be a function`);
+    if (typeof handler !== 'function') throw badMessage(`subscribe ${JSON.stringify(topic)}: the handler must be a function`);
     if (this.#subs.has(topic)) throw new DrpcError(Code.InvalidOp, `already subscribed to ${JSON.stringify(topic)}`);
     const since = options.since;
     if (since !== undefined && !(Number.isSafeInteger(since) && since >= 0))
-      throw new DrpcError(Code.BadMessage, `subscribe ${JSON.stringify(topic)}: since must be an offset ≥ 0, got ${since}`);
+      throw badMessage(`subscribe ${JSON.stringify(topic)}: since must be an offset ≥ 0, got ${since}`);
     let settleReady!: Sub['settleReady'];
     const ready = new Promise<void>((resolve, reject) => {
       settleReady = (err) => (err ? reject(err) : resolve());

@@ -15,7 +15,7 @@ import { createMessage, MType } from './message.ts';
 import type { Frame } from './proto/proto.ts';
 import type { Router } from './router.ts';
 import type { Session } from './session.ts';
-import { Code, DrpcError, codeText } from './status.ts';
+import { Code, codeError, badMessage } from './status.ts';
 import { checkNumbers } from './options.ts';
 
 export const SUBSCRIBE_METHOD = '/drpc/subscribe';
@@ -71,8 +71,7 @@ export class Topic {
     /** Where messages for slow subscribers wait (none: every subscriber is written to at once). */
     readonly backlogs?: Backlogs,
   ) {
-    if (typeof name !== 'string' || name === '')
-      throw new DrpcError(Code.BadMessage, `a topic needs a non-empty name, got ${JSON.stringify(name)}`);
+    if (typeof name !== 'string' || name === '') throw badMessage(`a topic needs a non-empty name, got ${JSON.stringify(name)}`);
     checkNumbers([
       ['history.count', options.history?.count, 0, true],
       ['history.maxAgeMs', options.history?.maxAgeMs, 0],
@@ -193,11 +192,10 @@ export class TopicHub {
   async #subscribe(body: unknown, session: Session): Promise<SubscribeReply> {
     const name = topicName(body);
     const t = this.#topics.get(name);
-    if (!t) throw new DrpcError(Code.NotFound, codeText(Code.NotFound), `no topic ${JSON.stringify(name)}`);
+    if (!t) throw codeError(Code.NotFound, `no topic ${JSON.stringify(name)}`);
     const allowed = t.options.authorize ? await t.options.authorize(session, name) : true;
-    if (!allowed)
-      throw new DrpcError(Code.Unauthorized, codeText(Code.Unauthorized), `not allowed to subscribe to ${JSON.stringify(name)}`);
-    if (session.state !== 'open') throw new DrpcError(Code.ConnClosed, codeText(Code.ConnClosed), 'session closed while subscribing');
+    if (!allowed) throw codeError(Code.Unauthorized, `not allowed to subscribe to ${JSON.stringify(name)}`);
+    if (session.state !== 'open') throw codeError(Code.ConnClosed, 'session closed while subscribing');
     const since = body as { offset?: unknown; epoch?: unknown };
     const offset = typeof since.offset === 'number' && Number.isSafeInteger(since.offset) && since.offset >= 0 ? since.offset : undefined;
     const epoch = typeof since.epoch === 'string' ? since.epoch : undefined;
@@ -228,8 +226,7 @@ function packPush(s: Session, payload: unknown, meta: Record<string, string>): F
 
 function topicName(body: unknown): string {
   const topic = (body as { topic?: unknown } | null)?.topic;
-  if (typeof topic !== 'string' || !topic)
-    throw new DrpcError(Code.BadMessage, codeText(Code.BadMessage), 'subscribe needs {"topic": "<name>"}');
+  if (typeof topic !== 'string' || !topic) throw codeError(Code.BadMessage, 'subscribe needs {"topic": "<name>"}');
   return topic;
 }
 

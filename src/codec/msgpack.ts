@@ -5,7 +5,7 @@
  * general msgpack library costs 6-12 KB; no `new Function`, so strict-CSP pages work.
  */
 import { CodecId, type Codec } from './codec.ts';
-import { Code, DrpcError } from '../status.ts';
+import { badMessage } from '../status.ts';
 import { EMPTY_BYTES } from '../utf8.ts';
 import { writeMsgpack } from './msgpack-write.ts';
 import { readMsgpack } from './msgpack-read.ts';
@@ -19,7 +19,7 @@ export function msgpackCodec(options: { id?: number; name?: string } = {}): Code
       try {
         return writeMsgpack(value);
       } catch (err) {
-        throw new DrpcError(Code.BadMessage, 'msgpack codec: cannot encode the body', err);
+        throw badMessage('msgpack codec: cannot encode the body', err);
       }
     },
     decode(bytes) {
@@ -27,7 +27,7 @@ export function msgpackCodec(options: { id?: number; name?: string } = {}): Code
       try {
         return readMsgpack(bytes);
       } catch (err) {
-        throw new DrpcError(Code.BadMessage, `msgpack codec: body is not valid msgpack (${(err as Error).message})`);
+        throw badMessage(`msgpack codec: body is not valid msgpack (${(err as Error).message})`);
       }
     },
   };

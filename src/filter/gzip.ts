@@ -4,7 +4,7 @@
  * Unpack output is bounded by the frame limit, so a small bomb cannot inflate into gigabytes.
  */
 import type { Filter } from './filter.ts';
-import { Code, DrpcError } from '../status.ts';
+import { DrpcError, badMessage } from '../status.ts';
 import { nodeBuiltin } from '../runtime.ts';
 import { concatBytes } from '../alloc.ts';
 
@@ -43,8 +43,8 @@ export const gzip: Filter = /* @__PURE__ */ gzipFilter();
 function gzipError(err: unknown, max: number): DrpcError {
   const e = err as { code?: string; message?: string };
   if (e?.code === 'ERR_BUFFER_TOO_LARGE' || /too large|exceed/i.test(e?.message ?? ''))
-    return new DrpcError(Code.BadMessage, `gzip filter: inflated data exceeds the ${max}-byte frame limit`);
-  return new DrpcError(Code.BadMessage, `gzip filter: corrupt gzip data (${e?.message ?? String(err)})`);
+    return badMessage(`gzip filter: inflated data exceeds the ${max}-byte frame limit`);
+  return badMessage(`gzip filter: corrupt gzip data (${e?.message ?? String(err)})`);
 }
 
 async function streamThrough(stream: CompressionStream | DecompressionStream, data: Uint8Array, max: number): Promise<Uint8Array> {
@@ -62,7 +62,7 @@ async function streamThrough(stream: CompressionStream | DecompressionStream, da
       size += value.length;
       if (size > max) {
         reader.cancel().catch(() => {});
-        throw new DrpcError(Code.BadMessage, `gzip filter: inflated data exceeds the ${max}-byte frame limit`);
+        throw badMessage(`gzip filter: inflated data exceeds the ${max}-byte frame limit`);
       }
       chunks.push(value);
     }

@@ -1,6 +1,6 @@
 /** md5 filter '5' (drpc): appends the 16-byte MD5 digest of the data; unpack verifies and strips it. */
 import type { Filter } from './filter.ts';
-import { Code, DrpcError } from '../status.ts';
+import { badMessage } from '../status.ts';
 import { nodeBuiltin } from '../runtime.ts';
 
 interface NodeCrypto {
@@ -24,11 +24,11 @@ export const md5Filter: Filter = {
     return out;
   },
   onUnpack(data) {
-    if (data.length < 16) throw new DrpcError(Code.BadMessage, `md5 filter: data of ${data.length} bytes has no 16-byte digest`);
+    if (data.length < 16) throw badMessage(`md5 filter: data of ${data.length} bytes has no 16-byte digest`);
     const body = data.subarray(0, data.length - 16);
     const sum = md5(body);
     for (let i = 0; i < 16; i++)
-      if (sum[i] !== data[body.length + i]) throw new DrpcError(Code.BadMessage, 'md5 filter: digest mismatch (data corrupted in transit)');
+      if (sum[i] !== data[body.length + i]) throw badMessage('md5 filter: digest mismatch (data corrupted in transit)');
     return body;
   },
 };

@@ -9,7 +9,7 @@
 import { systemClock, type Clock, type TimerHandle } from '../clock.ts';
 import { statusToClose } from '../close-codes.ts';
 import type { Frame } from '../proto/proto.ts';
-import { Code, DrpcError, codeText, type Status } from '../status.ts';
+import { Code, DrpcError, type Status, codeError } from '../status.ts';
 import { utf8Decode } from '../utf8.ts';
 import { fromBase64, splitBatch, SseParser, type SseEvent } from './sse.ts';
 import { closedTransport, startListening, type Transport, type TransportHandlers } from './transport.ts';
@@ -124,7 +124,7 @@ export class HttpTransport implements Transport {
         this.#finish('http open failed');
         // As a refused WebSocket handshake: a dial failure (105), whatever the endpoint's status said.
         const e = DrpcError.from(err, Code.DialFailed);
-        reject(e.code === Code.DialFailed ? e : new DrpcError(Code.DialFailed, codeText(Code.DialFailed), e.detail));
+        reject(e.code === Code.DialFailed ? e : codeError(Code.DialFailed, e.detail));
       });
     });
   }

@@ -3,11 +3,11 @@
  * the session packs and unpacks. Each transport is one file; this is the whole contract.
  */
 import type { Frame } from '../proto/proto.ts';
-import { Code, DrpcError, codeText, type Status } from '../status.ts';
+import { Code, DrpcError, type Status, codeError } from '../status.ts';
 
 /** What `send` throws once the transport is closed or closing: a lost connection (102), not a write failure. */
 export function closedTransport(what: string): DrpcError {
-  return new DrpcError(Code.ConnClosed, codeText(Code.ConnClosed), what);
+  return codeError(Code.ConnClosed, what);
 }
 
 export interface TransportHandlers {
