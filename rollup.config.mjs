@@ -56,7 +56,7 @@ const browser = {
   onwarn,
 };
 
-const sizeEntries = ['core', 'core-msgpack', 'core-http'];
+const sizeEntries = ['core', 'core-msgpack', 'core-http', 'core-serve'];
 const size = sizeEntries.map((name) => ({
   input: `scripts/size-entries/${name}.ts`,
   output: { file: `dist/size/${name}.js`, format: 'es', inlineDynamicImports: true },

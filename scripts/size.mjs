@@ -17,9 +17,11 @@ const KB = 1024;
 // `budget`: what CI enforces today, a ceiling a little above the current size, so that growth fails
 // CI while the slimming work goes on; lower it as the bundles shrink, down to the target.
 const budgets = [
-  { entry: 'core', what: 'client core (drpc)', target: 8 * KB, budget: 18.5 * KB },
-  { entry: 'core-http', what: 'core + HTTP fallback', target: 10 * KB, budget: 22 * KB },
-  { entry: 'core-msgpack', what: 'core + msgpack codec', target: 21 * KB, budget: 21 * KB },
+  { entry: 'core', what: 'client core (drpc)', target: 8 * KB, budget: 17 * KB },
+  { entry: 'core-http', what: 'core + HTTP fallback', target: 10 * KB, budget: 21 * KB },
+  { entry: 'core-msgpack', what: 'core + msgpack codec', target: 21 * KB, budget: 20 * KB },
+  // No target in the issue: what serving the server's calls adds (connect(url, { serve: serveCalls })).
+  { entry: 'core-serve', what: 'core + serveCalls', budget: 18.5 * KB },
 ];
 
 // Text that must not appear in a browser bundle. `require("…")` (a CommonJS load takes a literal) and
@@ -61,7 +63,12 @@ for (const b of budgets) {
   const gz = gzipSync(code, { level: 9 }).length;
   const ok = gz <= b.budget;
   if (!ok) problems.push(`${b.what} is ${gz} B min+gzip, over its budget of ${b.budget} B by ${gz - b.budget} B`);
-  const target = gz <= b.target ? `target ${b.target} B met` : `target ${b.target} B not met (+${gz - b.target} B)`;
+  const target =
+    b.target === undefined
+      ? 'no target'
+      : gz <= b.target
+        ? `target ${b.target} B met`
+        : `target ${b.target} B not met (+${gz - b.target} B)`;
   rows.push([b.entry, code.length, gz, b.budget, ok ? `ok (${b.what}); ${target}` : `OVER by ${gz - b.budget} B (${b.what})`]);
 }
 
