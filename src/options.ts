@@ -3,7 +3,7 @@
  * range (NaN, negative, a string) fails at once with 400 naming it, instead of later as endless
  * redials, a redial loop without backoff, a frame limit that never applies or a timer that fires at once.
  */
-import { Code, DrpcError, badMessage } from './status.ts';
+import { badMessage } from './status.ts';
 import type { ConnectOptions } from './client-types.ts';
 import type { AnyContract } from './contract.ts';
 import { pageUrl } from './environment.ts';
@@ -17,7 +17,7 @@ export function checkNumbers(options: NumberOption[]): void {
       throw badMessage(`option ${name} must be ${integer ? 'a whole number' : 'a number'} ≥ ${min}, got ${String(v)}`);
 }
 
-/** A URL that cannot be dialed, or a bound out of range (a NaN backoff redials in a hot loop), fails connect() with 400. */
+/** Plugin hooks that run where inbound calls and pushes are served (serveCalls). */
 const SERVED_HOOKS = [
   'afterReadCallHeader',
   'afterReadCallBody',
@@ -27,6 +27,7 @@ const SERVED_HOOKS = [
   'afterReadPushBody',
 ] as const;
 
+/** A URL that cannot be dialed, or a bound out of range (a NaN backoff redials in a hot loop), fails connect() with 400. */
 export function checkConnectOptions(url: string, o: ConnectOptions<AnyContract>): void {
   let protocol: string | undefined;
   try {
@@ -49,8 +50,5 @@ export function checkConnectOptions(url: string, o: ConnectOptions<AnyContract>)
   // Inbound hooks run where calls and pushes are served: without serveCalls they would be skipped.
   const inbound = !o.serve && o.plugins?.find((p) => SERVED_HOOKS.some((k) => p[k]));
   if (inbound)
-    throw new DrpcError(
-      Code.BadMessage,
-      `connect: plugin ${inbound.name} hooks inbound calls or pushes: give connect(url, { serve: serveCalls }) too`,
-    );
+    throw badMessage(`connect: plugin ${inbound.name} hooks inbound calls or pushes: give connect(url, { serve: serveCalls }) too`);
 }
