@@ -14,7 +14,7 @@ import { HeartbeatPing } from './heartbeat.ts';
 import { OfflineQueue } from './offline-queue.ts';
 import type { Proto } from './proto/proto.ts';
 import { autoProto } from './proto/auto.ts';
-import { HELLO_METHOD, HELLO_QUERY, REFRESH_AUTH_METHOD, type Hello } from './extensions.ts';
+import { CANCEL_META, CANCEL_METHOD, HELLO_METHOD, HELLO_QUERY, REFRESH_AUTH_METHOD, type Hello } from './extensions.ts';
 import { DurableCalls } from './durable-calls.ts';
 import {
   Subscriptions,
@@ -118,6 +118,7 @@ export class Client<C extends AnyContract = Untyped> {
       resendable: (err) => this.#resendable(err),
       timeout: options.timeout ?? 30_000,
       resumeWindow: options.resumeWindow ?? 60_000,
+      cancel: (n) => void this.push(CANCEL_METHOD, undefined, { meta: { [CANCEL_META]: String(n) } }).catch(() => {}),
     });
     this.#dialer = dialingFor({
       url,

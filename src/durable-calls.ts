@@ -24,6 +24,8 @@ export interface DurableHost {
   resendable(err: DrpcError): boolean;
   readonly timeout: number;
   readonly resumeWindow: number;
+  /** Tells the endpoint, on the next connection if none is open, that call `n` was canceled. */
+  cancel(n: number): void;
 }
 
 export class DurableCalls {
@@ -66,7 +68,12 @@ export class DurableCalls {
       const again = host.current();
       // Waits in the client's offline queue for the reconnect, then goes out again under the same seq.
       const o = this.#withSeq(n, { ...options, timeout: left, sendDeadline: options.sendDeadline ?? options.timeout !== undefined });
-      return send(o).then(done, (e: DrpcError) => retry(e, again));
+      return send(o).then(done, (e: DrpcError) => {
+        // Canceled while it waited for the connection (or right after it went out again): its original
+        // may still run on the endpoint, which heard nothing of it. A second cancel is harmless.
+        if (e.code === Code.Canceled) host.cancel(n);
+        return retry(e, again);
+      });
     };
     const sentOn = host.current();
     return send(this.#withSeq(n, options)).then(done, (e: DrpcError) => retry(e, sentOn));

@@ -11,7 +11,8 @@
  * client's replies together (a reply that does not fit is not kept: its call could run again).
  */
 import type { Clock } from './clock.ts';
-import type { Status } from './status.ts';
+import { abortJob } from './running.ts';
+import type { DrpcError, Status } from './status.ts';
 import type { Meta } from './wire-text.ts';
 
 export interface CachedReply {
@@ -37,6 +38,12 @@ export interface ReplyCacheOptions {
 
 type Waiter = (reply: CachedReply) => void;
 
+/** The running original of a call (its job): copies attach to it as waiters, a cancel aborts it. */
+export interface RunningCall {
+  waiters?: Waiter[];
+  controller?: AbortController;
+}
+
 /** Shared by every record of a cache (one object, not three fields per client). */
 interface Limits {
   readonly clock: Clock;
@@ -53,7 +60,7 @@ interface Limits {
 export class ClientReplies {
   // Created on first use: a connection that never makes a call costs one small object.
   #doneMap?: Map<number, CachedReply>;
-  #runningMap?: Map<number, Waiter[] | null>;
+  #runningMap?: Map<number, RunningCall>;
   // Completion order of #done as a FIFO (two arrays, moving head): pruning from the front of a Map
   // walks over its deleted slots (V8), which would make every call O(entries). Created on first use.
   #ns?: number[];
@@ -77,7 +84,7 @@ export class ClientReplies {
     return (this.#doneMap ??= new Map());
   }
 
-  get #running(): Map<number, Waiter[] | null> {
+  get #running(): Map<number, RunningCall> {
     return (this.#runningMap ??= new Map());
   }
 
@@ -96,17 +103,27 @@ export class ClientReplies {
     if (done) return done;
     const running = this.#runningMap?.get(n);
     if (running === undefined) return undefined;
-    if (running === null) this.#running.set(n, [waiter]);
-    else running.push(waiter);
+    (running.waiters ??= []).push(waiter); // most calls never get a waiter: no array each
     return 'attached';
   }
 
-  begin(n: number): void {
-    this.#running.set(n, null); // most calls never get a waiter: no array each
+  /** Call `n` starts running as `call` (its job: no object of our own per call). */
+  begin(n: number, call: RunningCall = {}): void {
+    this.#running.set(n, call);
+  }
+
+  /**
+   * The client canceled call `n`: aborts its running original's signal, wherever it runs (the call may
+   * have begun on a connection that has dropped since; its handler goes on, as a durable call does).
+   */
+  cancel(n: number, reason: DrpcError): boolean {
+    const call = this.#runningMap?.get(n);
+    if (call) abortJob(call, reason);
+    return !!call;
   }
 
   finish(n: number, reply: CachedReply): void {
-    const waiters = this.#running.get(n);
+    const waiters = this.#running.get(n)?.waiters;
     this.#running.delete(n);
     const now = this.limits.clock.now();
     const before = this.#done.get(n);

@@ -5,8 +5,9 @@
  */
 import type { Clock, TimerHandle } from './clock.ts';
 import type { DrpcError } from './status.ts';
+import type { RunningCall } from './reply-cache.ts';
 
-export interface Job {
+export interface Job extends RunningCall {
   controller?: AbortController;
   /** The CALL's seq (CALL jobs only), so a cancel can find it. */
   seq?: number;
@@ -38,7 +39,7 @@ export class RunningJobs {
 
   /** Aborts the job's signal after `ms` with `reason` (the caller's deadline). */
   expireAfter(job: Job, ms: number, reason: () => DrpcError): void {
-    job.deadline = this.clock.setTimeout(() => abort(job, reason()), ms);
+    job.deadline = this.clock.setTimeout(() => abortJob(job, reason()), ms);
   }
 
   finish(job: Job): void {
@@ -52,7 +53,7 @@ export class RunningJobs {
   cancel(seq: number, reason: DrpcError): boolean {
     const job = this.#calls?.get(seq);
     if (!job) return false;
-    abort(job, reason);
+    abortJob(job, reason);
     return true;
   }
 
@@ -64,10 +65,11 @@ export class RunningJobs {
 
   /** The session died: abort every handler except durable calls, whose replies the cache keeps. */
   abortAll(err: DrpcError): void {
-    for (const job of this.#jobs) if (!job.durable) abort(job, err);
+    for (const job of this.#jobs) if (!job.durable) abortJob(job, err);
   }
 }
 
-function abort(job: Job, reason: DrpcError): void {
+/** Aborts a handler's signal (made now if the handler has not looked at it yet, so that it sees it aborted). */
+export function abortJob(job: { controller?: AbortController }, reason: DrpcError): void {
   (job.controller ??= new AbortController()).abort(reason);
 }

@@ -60,7 +60,11 @@ export const serveCalls: Serve = (session, m) => {
   const maxConcurrent = session.maxConcurrentCalls;
   if (m.mtype === MType.Push && m.serviceMethod === CANCEL_METHOD) {
     const seq = Number(m.meta[CANCEL_META]);
-    if (Number.isInteger(seq)) running.cancel(seq, new DrpcError(Code.Canceled, 'the caller canceled the call'));
+    if (!Number.isInteger(seq)) return;
+    const why = new DrpcError(Code.Canceled, 'the caller canceled the call');
+    running.cancel(seq, why);
+    // A durable call may run as the original of an earlier connection: the client's reply cache finds it.
+    session.replyCache?.cancel(seq, why);
     return;
   }
   const isCall = m.mtype === MType.Call;
@@ -92,7 +96,7 @@ function serveCall(session: Session, m: Message, job: Job, maxConcurrent: number
     const cached = cache.lookup(m.seq, (reply) => void sendCached(session, m, reply));
     if (cached === 'attached') return;
     if (cached) return sendCached(session, m, cached);
-    cache.begin(m.seq);
+    cache.begin(m.seq, job);
     job.durable = true; // its effect counts even if this connection drops: keep running
   }
   if (session.plugins.length) return serveWithHooks(session, m, ctx, maxConcurrent);

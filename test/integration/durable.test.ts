@@ -108,4 +108,30 @@ describe('durable calls', { timeout: 30_000 }, () => {
     const err = (await rejection(call)) as DrpcError;
     assert.equal(err.code, Code.HandleTimeout);
   });
+
+  test('a durable call canceled while it waits for the connection is canceled on the endpoint too, once it is back', async (t) => {
+    const h = new Harness(t);
+    const { ep, url } = await h.endpoint();
+    let runs = 0;
+    let aborted: unknown;
+    ep.route('/export', async (_: unknown, ctx) => {
+      runs++;
+      await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve));
+      aborted = ctx.signal.reason;
+      return 'stopped';
+    });
+    const { client: c, log } = h.logged(url, { reconnect: { min: 300, max: 300 } });
+    await c.ready();
+    const controller = new AbortController();
+    const call = c.call('/export', null, { signal: controller.signal });
+    await until(() => runs === 1, 'the handler to start');
+    ep.sessions.kick((await onlySession(ep)).id, kick);
+    await log.waitFor('reconnecting');
+    controller.abort(); // no connection now: nothing can reach the endpoint yet
+    assert.equal(((await rejection(call)) as DrpcError).code, Code.Canceled);
+    await log.waitFor('open', log.events.length - 1);
+    await until(() => aborted !== undefined, "the handler's signal to fire after the reconnect");
+    assert.deepEqual([(aborted as DrpcError).code, (aborted as DrpcError).message], [Code.Canceled, 'the caller canceled the call']);
+    assert.equal(runs, 1);
+  });
 });

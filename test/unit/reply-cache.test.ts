@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ReplyCache, type CachedReply, type ClientReplies } from '../../src/reply-cache.ts';
 import { ManualClock } from '../../src/clock.ts';
+import { Code, DrpcError } from '../../src/status.ts';
 
 const reply = (n: number): CachedReply => ({
   status: { code: 0, msg: '', cause: '' },
@@ -38,6 +39,19 @@ describe('ReplyCache', () => {
       r.lookup(1, () => {}),
       reply(1),
     );
+  });
+
+  it('a cancel aborts the running original (its job), not a finished or unknown call', () => {
+    const r = new ReplyCache(new ManualClock()).acquire('client-a');
+    const job: { controller?: AbortController } = {};
+    r.begin(3, job);
+    const why = new DrpcError(Code.Canceled, 'the caller canceled the call');
+    assert.equal(r.cancel(3, why), true);
+    assert.equal(job.controller?.signal.aborted, true);
+    assert.equal(job.controller?.signal.reason, why);
+    r.finish(3, reply(3));
+    assert.equal(r.cancel(3, why), false);
+    assert.equal(r.cancel(4, why), false);
   });
 
   it('keeps one record per client id, shared by its connections (a half-open old one and the new one)', () => {
