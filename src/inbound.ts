@@ -5,6 +5,7 @@
  * deadlines, cancel, concurrency cap, plugins' read hooks) is `serveCalls` from drpc, which an
  * endpoint always uses and a client imports when the server calls it (`connect(url, { serve })`).
  */
+import { CANCEL_METHOD } from './extensions.ts';
 import { createMessage, MType, type Message } from './message.ts';
 import type { PushContext, PushHandler } from './router.ts';
 import type { Session } from './session.ts';
@@ -15,7 +16,8 @@ export type Serve = (session: Session, m: Message) => void;
 
 /** The default Serve: PUSHes to their routes; a CALL gets 404 (and a cancel PUSH finds nothing to cancel). */
 export const servePushes: Serve = (session, m) => {
-  if (m.mtype === MType.Push) return void deliverPush(session, m);
+  // A cancel can only be for a CALL this side answered 404 at once: nothing runs, nothing to report.
+  if (m.mtype === MType.Push) return void (m.serviceMethod === CANCEL_METHOD || deliverPush(session, m));
   const status = codeError(Code.NotFound, `no CALL route for ${JSON.stringify(m.serviceMethod)}`);
   session.writeNow(errorReply(m, status.toStatus(), {}))?.catch((err) => session.reportError(DrpcError.from(err)));
 };

@@ -36,9 +36,13 @@ describe('Session: serving is chosen (serve option)', () => {
     client.router.route('/ui/ask', () => 'never runs');
     await server.push('/news', 'hello');
     await server.push('/nobody', 1);
+    await server.push('/drpc/cancel', undefined, { meta: { _c: '7' } }); // nothing runs here: silently nothing to cancel
     await tick();
     assert.deepEqual(got, ['hello']);
-    assert.ok(errors.some((e) => e.code === Code.NotFound && /no PUSH route for "\/nobody"/.test(e.causeText)));
+    assert.deepEqual(
+      errors.map((e) => [e.code, e.causeText]),
+      [[Code.NotFound, 'no PUSH route for "/nobody" (dropped)']],
+    );
     await assert.rejects(server.call('/ui/ask', 'q'), isCode(Code.NotFound, /no CALL route for "\/ui\/ask"/));
     assert.equal(client.state, 'open');
   });
