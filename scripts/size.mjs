@@ -18,7 +18,7 @@ const KB = 1024;
 // CI while the slimming work goes on; lower it as the bundles shrink, down to the target.
 const budgets = [
   { entry: 'core', what: 'client core (drpc)', target: 8 * KB, budget: 17 * KB },
-  { entry: 'core-http', what: 'core + HTTP fallback', target: 10 * KB, budget: 21 * KB },
+  { entry: 'core-http', what: 'core + HTTP fallback', target: 10 * KB, budget: 20.5 * KB },
   { entry: 'core-msgpack', what: 'core + msgpack codec', target: 21 * KB, budget: 20 * KB },
   // No target in the issue: what serving the server's calls adds (connect(url, { serve: serveCalls })).
   { entry: 'core-serve', what: 'core + serveCalls', budget: 18.5 * KB },

@@ -28,6 +28,10 @@ export function dialTcp(): never {
   return nodeOnly('dialTcp()');
 }
 
+export function nodeFetch(): never {
+  return nodeOnly('nodeFetch()');
+}
+
 export const Endpoint = nodeOnlyClass('Endpoint');
 export const SessionHub = nodeOnlyClass('SessionHub');
 export const NodeWebSocketTransport = nodeOnlyClass('NodeWebSocketTransport');

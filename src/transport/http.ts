@@ -1,6 +1,6 @@
 /**
- * HTTP transport (client side), for networks that block WebSocket: `fetch` (node:http in Node, see
- * node-fetch.ts), so it runs in browsers, Deno, Bun and Node. Frames go up in numbered POSTs
+ * HTTP transport (client side), for networks that block WebSocket: `fetch` (the `fetch` option, or the
+ * global one), so it runs in browsers, Deno, Bun and Node. Frames go up in numbered POSTs
  * (http-posts.ts), so that the endpoint delivers them in order and a POST retried after a network
  * error is not delivered twice. Frames come down one streamed response in SSE framing, read through
  * `fetch` (headers can be set); each has an id, and a stream that ends (max age) or breaks is
@@ -17,10 +17,10 @@ import type { CloseDetails } from './websocket.ts';
 import type { TransportOpener } from '../dialing.ts';
 import { Dialer } from '../dialer.ts';
 import { PostQueue } from './http-posts.ts';
-import { nodeFetch, refused, type FetchInit, type FetchLike, type FetchResponse } from './node-fetch.ts';
+import { refused, type FetchInit, type FetchLike, type FetchResponse } from './node-fetch.ts';
 
 export interface HttpTransportOptions {
-  /** fetch implementation. Default: the global one; in Node, one over node:http (see node-fetch.ts). */
+  /** fetch implementation. Default: the global one (in Node, `nodeFetch()` from drpc/node costs 4× less CPU per request). */
   fetch?: FetchLike;
   /** Give up opening after this many ms (fails with 105 Dial Failed). Default 10000. */
   connectTimeout?: number;
@@ -88,7 +88,7 @@ export class HttpTransport implements Transport {
   constructor(url: string, options: HttpTransportOptions) {
     this.#url = new URL(url);
     this.remoteAddress = url;
-    this.#fetch = options.fetch ?? nodeFetch() ?? (globalThis.fetch.bind(globalThis) as FetchLike);
+    this.#fetch = options.fetch ?? (globalThis.fetch.bind(globalThis) as FetchLike);
     this.#clock = options.clock ?? systemClock;
     this.#o = options;
     this.#posts = new PostQueue({

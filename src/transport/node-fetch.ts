@@ -1,8 +1,9 @@
 /**
- * The slice of `fetch` the HTTP transport uses, and a version of it over node:http for Node, the
- * transport's default there: Node's own fetch (undici) costs about 4× the CPU per request and leaves
- * garbage that lengthens GC pauses (`bench/RESULTS.md`, HTTP section). Browsers, Deno and Bun keep
- * their native fetch. node:http is reached at runtime (runtime.ts), so browser bundles stay free of it.
+ * The slice of `fetch` the HTTP transport uses, and `nodeFetch()`, a version of it over node:http that
+ * a Node client passes as the `fetch` option (exported by drpc/node): Node's own fetch (undici) costs
+ * about 4× the CPU per request and leaves garbage that lengthens GC pauses (`bench/RESULTS.md`, HTTP
+ * section). Browsers, Deno and Bun use their native fetch. An opt-in, so that browser bundles of the
+ * HTTP fallback do not carry it; node:http is reached at runtime (runtime.ts) all the same.
  */
 import type { IncomingMessage, RequestOptions, ClientRequest, Agent } from 'node:http';
 import { nodeBuiltin } from '../runtime.ts';

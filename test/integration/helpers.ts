@@ -13,6 +13,7 @@ import { connect, type Client, type ClientState, type ConnectOptions, type State
 import { createMessage, type Message } from '../../src/message.ts';
 import { rawProto } from '../../src/proto/raw.ts';
 import { http } from '../../src/transport/http.ts';
+import { nodeFetch } from '../../src/transport/node-fetch.ts';
 import type { Session } from '../../src/session.ts';
 import type { DrpcError } from '../../src/status.ts';
 
@@ -242,6 +243,7 @@ export class Harness {
       heartbeat: false,
       reconnect: { min: 20, max: 200 },
       transports: [TRANSPORT === 'http' ? http : 'websocket'],
+      fetch: nodeFetch(), // as a Node app would pass it (the HTTP transport's default is the global fetch)
       ...options,
     });
     this.defer(() => c.close('test over'), true);

@@ -236,9 +236,10 @@ export async function runScenarios(url: string, emit: (r: ScenarioResult) => voi
   });
 
   await run('HTTP fallback transport (drpc/http): call, push, server → client call', async () => {
-    // fetch where the runtime has a fast one (Deno, Bun), node:http in Node.
+    // The runtime's fetch in Deno and Bun (nodeFetch() is undefined there), node:http in Node.
     const { http } = await within(import('../../src/transport/http.ts'), 'import drpc/http');
-    const c = open({ transports: [http] });
+    const { nodeFetch } = await within(import('../../src/transport/node-fetch.ts'), 'import nodeFetch');
+    const c = open({ transports: [http], fetch: nodeFetch() });
     const httpPushes: string[] = [];
     c.onPush('/news', (m) => void httpPushes.push(m.text));
     c.route('/client/ask', (q) => `answer to ${q} over ${c.transport}`);

@@ -39,7 +39,9 @@ export async function startDrpcServer({ httpServer }, codec, { http = false } = 
 export async function connectDrpcClient(baseUrl, codec, { http = false } = {}) {
   const { connect } = await import(new URL('index.js', dist).href);
   const transports = http ? [(await import(new URL('http.js', dist).href)).http] : ['websocket'];
-  const client = connect(baseUrl.replace(/^http/, 'ws') + '/', { heartbeat: false, reconnect: false, transports, durableCalls: process.env.DRPC_DURABLE !== '0', ...(await codecOptions(codec)) });
+  // A Node client over HTTP passes drpc/node's fetch over node:http (the default is Node's own fetch).
+  const fetch = http ? (await import(new URL('node.js', dist).href)).nodeFetch() : undefined;
+  const client = connect(baseUrl.replace(/^http/, 'ws') + '/', { heartbeat: false, reconnect: false, transports, fetch, durableCalls: process.env.DRPC_DURABLE !== '0', ...(await codecOptions(codec)) });
   await client.ready();
   const handlers = new Map();
   client.onPush('/msg', (m) => {
