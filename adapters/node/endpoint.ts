@@ -3,10 +3,7 @@
  * or yours, beside Express/Fastify), keeps a hub of sessions, answers heartbeats, runs drpc's auth
  * exchange, and enforces limits, each refusal with a clear drpc status.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
-import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { acceptAuth } from '../../src/auth.ts';
 import { systemClock, type Clock } from '../../src/clock.ts';
 import { SERVICE_RESTART } from '../../src/close-codes.ts';
@@ -22,7 +19,7 @@ import { Session, type CallOptions, type PushOptions, type SessionOwner } from '
 import { serveCalls } from '../../src/serve.ts';
 import { broadcast, type BroadcastResult } from '../../src/broadcast.ts';
 import { ReplyCache, type ClientReplies } from '../../src/reply-cache.ts';
-import { clientIdOf, HELLO_QUERY, REFRESH_AUTH_METHOD } from '../../src/extensions.ts';
+import { REFRESH_AUTH_METHOD } from '../../src/extensions.ts';
 import { Backlogs } from '../../src/backlog.ts';
 import { TopicHub, type Topic, type TopicOptions } from '../../src/topics.ts';
 import {
@@ -43,17 +40,17 @@ import {
 } from '../../src/contract.ts';
 import { Code, DrpcError, codeText } from '../../src/status.ts';
 import type { Transport } from '../../src/transport/transport.ts';
-import { encodeStatus } from '../../src/wire-text.ts';
 import { SessionHub } from './hub.ts';
 import { Pong } from './pong.ts';
 import { checkEndpointOptions, type EndpointEvents, type EndpointOptions } from './endpoint-options.ts';
 import { Rooms } from './rooms.ts';
-import { listenTcp, type TcpListener } from './tcp-listen.ts';
+import type { TcpListener } from './tcp-listen.ts';
 import { NodeWebSocketTransport } from './ws-transport.ts';
+import { Acceptor } from './acceptor.ts';
 import { HttpRoutes } from './http-routes.ts';
 import { fail } from './http-body.ts';
 import { NodeHttpTransport } from './http-transport.ts';
-import { admit, ignoreError, refusal, rejectUpgrade } from './upgrade.ts';
+import { admit, refusal } from './upgrade.ts';
 
 export type { UpgradeInfo, EndpointOptions, EndpointEvents } from './endpoint-options.ts';
 
@@ -72,12 +69,9 @@ export class Endpoint<C extends AnyContract = Untyped> {
   readonly rooms = new Rooms();
   readonly clock: Clock;
   readonly #opts: EndpointOptions<C>;
-  readonly #wss: WebSocketServer;
+  readonly #acceptor: Acceptor;
   readonly #events = new Listeners<EndpointEvents>();
-  readonly #attached: { server: Server; off: () => void }[] = [];
   readonly #transports = new Set<Transport>();
-  readonly #tcpServers = new Set<{ close(): Promise<void> }>();
-  #ownServer?: Server;
   readonly #http?: HttpRoutes;
   #closing = false;
   readonly #hellos = new HelloFrames();
@@ -114,15 +108,14 @@ export class Endpoint<C extends AnyContract = Untyped> {
     this.#protos = { raw: rawProto(protoOpts), json: jsonProto(protoOpts) };
     this.#opts = options;
     this.clock = options.clock ?? systemClock;
-    // No permessage-deflate and no subprotocol unless asked: Go's x/net/websocket client expects neither.
-    // closeTimeout: a peer that stopped reading never answers our close frame; drop it after 2 s, not ws's 30 s
-    // (close() and the http server's own close wait for every socket).
-    this.#wss = new WebSocketServer({
-      noServer: true,
-      perMessageDeflate: false,
-      maxPayload: options.maxFrameSize ?? DEFAULT_MAX_FRAME,
-      closeTimeout: 2000, // a ws server option (we depend on ws ^8.23); @types/ws lacks it
-    } as ServerOptions);
+    this.#acceptor = new Acceptor({
+      maxFrameSize: options.maxFrameSize ?? DEFAULT_MAX_FRAME,
+      tcpProto: () => rawProto({ maxFrameSize: options.maxFrameSize, filters: options.filters ?? filters }),
+      acceptsTcp: () => !this.#closing && this.#connections < (options.maxConnections ?? 10_000),
+      admit: (req, url) => this.#admit(req, url, 'websocket'),
+      serve: (t, o) => this.serve(t, o),
+      handleRequest: (req, res, path) => this.handleRequest(req, res, path),
+    });
     this.#pong = new Pong(this.clock, (s, silent) =>
       s.abort({ code: Code.ConnClosed, msg: codeText(Code.ConnClosed), cause: `heartbeat: silent for ${silent} ms` }),
     );
@@ -276,37 +269,16 @@ export class Endpoint<C extends AnyContract = Untyped> {
    * answers them; otherwise call `handleRequest` from your handler).
    */
   attach(server: Server, { path = '/', http = false }: { path?: string; http?: boolean } = {}): this {
-    const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      const url = new URL(req.url ?? '/', 'http://localhost');
-      if (url.pathname !== path) return; // someone else's upgrade (another library on the same server)
-      this.#upgrade(req, socket, head, url);
-    };
-    const onRequest = (req: IncomingMessage, res: ServerResponse) => void this.handleRequest(req, res, path);
-    server.on('upgrade', onUpgrade);
-    if (http) server.on('request', onRequest);
-    this.#attached.push({ server, off: () => (server.off('upgrade', onUpgrade), server.off('request', onRequest)) });
+    this.#acceptor.attach(server, path, http);
     return this;
   }
 
   /** Starts an http.Server of its own on 127.0.0.1 (or `host`) and attaches to it. */
-  async listen({ port = 0, host = '127.0.0.1', path = '/' }: { port?: number; host?: string; path?: string } = {}): Promise<{
+  listen({ port = 0, host = '127.0.0.1', path = '/' }: { port?: number; host?: string; path?: string } = {}): Promise<{
     port: number;
     url: string;
   }> {
-    const server = createServer((req, res) => {
-      if (this.handleRequest(req, res, path)) return;
-      res
-        .writeHead(404, { 'content-type': 'application/json' })
-        .end(encodeStatus({ code: Code.NotFound, msg: codeText(Code.NotFound), cause: `drpc is served under ${path}` }));
-    });
-    this.#ownServer = server;
-    this.attach(server, { path });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => (server.off('error', reject), resolve()));
-    });
-    const addr = server.address() as AddressInfo;
-    return { port: addr.port, url: `ws://${host.includes(':') ? `[${host}]` : host}:${addr.port}${path}` };
+    return this.#acceptor.listen(port, host, path);
   }
 
   /**
@@ -321,49 +293,18 @@ export class Endpoint<C extends AnyContract = Untyped> {
       if (t instanceof NodeWebSocketTransport || t instanceof NodeHttpTransport) t.closeCode = SERVICE_RESTART;
     await Promise.all(this.sessions.list().map((s) => s.close('endpoint closing', { timeout: drain })));
     for (const t of this.#transports) t.close('endpoint closed');
-    for (const a of this.#attached.splice(0)) a.off();
-    this.#wss.close();
-    const own = this.#ownServer;
-    if (own) {
-      own.closeAllConnections?.();
-      await new Promise<void>((r) => own.close(() => r()));
-    }
-    await Promise.all([...this.#tcpServers].map((l) => l.close()));
+    await this.#acceptor.close();
   }
 
   /**
    * Serves drpc over plain TCP (RAW frames, DMicro's default transport) on 127.0.0.1 (or `host`).
    * `close()` stops this listener and drops the connections it accepted; `Endpoint.close` closes it too.
    */
-  async listenTcp(options: { port?: number; host?: string } = {}): Promise<TcpListener> {
-    const o = this.#opts;
-    const listener = await listenTcp(options, {
-      maxFrameSize: o.maxFrameSize,
-      accepts: () => !this.#closing && this.#connections < (o.maxConnections ?? 10_000),
-      serve: (t) => void this.serve(t, { proto: rawProto({ maxFrameSize: o.maxFrameSize, filters: o.filters ?? filters }) }),
-      closed: (l) => this.#tcpServers.delete(l),
-    });
-    this.#tcpServers.add(listener);
-    return listener;
+  listenTcp(options: { port?: number; host?: string } = {}): Promise<TcpListener> {
+    return this.#acceptor.listenTcp(options);
   }
 
   // ---- accepting ------------------------------------------------------------------------------
-
-  async #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): Promise<void> {
-    // http drops its socket error listener on upgrade and ws adds its own only in handleUpgrade: a peer
-    // that resets the connection while verifyUpgrade runs must not crash the process.
-    socket.on('error', ignoreError); // module-level: a closure here would keep `req` alive per connection
-    try {
-      await this.#admit(req, url, 'websocket');
-    } catch (err) {
-      return rejectUpgrade(socket, err);
-    }
-    if (socket.destroyed) return;
-    this.#wss.handleUpgrade(req, socket, head, (ws) => {
-      socket.off('error', ignoreError); // the transport reports errors from here on
-      this.#accept(ws, req, url.searchParams.get(HELLO_QUERY));
-    });
-  }
 
   /** Whether a new connection may open (see admit in upgrade.ts). */
   #admit(req: IncomingMessage, url: URL, transport: 'websocket' | 'http'): Promise<void> {
@@ -374,12 +315,6 @@ export class Endpoint<C extends AnyContract = Untyped> {
   #replyCacheFor(clientId: string | undefined): (() => ClientReplies) | undefined {
     const cache = this.#replyCache;
     return cache && clientId !== undefined ? () => cache.acquire(clientId) : undefined;
-  }
-
-  #accept(ws: WebSocket, req: IncomingMessage, hello: string | null): void {
-    // join() makes a flat string; a template literal would keep a rope of parts per connection.
-    const transport = new NodeWebSocketTransport(ws, ['ws://', req.socket.remoteAddress, ':', req.socket.remotePort].join(''));
-    void this.serve(transport, hello === null ? {} : { hello: true, clientId: clientIdOf(hello) });
   }
 
   /**
