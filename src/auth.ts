@@ -4,7 +4,7 @@
  */
 import { MType } from './message.ts';
 import type { Session } from './session.ts';
-import { Code, DrpcError, codeText, isOK, OK_STATUS, codeError } from './status.ts';
+import { Code, DrpcError, isOK, OK_STATUS, codeError } from './status.ts';
 
 /** Caller side: sends AUTH_CALL with `payload`, resolves with the AUTH_REPLY body, rejects 401. */
 export async function authenticate(session: Session, payload: unknown, timeout: number): Promise<unknown> {
@@ -12,11 +12,7 @@ export async function authenticate(session: Session, payload: unknown, timeout: 
   // A dropped connection or a timeout here is not a rejection: the caller may simply redial.
   const reply = await session.earlyReceive(timeout);
   if (reply.mtype !== MType.AuthReply)
-    throw new DrpcError(
-      Code.Unauthorized,
-      codeText(Code.Unauthorized),
-      `auth message(1st) expect: AUTH_REPLY, but received: ${reply.mtype}`,
-    );
+    throw codeError(Code.Unauthorized, `auth message(1st) expect: AUTH_REPLY, but received: ${reply.mtype}`);
   if (!isOK(reply.status)) throw DrpcError.fromStatus(reply.status);
   return session.decodeBody(reply);
 }
@@ -35,11 +31,7 @@ export async function acceptAuth(session: Session, check: AuthChecker, timeout: 
   let failure: DrpcError | undefined;
   try {
     if (call.mtype !== MType.AuthCall)
-      throw new DrpcError(
-        Code.Unauthorized,
-        codeText(Code.Unauthorized),
-        `auth message(1st) expect: AUTH_CALL, but received: ${call.mtype}`,
-      );
+      throw codeError(Code.Unauthorized, `auth message(1st) expect: AUTH_CALL, but received: ${call.mtype}`);
     result = await check(session.decodeBody(call), session);
   } catch (err) {
     failure = err instanceof DrpcError ? err : codeError(Code.Unauthorized, err);

@@ -29,8 +29,6 @@ import { pageUrl, watchEnvironment } from './environment.ts';
 import type { ClientState, StateInfo, ClientEvents, ConnectOptions } from './client-types.ts';
 import { Router, type CallContext, type CallHandler, type PushContext } from './router.ts';
 import {
-  pushSchemaOf,
-  topicSchemaOf,
   specOf,
   validate,
   type AnyContract,
@@ -48,7 +46,7 @@ import {
   type Untyped,
 } from './contract.ts';
 import { Session, type CallOptions, type PushOptions, type Reply } from './session.ts';
-import { Code, DrpcError, codeText, type Status, codeError, badMessage } from './status.ts';
+import { Code, DrpcError, type Status, codeError, badMessage } from './status.ts';
 import { Listeners } from './listeners.ts';
 import { dialingFor, type DialedTransport, type Dialing, type TransportName } from './dialing.ts';
 
@@ -94,10 +92,11 @@ export class Client<C extends AnyContract = Untyped> {
     checkConnectOptions(url, options);
     this.#opts = options;
     this.clock = options.clock ?? systemClock;
-    const protoOpts = { maxFrameSize: options.maxFrameSize, filters: options.filters };
     // Read both encodings (an endpoint may push RAW before it has seen our first frame), write ours.
     this.#proto =
-      typeof options.proto === 'object' ? options.proto : autoProto({ ...protoOpts, initial: options.proto ?? 'raw', learn: false });
+      typeof options.proto === 'object'
+        ? options.proto
+        : autoProto({ maxFrameSize: options.maxFrameSize, filters: options.filters, initial: options.proto ?? 'raw', learn: false });
     this.#queue = new OfflineQueue(this.clock, options.offlineQueue ?? 1024);
     this.#subs = new Subscriptions({
       gap: (gap) => this.#events.emit('gap', gap),
@@ -106,7 +105,7 @@ export class Client<C extends AnyContract = Untyped> {
     this.router.routePush(TOPIC_PUSH_METHOD, this.#subs.receive);
     // With `validate`, a push that does not match the contract is reported and not delivered.
     this.#pushes = new PushListeners(this.router, (serviceMethod) => {
-      const schema = options.validate ? pushSchemaOf(options.contract, serviceMethod) : undefined;
+      const schema = options.validate ? specOf(options.contract, 'pushes', serviceMethod) : undefined;
       return schema && ((body) => validate(schema, body, `push ${serviceMethod}`));
     });
     this.router.routePush(HELLO_METHOD, (hello) => {
@@ -131,7 +130,7 @@ export class Client<C extends AnyContract = Untyped> {
       clock: this.clock,
     });
     this.#redial = new Redial(this.clock, options.reconnect, () => void this.#dial());
-    this.#stopEnv = watchEnvironment(() => this.#wake());
+    this.#stopEnv ??= watchEnvironment(() => this.#wake());
     queueMicrotask(() => this.#dial());
   }
 
@@ -179,55 +178,50 @@ export class Client<C extends AnyContract = Untyped> {
   call<M extends CallName<C>>(serviceMethod: M, ...args: CallArgs<C, M>): Promise<CallOutput<C, M>> {
     // The hot path: open, nothing to validate: straight to the session (through DurableCalls
     // unless the call fails fast), no reply object built.
-    const s = this.session;
-    const [body, options] = args;
-    if (s && !this.#opts.validate) {
-      if (!this.#durable(options)) return s.call<CallOutput<C, M>>(serviceMethod, body, options);
-      return this.#durables.call(serviceMethod, options ?? {}, (o) => this.#send<CallOutput<C, M>>(serviceMethod, body, o, false));
-    }
+    const [body, options = {}] = args;
+    if (this.session && !this.#opts.validate) return this.#call<CallOutput<C, M>>(serviceMethod, body, options, false);
     return this.callReply(serviceMethod, ...args).then((r) => r.value);
   }
 
   /** Like `call`, resolving with the whole reply (value, meta, codec, status). */
   callReply<M extends CallName<C>>(serviceMethod: M, ...args: CallArgs<C, M>): Promise<Reply<CallOutput<C, M>>> {
     const [body, options = {}] = args;
-    const reply = this.#callReply<CallOutput<C, M>>(serviceMethod, body, options);
+    const reply = this.#call<Reply<CallOutput<C, M>>>(serviceMethod, body, options, true);
     const schema = this.#opts.validate ? specOf(this.#opts.contract, 'calls', serviceMethod)?.output : undefined;
     if (!schema) return reply;
     return reply.then(async (r) => ({ ...r, value: (await validate(schema, r.value, `reply of ${serviceMethod}`)) as CallOutput<C, M> }));
   }
 
-  #callReply<T>(serviceMethod: string, body: unknown, options: CallOptions): Promise<Reply<T>> {
-    const send = (o: CallOptions) => this.#send<Reply<T>>(serviceMethod, body, o, true);
-    return this.#durable(options) ? this.#durables.call(serviceMethod, options, send) : send(options);
-  }
-
-  #durable(options: CallOptions | undefined): boolean {
-    return (options?.durable ?? this.#opts.durableCalls ?? true) && this.#durables.peerCaches !== false;
+  /** A call through DurableCalls unless it fails fast; `whole`: resolves with the whole reply. */
+  #call<R>(serviceMethod: string, body: unknown, options: CallOptions, whole: boolean): Promise<R> {
+    const durable = (options.durable ?? this.#opts.durableCalls ?? true) && this.#durables.peerCaches !== false;
+    if (!durable) return this.#send<R>(serviceMethod, body, options, whole);
+    return this.#durables.call(serviceMethod, options, (o) => this.#send<R>(serviceMethod, body, o, whole));
   }
 
   /** One send of a call: on the open session, or held in the offline queue until one opens. */
   #send<R>(serviceMethod: string, body: unknown, options: CallOptions, whole: boolean): Promise<R> {
     const s = this.session;
     if (s) return (whole ? s.callReply(serviceMethod, body, options) : s.call(serviceMethod, body, options)) as Promise<R>;
-    return this.#later(`call ${serviceMethod}`, options.timeout ?? this.#opts.timeout ?? 30_000, options.signal, (session, remaining) => {
-      const o = { ...options, timeout: remaining, sendDeadline: options.sendDeadline ?? options.timeout !== undefined };
-      return (whole ? session.callReply(serviceMethod, body, o) : session.call(serviceMethod, body, o)) as Promise<R>;
-    });
+    return this.#later(`call ${serviceMethod}`, options.timeout ?? this.#opts.timeout ?? 30_000, options.signal, (remaining) =>
+      this.#send(
+        serviceMethod,
+        body,
+        { ...options, timeout: remaining, sendDeadline: options.sendDeadline ?? options.timeout !== undefined },
+        whole,
+      ),
+    );
   }
 
-  /** Holds a send in the offline queue until a session opens (`remaining`: what is left of `timeout` then); 102 once closed. */
-  #later<R>(
-    what: string,
-    timeout: number,
-    signal: AbortSignal | undefined,
-    send: (s: Session, remaining: number) => Promise<R>,
-  ): Promise<R> {
+  /**
+   * Holds a send in the offline queue until a session opens (`remaining`: what is left of `timeout`
+   * then); 102 once closed. `send` runs with the session open, so it goes straight out.
+   */
+  #later<R>(what: string, timeout: number, signal: AbortSignal | undefined, send: (remaining: number) => Promise<R>): Promise<R> {
     if (this.#state.state === 'closed') return Promise.reject(this.#closedError());
     return new Promise<R>((resolve, reject) => {
       const sendOnOpen = (remaining: number) => {
-        const s = this.session;
-        if (s) send(s, remaining).then(resolve, reject);
+        if (this.session) send(remaining).then(resolve, reject);
         else reject(this.#closedError()); // closed again while the queue was being sent
       };
       this.#queue.add(what, timeout, sendOnOpen, reject, signal);
@@ -247,9 +241,7 @@ export class Client<C extends AnyContract = Untyped> {
   push(serviceMethod: string, body?: unknown, options?: PushOptions): Promise<void> {
     const s = this.session;
     if (s) return s.push(serviceMethod, body, options);
-    return this.#later(`push ${serviceMethod}`, this.#opts.timeout ?? 30_000, undefined, (session) =>
-      session.push(serviceMethod, body, options),
-    );
+    return this.#later(`push ${serviceMethod}`, this.#opts.timeout ?? 30_000, undefined, () => this.push(serviceMethod, body, options));
   }
 
   /** Listens for PUSHes to `serviceMethod`; returns the function that stops listening. */
@@ -268,7 +260,7 @@ export class Client<C extends AnyContract = Untyped> {
     options?: SubscribeOptions,
   ): Subscription {
     const h = handler as TopicHandler;
-    const schema = this.#opts.validate ? topicSchemaOf(this.#opts.contract, topic) : undefined;
+    const schema = this.#opts.validate ? specOf(this.#opts.contract, 'topics', topic) : undefined;
     // With `validate`, a message that does not match the contract is reported and not delivered.
     const deliver: TopicHandler = schema ? (m, info) => validate(schema, m, `message of topic ${topic}`).then((v) => h(v, info)) : h;
     return this.#subs.subscribe(topic, deliver, options);
@@ -293,7 +285,7 @@ export class Client<C extends AnyContract = Untyped> {
    */
   async refreshAuth(payload?: unknown): Promise<unknown> {
     const body = payload !== undefined ? payload : await this.#opts.auth?.();
-    this.#authReply = (await this.#callReply(REFRESH_AUTH_METHOD, body, { durable: false })).value;
+    this.#authReply = (await this.#call<Reply>(REFRESH_AUTH_METHOD, body, { durable: false }, true)).value;
     return this.#authReply;
   }
 
@@ -312,7 +304,7 @@ export class Client<C extends AnyContract = Untyped> {
     this.#session = undefined;
     if (this.#state.state === 'closed')
       this.#teardown(); // a second close() says nothing new
-    else this.#setState('closed', reason, undefined, () => this.#teardown());
+    else this.#giveUp(reason);
     await s?.close(reason);
   }
 
@@ -340,7 +332,7 @@ export class Client<C extends AnyContract = Untyped> {
       if (session.state !== 'open') throw codeError(Code.ConnClosed, 'closed during the handshake');
     } catch (err) {
       // Close first, superseded or not: a dial abandoned by close() must not leave its socket open.
-      session?.abort({ code: Code.DialFailed, msg: codeText(Code.DialFailed), cause: 'dial failed' });
+      session?.abort(codeError(Code.DialFailed, 'dial failed').toStatus());
       transport?.close('dial failed');
       if (this.#handshaking === transport) this.#handshaking = undefined;
       if (id !== this.#dialId) return;
@@ -350,7 +342,7 @@ export class Client<C extends AnyContract = Untyped> {
     this.#redial.attempt = 0;
     if (this.#opts.heartbeat !== false) {
       this.#heartbeat = new HeartbeatPing(session, this.clock, this.#opts.heartbeat?.rate ?? 15, (why) => {
-        if (id === this.#dialId) session.abort({ code: Code.ConnClosed, msg: codeText(Code.ConnClosed), cause: why }, why);
+        if (id === this.#dialId) session.abort(codeError(Code.ConnClosed, why).toStatus(), why);
       });
     }
     this.#moving = false;

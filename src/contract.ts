@@ -3,7 +3,7 @@
  * which calls the client serves (server → client). Schemas are any Standard Schema validator
  * (zod, valibot, arktype …), so the validator is the user's dependency, not ours.
  */
-import { Code, DrpcError, codeText } from './status.ts';
+import { Code, codeError } from './status.ts';
 
 /** The Standard Schema v1 interface (https://standardschema.dev), inlined so we depend on nothing. */
 export interface StandardSchemaV1<Input = unknown, Output = Input> {
@@ -143,18 +143,12 @@ export async function validate(schema: Schema | undefined, value: unknown, what:
       return path ? `${path}: ${i.message}` : i.message;
     })
     .join('; ');
-  throw new DrpcError(code, codeText(code), `invalid ${what}: ${details}`);
+  throw codeError(code, `invalid ${what}: ${details}`);
 }
 
-/** The schemas of a contract by method, or undefined when untyped. */
-export function specOf(c: AnyContract | undefined, section: 'calls' | 'client', method: string): CallSpec | undefined {
-  return c && 'calls' in c ? (c[section] as Record<string, CallSpec>)[method] : undefined;
-}
-
-export function pushSchemaOf(c: AnyContract | undefined, method: string): Schema | undefined {
-  return c && 'pushes' in c ? (c.pushes as Record<string, Schema>)[method] : undefined;
-}
-
-export function topicSchemaOf(c: AnyContract | undefined, topic: string): Schema | undefined {
-  return c && 'topics' in c ? (c.topics as Record<string, Schema> | undefined)?.[topic] : undefined;
+/** The schemas of a call (or the schema of a push or topic) by name, or undefined when untyped. */
+export function specOf(c: AnyContract | undefined, section: 'calls' | 'client', name: string): CallSpec | undefined;
+export function specOf(c: AnyContract | undefined, section: 'pushes' | 'topics', name: string): Schema | undefined;
+export function specOf(c: AnyContract | undefined, section: keyof Contract, name: string): CallSpec | Schema | undefined {
+  return c && section in c ? (c as Contract)[section]?.[name] : undefined;
 }

@@ -24,12 +24,9 @@ export class EarlyInbox {
   /** Hands `m` to the oldest waiter or queues it; false when the queue is full. */
   push(m: Message): boolean {
     const waiter = this.#waiters[0];
-    if (waiter) {
-      waiter.resolve(m);
-      return true;
-    }
-    if (this.#queued.length >= this.max) return false;
-    this.#queued.push(m);
+    if (waiter) waiter.resolve(m);
+    else if (this.#queued.length < this.max) this.#queued.push(m);
+    else return false;
     return true;
   }
 

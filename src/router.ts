@@ -3,7 +3,7 @@
  * case-sensitive). Sessions of one endpoint share one router; a client session has its own.
  */
 import type { Meta } from './wire-text.ts';
-import { Code, DrpcError } from './status.ts';
+import { badMessage } from './status.ts';
 import type { Session } from './session.ts';
 
 export interface PushContext {
@@ -89,8 +89,7 @@ export class Router {
 
 function checked(serviceMethod: string, handler: unknown): string {
   if (typeof serviceMethod !== 'string' || serviceMethod === '' || typeof handler !== 'function')
-    throw new DrpcError(
-      Code.BadMessage,
+    throw badMessage(
       `a route needs a non-empty service method and a handler function, got ${JSON.stringify(serviceMethod) ?? String(serviceMethod)}`,
     );
   return serviceMethod;

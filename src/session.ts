@@ -20,14 +20,21 @@ import { rawProto } from './proto/raw.ts';
 import { Router } from './router.ts';
 import { servePushes, type Serve } from './inbound.ts';
 import { settleReply } from './reply.ts';
-import { Code, DrpcError, codeText, type Status, codeError, badMessage } from './status.ts';
+import { Code, DrpcError, type Status, codeError, badMessage } from './status.ts';
 import type { SessionOptions, SessionOwner, CallOptions, PushOptions, Reply, SessionState, SessionEvents } from './session-types.ts';
 import type { Transport, TransportHandlers } from './transport/transport.ts';
 import type { Meta } from './wire-text.ts';
 
 export type { SessionOptions, SessionOwner, CallOptions, PushOptions, Reply, SessionState, SessionEvents } from './session-types.ts';
 
-const DEFAULTS = Object.freeze({ timeout: 30_000, maxPendingCalls: 65_536, maxConcurrentCalls: 1024, closeTimeout: 5000 });
+type Limits = Required<Pick<SessionOptions, 'timeout' | 'maxPendingCalls' | 'maxConcurrentCalls' | 'closeTimeout'>>;
+const DEFAULTS: Readonly<Limits> = Object.freeze({
+  timeout: 30_000,
+  maxPendingCalls: 65_536,
+  maxConcurrentCalls: 1024,
+  closeTimeout: 5000,
+});
+const LIMITS = Object.keys(DEFAULTS) as (keyof Limits)[];
 const WRITTEN: Promise<void> = Promise.resolve();
 const NO_PLUGINS: readonly Plugin[] = Object.freeze([]);
 
@@ -49,7 +56,7 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
   #pendingCalls?: PendingCalls;
   #frameWriter?: FrameWriter;
   #frameReader?: FrameReader;
-  readonly #opts: Required<Pick<SessionOptions, 'timeout' | 'maxPendingCalls' | 'maxConcurrentCalls' | 'closeTimeout'>>;
+  readonly #opts: Readonly<Limits>;
   readonly #onError: (err: DrpcError, session: Session) => void;
   readonly #codec: Codec;
   #closed?: Promise<void>;
@@ -78,16 +85,10 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
     this.#serve = options.serve ?? servePushes;
     this.#seqs = options.seqs;
     this.#codec = this.codecs.require(options.codec ?? 'json');
-    const o = options;
-    this.#opts =
-      o.timeout === undefined && o.maxPendingCalls === undefined && o.maxConcurrentCalls === undefined && o.closeTimeout === undefined
-        ? DEFAULTS // shared: most sessions take the defaults, and an idle session should stay small
-        : {
-            timeout: o.timeout ?? DEFAULTS.timeout,
-            maxPendingCalls: o.maxPendingCalls ?? DEFAULTS.maxPendingCalls,
-            maxConcurrentCalls: o.maxConcurrentCalls ?? DEFAULTS.maxConcurrentCalls,
-            closeTimeout: o.closeTimeout ?? DEFAULTS.closeTimeout,
-          };
+    // DEFAULTS is shared: most sessions take the defaults, and an idle session should stay small.
+    this.#opts = LIMITS.some((k) => options[k] !== undefined)
+      ? (Object.fromEntries(LIMITS.map((k) => [k, options[k] ?? DEFAULTS[k]])) as Limits)
+      : DEFAULTS;
     this.#onError = options.onError ?? ((err) => console.warn(`[drpc] session ${this.#id}: ${err.message}`));
     this.#id = options.id ?? transport.remoteAddress;
     this.#state = options.preparing ? 'preparing' : 'open';
@@ -97,14 +98,6 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
 
   get #pending(): PendingCalls {
     return (this.#pendingCalls ??= new PendingCalls(this.clock));
-  }
-
-  get #writer(): FrameWriter {
-    return (this.#frameWriter ??= new FrameWriter(this.proto, this));
-  }
-
-  get #reader(): FrameReader {
-    return (this.#frameReader ??= new FrameReader(this.proto, this));
   }
 
   get id(): string {
@@ -163,10 +156,7 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
   /** Resolves once the session is closed (either side, any reason). */
   get closed(): Promise<void> {
     // Made on first use: an idle server session should cost as little memory as possible.
-    if (!this.#closed) {
-      this.#closed = this.#state === 'closed' ? Promise.resolve() : new Promise((r) => (this.#resolveClosed = r));
-    }
-    return this.#closed;
+    return (this.#closed ??= this.#state === 'closed' ? Promise.resolve() : new Promise((r) => (this.#resolveClosed = r)));
   }
 
   /** Per-session user data (drpc's Swap): bind the user, auth info, … */
@@ -190,9 +180,7 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
 
   #call<T, R>(serviceMethod: string, body: unknown, options: CallOptions, valueOnly: boolean): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      const refused = this.#refuseWrite() ?? this.#refuseCall(options);
-      if (refused) return reject(refused);
-      const m = this.#outbound(MType.Call, serviceMethod, body, options);
+      const m = this.#refuseWrite() ?? this.#refuseCall(options) ?? this.#outbound(MType.Call, serviceMethod, body, options);
       if (m instanceof DrpcError) return reject(m);
       const seq = m.seq;
       const pending: PendingCall = {
@@ -218,9 +206,7 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
 
   /** Sends a PUSH (one-way). Resolves once written; rejects with 102 if the session is closed. */
   push(serviceMethod: string, body?: unknown, options: PushOptions = {}): Promise<void> {
-    const refused = this.#refuseWrite();
-    if (refused) return Promise.reject(refused);
-    const m = this.#outbound(MType.Push, serviceMethod, body, options);
+    const m = this.#refuseWrite() ?? this.#outbound(MType.Push, serviceMethod, body, options);
     if (m instanceof DrpcError) return Promise.reject(m);
     if (!this.plugins.length) return this.writeNow(m) ?? WRITTEN;
     return writeWithHooks(this, m, 'beforeWritePush', 'afterWritePush', body).catch((err) => Promise.reject(DrpcError.from(err)));
@@ -236,7 +222,7 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
       m.body = body instanceof Uint8Array ? body : this.codecs.require(m.bodyCodec).encode(body);
     }
     if (!m.seq && m.mtype !== MType.Reply) m.seq = this.#nextSeq(); // AUTH_REPLY takes its own seq, as drpc
-    return this.#writer.write(m);
+    return this.writeMessage(m);
   }
 
   /** Receives the next message during the handshake (with its raw body), or rejects after `timeout` ms. */
@@ -317,10 +303,7 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
 
   #outbound(mtype: number, serviceMethod: string, body: unknown, o: CallOptions): Message | DrpcError {
     if (typeof serviceMethod !== 'string' || serviceMethod === '')
-      return new DrpcError(
-        Code.BadMessage,
-        `service method must be a non-empty string, got ${JSON.stringify(serviceMethod) ?? String(serviceMethod)}`,
-      );
+      return badMessage(`service method must be a non-empty string, got ${JSON.stringify(serviceMethod) ?? String(serviceMethod)}`);
     try {
       const codec = o.codec === undefined ? this.#codec : this.codecs.require(o.codec);
       const meta: Meta = o.meta ? { ...o.meta } : {};
@@ -338,12 +321,12 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
 
   /** Packs and sends, keeping send order even when a filter packs asynchronously. */
   writeMessage(m: Message): Promise<void> {
-    return this.#writer.write(m);
+    return (this.#frameWriter ??= new FrameWriter(this.proto, this)).write(m);
   }
 
   /** Like writeMessage, but undefined when the frame went out synchronously (no promise on the hot path). */
   writeNow(m: Message): Promise<void> | undefined {
-    return this.#writer.writeNow(m);
+    return (this.#frameWriter ??= new FrameWriter(this.proto, this)).writeNow(m);
   }
 
   /** Sends an already packed frame in order with other writes (broadcast packs once for many sessions). */
@@ -371,7 +354,7 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
   receiveFrame(frame: Frame): void {
     if (!this.reading) return; // abort() ended reading, as drpc's read loop ends
     this.#lastReceived = this.clock.now();
-    this.#reader.read(frame);
+    (this.#frameReader ??= new FrameReader(this.proto, this)).read(frame);
   }
 
   /** MessageSink for the reader (internal): false once the session closed or was aborted. */
@@ -382,38 +365,33 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
   /** MessageSink for the reader (internal): a frame that could not be unpacked closes the session. */
   receiveBadFrame(err: unknown): void {
     const e = DrpcError.from(err, Code.BadMessage);
-    this.#onError(e, this);
-    this.abort(e.toStatus(), `bad frame: ${e.message}`);
+    this.#fail(e, `bad frame: ${e.message}`);
+  }
+
+  /** Reports why the session ends, then aborts it. */
+  #fail(err: DrpcError, reason?: string, status: Status = err.toStatus()): void {
+    this.#onError(err, this);
+    this.abort(status, reason);
   }
 
   /** MessageSink for the reader (internal): routes one inbound message. */
   receiveMessage(m: Message): void {
-    this.#dispatch(m);
-  }
-
-  #dispatch(m: Message): void {
     if (this.#state === 'closed' || this.#closeStatus) return;
-    if (this.#state === 'preparing') return this.#earlyArrived(m);
-    if (!ALLOWED[m.mtype]) {
-      // A peer that requires auth answers our first CALL with a failed AUTH_REPLY: that is its verdict.
-      if (m.mtype === MType.AuthReply && m.status.code !== 0) {
-        this.#onError(DrpcError.fromStatus(m.status), this);
-        return this.abort(m.status, `refused by the peer's auth: ${m.status.cause || m.status.msg}`);
-      }
-      const status = {
-        code: Code.MTypeNotAllowed,
-        msg: codeText(Code.MTypeNotAllowed),
-        cause: `got ${mtypeName(m.mtype)} (${m.mtype}) after the handshake`,
-      };
-      this.#onError(DrpcError.fromStatus(status), this);
-      return this.abort(status);
-    }
-    if (m.mtype === MType.Reply) {
-      const call = this.#pendingCalls?.take(m.seq);
-      if (call) call.resolve(m); // a REPLY for an unknown seq is ignored, as drpc does
+    if (this.#state === 'preparing') {
+      if (!(this.#inbox ??= new EarlyInbox(this.clock)).push(m))
+        this.abort(codeError(Code.BadMessage, 'more than 64 messages during the handshake').toStatus());
       return;
     }
-    this.#serve(this, m);
+    if (!ALLOWED[m.mtype]) {
+      // A peer that requires auth answers our first CALL with a failed AUTH_REPLY: that is its verdict.
+      const s = m.status;
+      if (m.mtype === MType.AuthReply && s.code !== 0)
+        return this.#fail(DrpcError.fromStatus(s), `refused by the peer's auth: ${s.cause || s.msg}`, s);
+      return this.#fail(codeError(Code.MTypeNotAllowed, `got ${mtypeName(m.mtype)} (${m.mtype}) after the handshake`));
+    }
+    // A REPLY for an unknown seq is ignored, as drpc does.
+    if (m.mtype === MType.Reply) this.#pendingCalls?.take(m.seq)?.resolve(m);
+    else this.#serve(this, m);
   }
 
   /** Most inbound CALLs handled at once (for serveCalls). */
@@ -429,11 +407,6 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
   /** The session's outbound codec. */
   get codec(): Codec {
     return this.#codec;
-  }
-
-  #earlyArrived(m: Message): void {
-    if (!(this.#inbox ??= new EarlyInbox(this.clock)).push(m))
-      this.abort({ code: Code.BadMessage, msg: 'Bad Message', cause: 'more than 64 messages during the handshake' });
   }
 
   /** TransportHandlers (internal): the transport is gone. */
