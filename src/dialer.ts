@@ -16,7 +16,11 @@ export class Dialer implements Dialing {
   current?: TransportName;
   #waiting?: DialedTransport;
 
-  constructor(private readonly o: DialOptions) {}
+  readonly #o: DialOptions;
+
+  constructor(o: DialOptions) {
+    this.#o = o;
+  }
 
   get waiting(): boolean {
     return !!this.#waiting;
@@ -26,15 +30,15 @@ export class Dialer implements Dialing {
     const ws = this.#waiting;
     this.#waiting = undefined;
     if (ws) return ws;
-    const order = this.o.transports;
-    const known = order.find((t) => nameOf(t) === remembered.get(this.o.url));
+    const order = this.#o.transports;
+    const known = order.find((t) => nameOf(t) === remembered.get(this.#o.url));
     const list = known ? [known, ...order.filter((t) => t !== known)] : order;
     const errors: string[] = [];
     let first: unknown;
     for (const choice of list) {
       const name = nameOf(choice);
       try {
-        const t = await (choice === 'websocket' ? openWebSocket(url, this.o) : choice.open(url, this.o));
+        const t = await (choice === 'websocket' ? openWebSocket(url, this.#o) : choice.open(url, this.#o));
         this.#worked(name);
         return t;
       } catch (err) {
@@ -48,13 +52,13 @@ export class Dialer implements Dialing {
   }
 
   upgrade(url: () => Promise<string>, wanted: () => boolean, opened: () => void): () => void {
-    const every = this.o.upgradeInterval ?? 30_000;
-    const clock = this.o.clock;
+    const every = this.#o.upgradeInterval ?? 30_000;
+    const clock = this.#o.clock;
     let timer: TimerHandle | undefined;
     const attempt = async () => {
       timer = undefined;
       try {
-        const ws = await openWebSocket(await url(), this.o);
+        const ws = await openWebSocket(await url(), this.#o);
         this.#worked('websocket');
         if (!wanted()) return ws.close('superseded');
         this.#waiting = ws;
@@ -63,7 +67,7 @@ export class Dialer implements Dialing {
         if (wanted()) timer = clock.setTimeout(attempt, every);
       }
     };
-    if (every > 0 && this.current !== 'websocket' && this.o.transports.includes('websocket')) timer = clock.setTimeout(attempt, every);
+    if (every > 0 && this.current !== 'websocket' && this.#o.transports.includes('websocket')) timer = clock.setTimeout(attempt, every);
     return () => {
       if (timer !== undefined) clock.clearTimeout(timer);
       timer = undefined;
@@ -77,7 +81,7 @@ export class Dialer implements Dialing {
 
   #worked(name: TransportName): void {
     this.current = name;
-    remembered.set(this.o.url, name);
+    remembered.set(this.#o.url, name);
   }
 }
 

@@ -4,12 +4,12 @@
  * numbers (the endpoint delivers each frame once, in number order). Wire: docs/protocol.md.
  */
 import { concatBytes } from '../alloc.ts';
+import { statusToClose } from '../close-codes.ts';
 import type { Frame } from '../proto/proto.ts';
 import { DrpcError } from '../status.ts';
-import type { FetchResponse } from './node-fetch.ts';
+import { refused, type FetchResponse } from './node-fetch.ts';
+import type { CloseDetails } from './websocket.ts';
 
-// POSTs in flight at once: more than one keeps a busy session from waiting a round trip per batch.
-const MAX_POSTS = 4; // a browser has 6 connections per origin over HTTP/1.1: the stream takes one
 // Frames per POST at most: the endpoint starts on one batch while this side makes the next, and
 // answers it with one write, so neither side waits for the other's whole turn.
 const BATCH = 64;
@@ -22,43 +22,38 @@ export interface PostTarget {
   ready(): boolean;
   /** Sends one POST body whose first frame has number `first` (`text`: JSON frames, one per line). */
   post(first: number, body: string | Uint8Array, text: boolean): Promise<FetchResponse>;
-  /** Rejects with the refusal: the endpoint's status when it sent one. */
-  refused(res: FetchResponse): Promise<DrpcError>;
-  /** The queue gives up: `refusal` when the endpoint refused (its status closes the transport). */
-  failed(reason: string, refusal?: DrpcError): void;
+  /** The queue gives up: the transport closes (`details`: the endpoint's refusal, as a close). */
+  failed(reason: string, details?: CloseDetails): void;
   pause(ms: number): Promise<void>;
   now(): number;
   readonly retryFor: number;
 }
 
-interface Batch {
-  first: number;
-  frames: Frame[];
-  bytes: number;
-}
-
 export class PostQueue {
   #queue: Frame[] = [];
-  #queuedBytes = 0;
-  readonly #inflight = new Set<Batch>(); // POSTs not yet answered
-  #inflightBytes = 0;
+  #buffered = 0; // bytes of the frames queued or in POSTs not yet answered
+  #inflight = 0; // POSTs not yet answered
   #next = 1; // number of the next frame queued
   #flushing = false;
 
-  constructor(private readonly target: PostTarget) {}
+  readonly #target: PostTarget;
+
+  constructor(target: PostTarget) {
+    this.#target = target;
+  }
 
   get bufferedAmount(): number {
-    return this.#queuedBytes + this.#inflightBytes;
+    return this.#buffered;
   }
 
   /** POSTs not yet answered. */
   get inflight(): number {
-    return this.#inflight.size;
+    return this.#inflight;
   }
 
   send(frame: Frame): void {
     this.#queue.push(frame);
-    this.#queuedBytes += size(frame);
+    this.#buffered += frame.length; // a Uint8Array's length is its byteLength
     // A full batch goes at once (see BATCH); a partial one at the end of this task.
     if (this.#queue.length >= BATCH) this.flush();
     else if (!this.#flushing) {
@@ -69,17 +64,21 @@ export class PostQueue {
 
   /** An empty POST: it only carries the transport's acknowledgement. */
   sendEmpty(): void {
-    this.#post([]);
+    void this.#post([]);
   }
 
   flush(): void {
-    const t = this.target;
-    while (this.#inflight.size < MAX_POSTS && this.#queue.length > 0 && !t.closed() && t.ready()) {
+    // POSTs in flight at once: more than one keeps a busy session from waiting a round trip per
+    // batch; a browser has 6 connections per origin over HTTP/1.1, and the stream takes one.
+    // (Local: esbuild inlines it, not a top-level constant of a file that imports.)
+    const MAX_POSTS = 4;
+    const t = this.#target;
+    while (this.#inflight < MAX_POSTS && this.#queue.length > 0 && !t.closed() && t.ready()) {
       // One POST carries frames of one kind (RAW binary or JSON text): the body says which.
       const kind = typeof this.#queue[0];
       let n = 1;
       while (n < this.#queue.length && n < BATCH && typeof this.#queue[n] === kind) n++;
-      this.#post(this.#queue.splice(0, n));
+      void this.#post(this.#queue.splice(0, n));
     }
   }
 
@@ -87,32 +86,28 @@ export class PostQueue {
     this.#queue = [];
   }
 
-  #post(frames: Frame[]): void {
-    let bytes = 0;
-    for (const f of frames) bytes += size(f);
-    this.#queuedBytes -= bytes;
-    const batch = { first: this.#next, frames, bytes };
+  /** One POST of `frames`, numbered from the next number, retried under those numbers. */
+  async #post(frames: Frame[]): Promise<void> {
+    const t = this.#target;
+    const first = this.#next;
     this.#next += frames.length;
-    this.#inflight.add(batch);
-    this.#inflightBytes += bytes;
-    void this.#sendBatch(batch);
-  }
-
-  async #sendBatch(batch: Batch): Promise<void> {
-    const t = this.target;
+    this.#inflight++;
     const end = t.now() + t.retryFor;
-    const text = batch.frames.length > 0 && typeof batch.frames[0] === 'string';
-    const body = text ? (batch.frames as string[]).join('\n') : concatBytes(batch.frames as Uint8Array[]);
+    const text = typeof frames[0] === 'string'; // an empty POST is a binary one
+    const body = text ? (frames as string[]).join('\n') : concatBytes(frames as Uint8Array[]);
     let wait = 0;
     while (!t.closed()) {
       if (wait) await t.pause(wait);
       try {
-        const res = await t.post(batch.first, body, text);
+        const res = await t.post(first, body, text);
         // Refused by the endpoint (a frame too big, an unknown session): the transport closes with
         // that status; the client must not re-send into the same refusal.
-        if (!res.ok) return t.failed('http post refused', await t.refused(res));
-        this.#inflight.delete(batch);
-        this.#inflightBytes -= batch.bytes;
+        if (!res.ok) {
+          const e = await refused(res, 'frames sent up');
+          return t.failed(`http post refused: ${e.causeText || e.message}`, statusToClose(e.toStatus()));
+        }
+        this.#inflight--;
+        for (const f of frames) this.#buffered -= f.length;
         return this.flush();
       } catch (err) {
         const e = DrpcError.from(err);
@@ -122,5 +117,3 @@ export class PostQueue {
     }
   }
 }
-
-const size = (f: Frame): number => (typeof f === 'string' ? f.length : f.byteLength);

@@ -31,17 +31,14 @@ export interface HttpTransportOptions {
   clock?: Clock;
 }
 
-const RAW_TYPE = 'application/vnd.drpc.raw';
-const JSON_TYPE = 'application/vnd.drpc.json';
-const ACK_DELAY = 200; // ms: an idle receiver still acknowledges soon, so the endpoint's outbox stays small
-
 /**
  * The HTTP fallback for a client: `connect(url, { transports: ['websocket', http] })` dials HTTP when
  * WebSocket cannot open (the client's `fetch`, `headers` and `connectTimeout` options apply).
  */
 export const http: TransportOpener = {
   name: 'http',
-  open: (url, o) => openHttp(url, { fetch: o.fetch, headers: o.headers, connectTimeout: o.connectTimeout, clock: o.clock }),
+  // The dial options hold fetch, headers, connectTimeout and clock, and no retryFor (so its default).
+  open: openHttp,
   dialing: (o) => new Dialer(o),
 };
 
@@ -72,8 +69,7 @@ export class HttpTransport implements Transport {
   readonly #o: HttpTransportOptions;
   #handlers?: TransportHandlers;
   #early: Frame[] = [];
-  #done = false;
-  #reason = '';
+  #closed?: { reason: string }; // set once closed: as startListening takes it
   #sid = '';
   #ping = 10_000;
   #stream?: AbortController;
@@ -92,14 +88,10 @@ export class HttpTransport implements Transport {
     this.#clock = options.clock ?? systemClock;
     this.#o = options;
     this.#posts = new PostQueue({
-      closed: () => this.#done,
+      closed: () => !!this.#closed,
       ready: () => this.#sid !== '',
       post: (first, body, text) => this.#postBody(first, body, text),
-      refused: (res) => refused(res, 'frames sent up'),
-      failed: (reason, refusal) =>
-        refusal
-          ? this.#finish(`${reason}: ${refusal.causeText || refusal.message}`, statusToClose(refusal.toStatus()))
-          : this.#finish(reason),
+      failed: (reason, details) => this.#finish(reason, details),
       pause: (ms) => this.#pause(ms),
       now: () => this.#clock.now(),
       retryFor: options.retryFor ?? 10_000,
@@ -118,8 +110,7 @@ export class HttpTransport implements Transport {
         this.#finish(`http open timed out after ${timeout} ms`);
         reject(new DrpcError(Code.DialFailed, `cannot open ${this.remoteAddress}: no answer within ${timeout} ms`));
       }, timeout);
-      const opened = () => (this.#clock.clearTimeout(timer), resolve());
-      this.#openStream(this.#url, opened).catch((err: unknown) => {
+      this.#openStream(this.#url, () => (this.#clock.clearTimeout(timer), resolve())).catch((err: unknown) => {
         this.#clock.clearTimeout(timer);
         this.#finish('http open failed');
         // As a refused WebSocket handshake: a dial failure (105), whatever the endpoint's status said.
@@ -133,17 +124,17 @@ export class HttpTransport implements Transport {
     this.#handlers = handlers;
     const early = this.#early;
     this.#early = [];
-    startListening(handlers, early, this.#done ? { reason: this.#reason } : undefined);
+    startListening(handlers, early, this.#closed);
   }
 
   send(frame: Frame): void {
-    if (this.#done) throw closedTransport('http session is closed');
+    if (this.#closed) throw closedTransport('http session is closed');
     this.#posts.send(frame);
   }
 
   close(reason = 'closed', status?: Status): void {
-    if (this.#done) return;
-    if (this.#sid) void this.#request('DELETE', this.#sessionUrl(), { keepalive: true }).catch(() => {});
+    if (this.#closed) return;
+    if (this.#sid) void this.#request(this.#sessionUrl(), { method: 'DELETE', keepalive: true }).catch(() => {});
     this.#finish(reason, status && status.code !== 0 ? statusToClose(status) : { code: 1000, reason });
   }
 
@@ -152,7 +143,7 @@ export class HttpTransport implements Transport {
   async #openStream(url: URL, opened?: () => void): Promise<void> {
     const ctl = new AbortController();
     this.#stream = ctl;
-    const res = await this.#request('GET', url, { signal: ctl.signal, headers: { accept: 'text/event-stream' } });
+    const res = await this.#request(url, { method: 'GET', signal: ctl.signal, headers: { accept: 'text/event-stream' } });
     if (!res.ok || !res.body) throw await refused(res, 'the http session stream');
     this.#touch();
     let recycled = false;
@@ -171,7 +162,7 @@ export class HttpTransport implements Transport {
     } catch {
       // a broken stream: reopened below, like an ended one
     }
-    if (this.#done || this.#stream !== ctl) return;
+    if (this.#closed || this.#stream !== ctl) return;
     if (!this.#sid) throw new DrpcError(Code.DialFailed, 'the http session stream ended before it opened');
     void this.#reopen(recycled ? 0 : 100);
   }
@@ -190,7 +181,7 @@ export class HttpTransport implements Transport {
         const info = JSON.parse(utf8Decode(e.data, 'the open event')) as { sid: string; ping?: number };
         this.#sid = info.sid;
         this.#ping = info.ping ?? this.#ping;
-        this.#startWatchdog();
+        if (this.#watchdog === undefined) this.#watch(); // one watchdog per transport
         return opened?.();
       }
       case 'close': {
@@ -212,15 +203,19 @@ export class HttpTransport implements Transport {
   #receiveBatch(last: number, bytes: Uint8Array): void {
     const frames = splitBatch(bytes);
     if (!frames) return this.#finish('http session stream: a batch event is cut short');
+    // #receive drops those a replayed batch delivered already.
     const first = last - frames.length + 1;
-    for (let i = Math.max(0, this.#lastDown + 1 - first); i < frames.length; i++) this.#receive(first + i, frames[i]!);
+    for (let i = 0; i < frames.length; i++) this.#receive(first + i, frames[i]!);
   }
 
   /** Acknowledges soon: with the next POST if one goes out meanwhile, else with an empty one. */
   #scheduleAck(): void {
+    // ms: an idle receiver still acknowledges soon, so the endpoint's outbox stays small. (Local:
+    // esbuild inlines it, not a top-level constant of a file that imports.)
+    const ACK_DELAY = 200;
     this.#ackTimer ??= this.#clock.setTimeout(() => {
       this.#ackTimer = undefined;
-      if (this.#done || this.#lastDown <= this.#ackSent) return;
+      if (this.#closed || this.#lastDown <= this.#ackSent) return;
       if (this.#posts.inflight === 0) this.#posts.sendEmpty();
       else this.#scheduleAck(); // the POSTs in flight carry an older ack: try again after them
     }, ACK_DELAY);
@@ -230,9 +225,9 @@ export class HttpTransport implements Transport {
   async #reopen(firstDelay: number): Promise<void> {
     const end = this.#clock.now() + (this.#o.retryFor ?? 10_000);
     let wait = firstDelay;
-    while (!this.#done) {
+    while (!this.#closed) {
       if (wait) await this.#pause(wait);
-      if (this.#done) return;
+      if (this.#closed) return;
       const url = this.#sessionUrl();
       url.searchParams.set('_drpc_ack', String(this.#lastDown));
       try {
@@ -249,28 +244,30 @@ export class HttpTransport implements Transport {
     this.#lastActivity = this.#clock.now();
   }
 
-  /** A stream silent for 2.5 pings is dead even if the socket says nothing: reopen it. */
-  #startWatchdog(): void {
-    if (this.#watchdog !== undefined) return;
-    const check = () => {
-      if (this.#done) return;
+  /** A stream silent for 2.5 pings is dead even if the socket says nothing: reopen it. Checked every ping. */
+  #watch(): void {
+    this.#watchdog = this.#clock.setTimeout(() => {
+      if (this.#closed) return;
       if (this.#clock.now() - this.#lastActivity > this.#ping * 2.5 && this.#stream) {
         this.#stream.abort();
         this.#stream = undefined;
         void this.#reopen(0);
         this.#touch();
       }
-      this.#watchdog = this.#clock.setTimeout(check, this.#ping);
-    };
-    this.#watchdog = this.#clock.setTimeout(check, this.#ping);
+      this.#watch();
+    }, this.#ping);
   }
 
   // ---- up: POSTs (the queue is http-posts.ts) -------------------------------------------------
 
   #postBody(first: number, body: string | Uint8Array, text: boolean): Promise<FetchResponse> {
-    this.#ackSent = Math.max(this.#ackSent, this.#lastDown);
-    const headers = { 'content-type': text ? JSON_TYPE : RAW_TYPE, 'x-drpc-up': String(first), 'x-drpc-ack': String(this.#lastDown) };
-    return this.#request('POST', (this.#postUrl ??= this.#sessionUrl().href), { headers, body: body as BodyInit });
+    this.#ackSent = this.#lastDown; // it only grows
+    const headers = {
+      'content-type': text ? 'application/vnd.drpc.json' : 'application/vnd.drpc.raw',
+      'x-drpc-up': String(first),
+      'x-drpc-ack': String(this.#lastDown),
+    };
+    return this.#request((this.#postUrl ??= this.#sessionUrl().href), { method: 'POST', headers, body: body as BodyInit });
   }
 
   // ---- shared -------------------------------------------------------------------------------
@@ -290,22 +287,21 @@ export class HttpTransport implements Transport {
     return u;
   }
 
-  #request(method: string, url: URL | string, init: FetchInit): Promise<FetchResponse> {
+  #request(url: URL | string, init: FetchInit): Promise<FetchResponse> {
     const extra = this.#o.headers;
-    init.method = method;
     if (extra) init.headers = { ...extra, ...init.headers };
     return this.#fetch(url, init);
   }
 
   #finish(reason: string, details?: CloseDetails): void {
-    if (this.#done) return;
-    this.#done = true;
-    this.#reason = reason;
+    if (this.#closed) return;
+    this.#closed = { reason };
     this.closeDetails = details;
-    // Stale-callback guard: a stream or POST still running finds #done and delivers nothing.
+    // Stale-callback guard: a stream or POST still running finds #closed and delivers nothing.
     this.#stream?.abort();
     this.#stream = undefined;
-    for (const t of [this.#watchdog, this.#ackTimer]) if (t !== undefined) this.#clock.clearTimeout(t);
+    if (this.#watchdog !== undefined) this.#clock.clearTimeout(this.#watchdog);
+    if (this.#ackTimer !== undefined) this.#clock.clearTimeout(this.#ackTimer);
     this.#posts.clear();
     this.#handlers?.transportClosed(reason);
   }

@@ -5,6 +5,9 @@
  * (decoding whole chunks to text cost the HTTP client a tenth of its time). Comment lines
  * (`: ping`) count as activity only.
  */
+import { concatBytes } from '../alloc.ts';
+import { asciiDecode } from '../utf8.ts';
+
 export interface SseEvent {
   event: string;
   id: string;
@@ -12,11 +15,8 @@ export interface SseEvent {
   data: Uint8Array;
 }
 
-const LF = 10;
-const CR = 13;
-const COLON = 58;
-const SPACE = 32;
-const EMPTY = new Uint8Array(0);
+// Bytes are compared as numbers (LF is 10): esbuild does not inline named constants in a file
+// that imports, and this file does.
 
 export class SseParser {
   #rest: Uint8Array[] = []; // the start of a line cut by chunk ends (copies)
@@ -30,16 +30,16 @@ export class SseParser {
   push(chunk: Uint8Array): void {
     let at = 0;
     if (this.#rest.length) {
-      const nl = chunk.indexOf(LF);
+      const nl = chunk.indexOf(10 /* LF */);
       if (nl === -1) return void this.#rest.push(new Uint8Array(chunk));
       this.#rest.push(chunk.subarray(0, nl + 1));
-      const line = join(this.#rest, EMPTY);
+      const line = concatBytes(this.#rest);
       this.#rest = [];
       this.#next(line, 0, line.length - 1);
       this.#owned = this.#data.length; // `line` is a copy already
       at = nl + 1;
     }
-    for (let nl = chunk.indexOf(LF, at); nl !== -1; nl = chunk.indexOf(LF, at)) {
+    for (let nl = chunk.indexOf(10, at); nl !== -1; nl = chunk.indexOf(10, at)) {
       this.#next(chunk, at, nl);
       at = nl + 1;
     }
@@ -50,26 +50,27 @@ export class SseParser {
 
   /** One line: bytes [start, lf) of `b`, where b[lf] is its LF. */
   #next(b: Uint8Array, start: number, lf: number): void {
-    const end = lf > start && b[lf - 1] === CR ? lf - 1 : lf;
+    const end = lf > start && b[lf - 1] === 13 /* CR */ ? lf - 1 : lf;
     if (end === start) return this.#dispatch();
-    if (b[start] === COLON) return; // a comment
-    let colon = b.indexOf(COLON, start);
+    if (b[start] === 58) return; // ':', a comment
+    let colon = b.indexOf(58, start);
     if (colon === -1 || colon > end) colon = end;
     let value = colon + 1;
-    if (value < end && b[value] === SPACE) value++;
+    if (value < end && b[value] === 32 /* space */) value++;
     if (value > end) value = end;
     // The three fields we read, told apart by first byte and length (no string per line).
     const first = b[start];
     const n = colon - start;
     if (n === 4 && first === 100 && b[start + 1] === 97 && b[start + 2] === 116 && b[start + 3] === 97)
       this.#data.push(b.subarray(value, end));
-    else if (n === 5 && first === 101 && ascii(b, start, colon) === 'event') this.#event = ascii(b, value, end);
-    else if (n === 2 && first === 105 && b[start + 1] === 100) this.#id = ascii(b, value, end);
+    else if (n === 5 && first === 101 && asciiDecode(b, start, colon) === 'event') this.#event = asciiDecode(b, value, end);
+    else if (n === 2 && first === 105 && b[start + 1] === 100) this.#id = asciiDecode(b, value, end);
   }
 
   #dispatch(): void {
     if (this.#data.length === 0 && this.#event === '') return;
-    const data = this.#data.length === 1 ? this.#data[0]! : join(this.#data, LF_BYTES);
+    // Several data lines (rare: the endpoint sends one) are joined by LF.
+    const data = this.#data.length === 1 ? this.#data[0]! : concatBytes(this.#data.flatMap((d, i) => (i ? [LF_BYTES, d] : d)));
     const e = { event: this.#event || 'message', id: this.#id, data };
     this.#event = '';
     this.#data.length = 0;
@@ -78,30 +79,7 @@ export class SseParser {
   }
 }
 
-const LF_BYTES = new Uint8Array([LF]);
-
-/** Short ASCII fields (names, ids, event types) as a string. */
-function ascii(b: Uint8Array, from: number, to: number): string {
-  let s = '';
-  for (let i = from; i < to; i++) s += String.fromCharCode(b[i]!);
-  return s;
-}
-
-function join(parts: Uint8Array[], sep: Uint8Array): Uint8Array {
-  let n = sep.length * Math.max(0, parts.length - 1);
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (let i = 0; i < parts.length; i++) {
-    if (i > 0) {
-      out.set(sep, at);
-      at += sep.length;
-    }
-    out.set(parts[i]!, at);
-    at += parts[i]!.length;
-  }
-  return out;
-}
+const LF_BYTES = new Uint8Array([10]);
 
 /** The frames of a batch event (each after its u32 big-endian length), or undefined when it is cut short. */
 export function splitBatch(bytes: Uint8Array): Uint8Array[] | undefined {
