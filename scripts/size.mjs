@@ -17,11 +17,11 @@ const KB = 1024;
 // `budget`: what CI enforces today, a ceiling a little above the current size, so that growth fails
 // CI while the slimming work goes on; lower it as the bundles shrink, down to the target.
 const budgets = [
-  { entry: 'core', what: 'client core (drpc)', target: 8 * KB, budget: 17 * KB },
-  { entry: 'core-http', what: 'core + HTTP fallback', target: 10 * KB, budget: 20.5 * KB },
+  { entry: 'core', what: 'client core (drpc)', target: 8 * KB, budget: 16.75 * KB },
+  { entry: 'core-http', what: 'core + HTTP fallback', target: 10 * KB, budget: 19.75 * KB },
   { entry: 'core-msgpack', what: 'core + msgpack codec', target: 21 * KB, budget: 20 * KB },
   // No target in the issue: what serving the server's calls adds (connect(url, { serve: serveCalls })).
-  { entry: 'core-serve', what: 'core + serveCalls', budget: 18.5 * KB },
+  { entry: 'core-serve', what: 'core + serveCalls', budget: 18.25 * KB },
 ];
 
 // Text that must not appear in a browser bundle. `require("…")` (a CommonJS load takes a literal) and
