@@ -19,6 +19,7 @@ import type { Frame, Proto } from './proto/proto.ts';
 import { rawProto } from './proto/raw.ts';
 import { Router } from './router.ts';
 import { servePushes, type Serve } from './inbound.ts';
+import { checkNumbers } from './options.ts';
 import { settleReply } from './reply.ts';
 import { Code, DrpcError, type Status, codeError, badMessage } from './status.ts';
 import type { SessionOptions, SessionOwner, CallOptions, PushOptions, Reply, SessionState, SessionEvents } from './session-types.ts';
@@ -35,6 +36,13 @@ const DEFAULTS: Readonly<Limits> = Object.freeze({
   closeTimeout: 5000,
 });
 const LIMITS = Object.keys(DEFAULTS) as (keyof Limits)[];
+
+/** The limits given, checked (a NaN or negative one is a 400 naming it, not a limit that never applies), over the defaults. */
+function limits(o: SessionOptions): Limits {
+  // Timeouts may be 0 (none); the call caps count calls, so whole numbers ≥ 1.
+  checkNumbers(LIMITS.map((k) => [k, o[k], k.startsWith('max') ? 1 : 0, k.startsWith('max')]));
+  return Object.fromEntries(LIMITS.map((k) => [k, o[k] ?? DEFAULTS[k]])) as Limits;
+}
 const WRITTEN: Promise<void> = Promise.resolve();
 const NO_PLUGINS: readonly Plugin[] = Object.freeze([]);
 
@@ -86,9 +94,7 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
     this.#seqs = options.seqs;
     this.#codec = this.codecs.require(options.codec ?? 'json');
     // DEFAULTS is shared: most sessions take the defaults, and an idle session should stay small.
-    this.#opts = LIMITS.some((k) => options[k] !== undefined)
-      ? (Object.fromEntries(LIMITS.map((k) => [k, options[k] ?? DEFAULTS[k]])) as Limits)
-      : DEFAULTS;
+    this.#opts = LIMITS.some((k) => options[k] !== undefined) ? limits(options) : DEFAULTS;
     this.#onError = options.onError ?? ((err) => console.warn(`[drpc] session ${this.#id}: ${err.message}`));
     this.#id = options.id ?? transport.remoteAddress;
     this.#state = options.preparing ? 'preparing' : 'open';

@@ -71,6 +71,24 @@ describe('Session: serving is chosen (serve option)', () => {
   });
 });
 
+describe('Session: limits', () => {
+  it('a NaN, negative or fractional limit fails the constructor with 400 naming it', () => {
+    const bad: [SessionOptions, RegExp][] = [
+      [{ timeout: NaN }, /option timeout must be a number ≥ 0, got NaN/],
+      [{ closeTimeout: -1 }, /option closeTimeout must be a number ≥ 0, got -1/],
+      [{ maxPendingCalls: 0 }, /option maxPendingCalls must be a whole number ≥ 1, got 0/],
+      [{ maxConcurrentCalls: 1.5 }, /option maxConcurrentCalls must be a whole number ≥ 1, got 1.5/],
+    ];
+    for (const [options, message] of bad)
+      assert.throws(
+        () => new Session(memoryPair()[0], options),
+        (e: unknown) => e instanceof DrpcError && e.code === Code.BadMessage && message.test(e.message),
+      );
+    // Infinity and 0 mean "none" for the timeouts; Infinity is no cap.
+    new Session(memoryPair()[0], { timeout: 0, closeTimeout: Infinity, maxPendingCalls: Infinity, maxConcurrentCalls: 8 });
+  });
+});
+
 describe('Session: calls', () => {
   it('calls a route and resolves with the decoded reply', async () => {
     const { client, server } = pair();
