@@ -15,8 +15,10 @@ export interface SseEvent {
   data: Uint8Array;
 }
 
-// Bytes are compared as numbers (LF is 10): esbuild does not inline named constants in a file
-// that imports, and this file does.
+const LF = 10;
+const CR = 13;
+const COLON = 58;
+const SPACE = 32;
 
 export class SseParser {
   #rest: Uint8Array[] = []; // the start of a line cut by chunk ends (copies)
@@ -30,7 +32,7 @@ export class SseParser {
   push(chunk: Uint8Array): void {
     let at = 0;
     if (this.#rest.length) {
-      const nl = chunk.indexOf(10 /* LF */);
+      const nl = chunk.indexOf(LF);
       if (nl === -1) return void this.#rest.push(new Uint8Array(chunk));
       this.#rest.push(chunk.subarray(0, nl + 1));
       const line = concatBytes(this.#rest);
@@ -39,7 +41,7 @@ export class SseParser {
       this.#owned = this.#data.length; // `line` is a copy already
       at = nl + 1;
     }
-    for (let nl = chunk.indexOf(10, at); nl !== -1; nl = chunk.indexOf(10, at)) {
+    for (let nl = chunk.indexOf(LF, at); nl !== -1; nl = chunk.indexOf(LF, at)) {
       this.#next(chunk, at, nl);
       at = nl + 1;
     }
@@ -50,13 +52,13 @@ export class SseParser {
 
   /** One line: bytes [start, lf) of `b`, where b[lf] is its LF. */
   #next(b: Uint8Array, start: number, lf: number): void {
-    const end = lf > start && b[lf - 1] === 13 /* CR */ ? lf - 1 : lf;
+    const end = lf > start && b[lf - 1] === CR ? lf - 1 : lf;
     if (end === start) return this.#dispatch();
-    if (b[start] === 58) return; // ':', a comment
-    let colon = b.indexOf(58, start);
+    if (b[start] === COLON) return; // a comment
+    let colon = b.indexOf(COLON, start);
     if (colon === -1 || colon > end) colon = end;
     let value = colon + 1;
-    if (value < end && b[value] === 32 /* space */) value++;
+    if (value < end && b[value] === SPACE) value++;
     if (value > end) value = end;
     // The three fields we read, told apart by first byte and length (no string per line).
     const first = b[start];
@@ -79,7 +81,7 @@ export class SseParser {
   }
 }
 
-const LF_BYTES = new Uint8Array([10]);
+const LF_BYTES = new Uint8Array([LF]);
 
 /** The frames of a batch event (each after its u32 big-endian length), or undefined when it is cut short. */
 export function splitBatch(bytes: Uint8Array): Uint8Array[] | undefined {
