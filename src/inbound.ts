@@ -18,9 +18,13 @@ export type Serve = (session: Session, m: Message) => void;
 export const servePushes: Serve = (session, m) => {
   // A cancel can only be for a CALL this side answered 404 at once: nothing runs, nothing to report.
   if (m.mtype === MType.Push) return void (m.serviceMethod === CANCEL_METHOD || deliverPush(session, m));
-  const status = codeError(Code.NotFound, `no CALL route for ${JSON.stringify(m.serviceMethod)}`);
-  session.writeNow(errorReply(m, status.toStatus(), {}))?.catch((err) => session.reportError(DrpcError.from(err)));
+  session.writeNow(errorReply(m, noCallRoute(m).toStatus(), {}))?.catch((err) => session.reportError(DrpcError.from(err)));
 };
+
+/** 404 for a CALL no route serves: the same answer from a peer that serves calls and from one that serves none. */
+export function noCallRoute(m: Message): DrpcError {
+  return codeError(Code.NotFound, `no CALL route for ${JSON.stringify(m.serviceMethod)}`);
+}
 
 /** Runs a PUSH's handler (no plugins): failures are reported, never answered (drpc only logs them). */
 export function deliverPush(session: Session, m: Message): Promise<void> | void {

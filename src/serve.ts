@@ -10,7 +10,7 @@ import { createMessage, MType, type Message } from './message.ts';
 import type { CallContext, CallHandler } from './router.ts';
 import type { Session } from './session.ts';
 import { RunningJobs, type Job } from './running.ts';
-import { decode, deliverPush, errorReply, pushContext, pushFailed, pushRoute, type Serve } from './inbound.ts';
+import { decode, deliverPush, errorReply, noCallRoute, pushContext, pushFailed, pushRoute, type Serve } from './inbound.ts';
 import type { CachedReply } from './reply-cache.ts';
 import { CALL_ACK_META, CANCEL_META, CANCEL_METHOD, DEADLINE_META } from './extensions.ts';
 import { Code, DrpcError, OK_STATUS, type Status, codeError } from './status.ts';
@@ -138,7 +138,7 @@ function dispatch(session: Session, m: Message, ctx: Ctx): unknown {
 function route(session: Session, m: Message): CallHandler {
   if (!m.serviceMethod) throw codeError(Code.BadMessage, 'invalid service method for message');
   const handler = session.router.call(m.serviceMethod);
-  if (!handler) throw codeError(Code.NotFound, `no CALL route for ${JSON.stringify(m.serviceMethod)}`);
+  if (!handler) throw noCallRoute(m);
   return handler;
 }
 
