@@ -36,8 +36,14 @@ const ours = /[\\/](src|adapters)[\\/]/;
 const treeshake = { moduleSideEffects: (id) => !ours.test(id) };
 
 const esm = {
-  input: { index: 'src/index.ts', msgpack: 'src/codec/msgpack.ts', http: 'src/transport/http.ts', node: 'adapters/node/index.ts' },
-  external: (id) => /^ws$/.test(id) || id.startsWith('node:'),
+  input: {
+    index: 'src/index.ts',
+    msgpack: 'src/codec/msgpack.ts',
+    http: 'src/transport/http.ts',
+    node: 'adapters/node/index.ts',
+    redis: 'adapters/redis/index.ts',
+  },
+  external: (id) => /^(ws|ioredis)$/.test(id) || id.startsWith('node:'),
   output: { dir: 'dist/esm', format: 'es', sourcemap: true, chunkFileNames: '[name].js' },
   plugins: [nodeResolve({ extensions }), esbuild({ target: 'es2022', tsconfig: 'tsconfig.json' })],
   onwarn,
@@ -49,6 +55,7 @@ const browser = {
     msgpack: 'src/codec/msgpack.ts',
     http: 'src/transport/http.ts',
     node: 'adapters/node/browser-stub.ts',
+    redis: 'adapters/redis/browser-stub.ts',
   },
   output: { dir: 'dist/browser', format: 'es', sourcemap: true, chunkFileNames: 'chunks/[name].js' },
   plugins: [cleanBrowserDirs, ...browserPlugins()],

@@ -17,6 +17,7 @@ import type { Router } from './router.ts';
 import type { Session } from './session.ts';
 import { Code, codeError, badMessage } from './status.ts';
 import { checkNumbers } from './options.ts';
+import { memoryLog, type LogEntry, type LogState, type TopicLog, type TopicLogFactory } from './topic-log.ts';
 
 export const SUBSCRIBE_METHOD = '/drpc/subscribe';
 export const UNSUBSCRIBE_METHOD = '/drpc/unsubscribe';
@@ -49,126 +50,172 @@ export interface SubscribeReply {
   gap?: Gap;
 }
 
-interface Entry {
-  offset: number;
-  at: number;
-  payload: unknown;
-}
-
-export class Topic {
-  readonly epoch: string;
-  /** The last offset published (0 before the first message). */
-  offset = 0;
+export class Topic<Published extends number | Promise<number> = number> {
   readonly subscribers = new Set<Session>();
-  #history: Entry[] = [];
-  readonly #count: number;
-  readonly #maxAge: number;
+  readonly #log: TopicLog;
+  /** Sessions whose subscribe waits for a shared log's answer: their live messages wait here, in order. */
+  readonly #joining = new Map<Session, LogEntry[]>();
 
   constructor(
     readonly name: string,
-    private readonly clock: Clock,
+    clock: Clock,
     readonly options: TopicOptions = {},
     /** Where messages for slow subscribers wait (none: every subscriber is written to at once). */
     readonly backlogs?: Backlogs,
+    /** Where offsets are given and history kept. Default: this process's memory. */
+    logs: TopicLogFactory = memoryLog(clock),
   ) {
     if (typeof name !== 'string' || name === '') throw badMessage(`a topic needs a non-empty name, got ${JSON.stringify(name)}`);
     checkNumbers([
       ['history.count', options.history?.count, 0, true],
       ['history.maxAgeMs', options.history?.maxAgeMs, 0],
     ]);
-    this.epoch = newEpoch();
-    this.#count = options.history?.count ?? 1000;
-    this.#maxAge = options.history?.maxAgeMs ?? 300_000;
+    const limits = { count: options.history?.count ?? 1000, maxAgeMs: options.history?.maxAgeMs ?? 300_000 };
+    this.#log = logs(name, limits, (offset, epoch, payload) => this.#deliver(offset, epoch, payload));
   }
 
-  /** Publishes to every subscriber (packed once); returns the message's offset. */
-  publish(payload: unknown): number {
-    const offset = ++this.offset;
-    if (this.#count > 0) {
-      this.#history.push({ offset, at: this.clock.now(), payload });
-      this.#prune();
+  /** The epoch of the topic's history (a shared log's: '' until this node first read it). */
+  get epoch(): string {
+    return this.#log.epoch;
+  }
+
+  /** The last offset published (0 before the first message; a shared log's: the last this node saw). */
+  get offset(): number {
+    return this.#log.offset;
+  }
+
+  /**
+   * Publishes to every subscriber (packed once) and returns the message's offset; with a broker the
+   * offset comes back once the broker took the message (it rejects with 502 when the broker is down).
+   */
+  publish(payload: unknown): Published {
+    return this.#log.append(payload) as Published;
+  }
+
+  /**
+   * Adds `session` and sends what it missed since `offset` of `epoch`; the reply says where it stands.
+   * With a shared log this waits for the broker; live messages meanwhile are held, then sent in order.
+   */
+  subscribe(session: Session, since?: { offset?: number; epoch?: string }): SubscribeReply | Promise<SubscribeReply> {
+    this.subscribers.add(session);
+    const state = this.#log.read(since?.offset);
+    if (!(state instanceof Promise)) return this.#joined(session, state, since);
+    this.#joining.set(session, []);
+    const held = () => {
+      const h = this.#joining.get(session) ?? [];
+      this.#joining.delete(session);
+      return h;
+    };
+    return state.then(
+      (s) => {
+        const reply = this.#joined(session, s, since);
+        // Held messages that the read already covered reach the client as duplicates it drops.
+        for (const e of held()) if (e.offset > s.offset) this.#send(session, e.offset, reply.epoch, e.payload);
+        return reply;
+      },
+      (err: unknown) => {
+        held();
+        this.subscribers.delete(session);
+        throw err;
+      },
+    );
+  }
+
+  /** The retained history, oldest first (memory logs only: a shared log is read with `read()`). */
+  get history(): readonly LogEntry[] {
+    const state = this.#log.read(0);
+    if (state instanceof Promise) {
+      state.catch(() => {});
+      throw badMessage(`topic ${JSON.stringify(this.name)} keeps its history in a broker: use await topic.read(0)`);
     }
-    if (!this.subscribers.size) return offset;
-    const meta = this.#meta(offset);
+    return state.entries;
+  }
+
+  /** Where the topic's log stands, with the entries it keeps after `after`. */
+  read(after?: number): LogState | Promise<LogState> {
+    return this.#log.read(after);
+  }
+
+  /** Stops taking messages from a shared log (the endpoint is closing). */
+  close(): void {
+    this.#log.close?.();
+  }
+
+  #joined(session: Session, state: LogState, since?: { offset?: number; epoch?: string }): SubscribeReply {
+    const reply: SubscribeReply = { epoch: state.epoch, offset: state.offset };
+    if (since?.offset === undefined) return reply; // a new subscriber starts with what comes next
+    if (since.epoch !== undefined && since.epoch !== state.epoch) {
+      reply.gap = { from: since.offset + 1, to: UNKNOWN_END, epochChanged: true };
+      return reply;
+    }
+    if (since.offset + 1 < state.first) reply.gap = { from: since.offset + 1, to: state.first - 1 };
+    for (const e of state.entries) this.#send(session, e.offset, state.epoch, e.payload);
+    return reply;
+  }
+
+  #send(session: Session, offset: number, epoch: string, payload: unknown): void {
+    session.push(TOPIC_PUSH_METHOD, payload, { meta: this.#meta(offset, epoch) }).catch(() => {});
+  }
+
+  #deliver(offset: number, epoch: string, payload: unknown): void {
+    if (!this.subscribers.size) return;
+    const meta = this.#meta(offset, epoch);
     const backlogs = this.backlogs;
-    if (!backlogs) {
+    const joining = this.#joining;
+    if (!backlogs && !joining.size) {
       broadcast(this.subscribers, TOPIC_PUSH_METHOD, payload, { meta });
-      return offset;
+      return;
     }
     // Subscribers that keep up get the shared frame; slow ones queue it, bounded (backlog.ts).
     const fast: Session[] = [];
     for (const s of this.subscribers) {
-      if (!backlogs.isSlow(s)) {
-        fast.push(s);
-        continue;
+      const held = joining.get(s);
+      if (held) held.push({ offset, payload });
+      else if (!backlogs?.isSlow(s)) fast.push(s);
+      else {
+        const frame = packPush(s, payload, meta);
+        if (frame !== undefined) backlogs.add(s, this.name, frame, this.options.slowPolicy ?? 'drop-oldest');
       }
-      const frame = packPush(s, payload, meta);
-      if (frame !== undefined) backlogs.add(s, this.name, frame, this.options.slowPolicy ?? 'drop-oldest');
     }
     if (fast.length) broadcast(fast, TOPIC_PUSH_METHOD, payload, { meta });
-    return offset;
   }
 
-  /** Adds `session` and sends what it missed since `offset` of `epoch`; the reply says where it stands. */
-  subscribe(session: Session, since?: { offset?: number; epoch?: string }): SubscribeReply {
-    this.#prune();
-    this.subscribers.add(session);
-    const reply: SubscribeReply = { epoch: this.epoch, offset: this.offset };
-    if (since?.offset === undefined) return reply; // a new subscriber starts with what comes next
-    if (since.epoch !== undefined && since.epoch !== this.epoch) {
-      reply.gap = { from: since.offset + 1, to: UNKNOWN_END, epochChanged: true };
-      return reply;
-    }
-    const first = this.#history[0]?.offset ?? this.offset + 1;
-    if (since.offset + 1 < first) reply.gap = { from: since.offset + 1, to: first - 1 };
-    for (const e of this.#history)
-      if (e.offset > since.offset) session.push(TOPIC_PUSH_METHOD, e.payload, { meta: this.#meta(e.offset) }).catch(() => {});
-    return reply;
-  }
-
-  /** The retained history as [offset, payload] pairs (oldest first). */
-  get history(): readonly Entry[] {
-    this.#prune();
-    return this.#history;
-  }
-
-  #meta(offset: number): Record<string, string> {
-    return { [TOPIC_META.topic]: this.name, [TOPIC_META.offset]: String(offset), [TOPIC_META.epoch]: this.epoch };
-  }
-
-  #prune(): void {
-    const h = this.#history;
-    const oldest = this.clock.now() - this.#maxAge;
-    let drop = Math.max(0, h.length - this.#count);
-    while (drop < h.length && h[drop]!.at < oldest) drop++;
-    if (drop) this.#history = h.slice(drop);
+  #meta(offset: number, epoch: string): Record<string, string> {
+    return { [TOPIC_META.topic]: this.name, [TOPIC_META.offset]: String(offset), [TOPIC_META.epoch]: epoch };
   }
 }
 
 /** The topics a peer publishes, and the `/drpc/subscribe` and `/drpc/unsubscribe` routes. */
-export class TopicHub {
-  readonly #topics = new Map<string, Topic>();
-  readonly #bySession = new Map<Session, Set<Topic>>();
+export class TopicHub<Published extends number | Promise<number> = number> {
+  readonly #topics = new Map<string, Topic<Published>>();
+  readonly #bySession = new Map<Session, Set<Topic<Published>>>();
 
   constructor(
     private readonly clock: Clock,
     private readonly backlogs?: Backlogs,
+    /** Where the topics' logs live (default: memory; an endpoint's broker: shared by every node). */
+    private readonly logs?: TopicLogFactory,
   ) {}
 
   /** Declares (or returns) a topic; subscribing to an undeclared topic is a 404. */
-  topic(name: string, options?: TopicOptions): Topic {
+  topic(name: string, options?: TopicOptions): Topic<Published> {
     let t = this.#topics.get(name);
-    if (!t) this.#topics.set(name, (t = new Topic(name, this.clock, options, this.backlogs)));
+    if (!t) this.#topics.set(name, (t = new Topic<Published>(name, this.clock, options, this.backlogs, this.logs)));
     return t;
   }
 
-  get(name: string): Topic | undefined {
+  get(name: string): Topic<Published> | undefined {
     return this.#topics.get(name);
   }
 
   /** Publishes to a declared topic (declaring it with defaults if needed); returns the offset. */
-  publish(name: string, payload: unknown): number {
+  publish(name: string, payload: unknown): Published {
     return this.topic(name).publish(payload);
+  }
+
+  /** Closes every topic's log (the endpoint is closing). */
+  close(): void {
+    for (const t of this.#topics.values()) t.close();
   }
 
   route(router: Router): void {
@@ -205,7 +252,7 @@ export class TopicHub {
     return t.subscribe(session, { offset, epoch });
   }
 
-  #drop(session: Session, t: Topic): void {
+  #drop(session: Session, t: Topic<Published>): void {
     t.subscribers.delete(session);
     this.#bySession.get(session)?.delete(t);
   }
@@ -228,8 +275,4 @@ function topicName(body: unknown): string {
   const topic = (body as { topic?: unknown } | null)?.topic;
   if (typeof topic !== 'string' || !topic) throw codeError(Code.BadMessage, 'subscribe needs {"topic": "<name>"}');
   return topic;
-}
-
-function newEpoch(): string {
-  return Date.now().toString(36) + Math.random().toString(36).slice(2, 8);
 }

@@ -9,6 +9,7 @@ import type { Session } from '../../src/session.ts';
 import type { PeerOptions } from '../../src/session-types.ts';
 import type { DrpcError } from '../../src/status.ts';
 import { checkNumbers } from '../../src/options.ts';
+import type { Broker } from './broker.ts';
 
 export interface UpgradeInfo {
   request: IncomingMessage;
@@ -55,6 +56,12 @@ export interface EndpointOptions<C extends AnyContract = Untyped> extends PeerOp
   maxConnections?: number;
   /** Most inbound CALLs handled at once per session; more get REPLY 500. Default 1024. */
   maxConcurrentCalls?: number;
+  /**
+   * Shares topics (offsets, history, resume on any node) and session pushes with the endpoints of
+   * other nodes, e.g. `redisBroker()` from drpc/redis; `publish()` then resolves with the offset.
+   * The endpoint does not close it. Default: none, everything in this process's memory.
+   */
+  broker?: Broker;
   /** Errors nobody awaits (push handler failures, bad frames …). Default: console.warn. */
   onError?: (err: DrpcError, session?: Session) => void;
 }

@@ -22,6 +22,7 @@ import { ReplyCache, type ClientReplies } from '../../src/reply-cache.ts';
 import { REFRESH_AUTH_METHOD } from '../../src/extensions.ts';
 import { Backlogs } from '../../src/backlog.ts';
 import { TopicHub, type Topic, type TopicOptions } from '../../src/topics.ts';
+import type { Broker } from './broker.ts';
 import {
   specOf,
   validate,
@@ -54,17 +55,23 @@ import { admit, refusal } from './upgrade.ts';
 
 export type { UpgradeInfo, EndpointOptions, EndpointEvents } from './endpoint-options.ts';
 
-export function createEndpoint<C extends AnyContract = Untyped>(options: EndpointOptions<C> = {}): Endpoint<C> {
-  return new Endpoint<C>(options);
+/** An endpoint with a `broker` publishes through it: `publish()` resolves with the offset the broker gave. */
+export function createEndpoint<C extends AnyContract = Untyped>(
+  options: EndpointOptions<C> & { broker: Broker },
+): Endpoint<C, Promise<number>>;
+export function createEndpoint<C extends AnyContract = Untyped>(options?: EndpointOptions<C>): Endpoint<C>;
+export function createEndpoint<C extends AnyContract = Untyped>(options: EndpointOptions<C> = {}): Endpoint<C, number | Promise<number>> {
+  return new Endpoint<C, number | Promise<number>>(options);
 }
 
 type Target = Session | string;
 
-export class Endpoint<C extends AnyContract = Untyped> {
+/** `Published`: what `publish()` returns: the offset, or with a broker a promise of it. */
+export class Endpoint<C extends AnyContract = Untyped, Published extends number | Promise<number> = number> {
   readonly router = new Router();
   readonly sessions = new SessionHub();
   /** Topics this endpoint publishes (offsets, epochs, bounded history for resume). */
-  readonly topics: TopicHub;
+  readonly topics: TopicHub<Published>;
   /** Named groups of sessions: `rooms.join(session, name)`, then `broadcast(…, { room: name })`. */
   readonly rooms = new Rooms();
   readonly clock: Clock;
@@ -88,11 +95,18 @@ export class Endpoint<C extends AnyContract = Untyped> {
       this.rooms.sessionClosed(s);
       this.#connections--;
       this.#transports.delete(s.transport);
+      const held = this.sessions.get(s.id) === s;
       this.sessions.remove(s);
+      if (held) this.#opts.broker?.release(s.id);
       const taken = s.replyCacheTaken;
       if (taken) this.#replyCache?.release(taken);
     },
-    sessionRenamed: (s, id, prev) => this.sessions.rename(s, id, prev),
+    sessionRenamed: (s, id, prev) => {
+      this.sessions.rename(s, id, prev);
+      if (this.sessions.get(id) !== s) return; // not in the hub (yet)
+      this.#opts.broker?.release(prev);
+      this.#hold(id);
+    },
   };
   readonly #onError = (err: DrpcError, s: Session): void => {
     const report = this.#opts.onError;
@@ -130,7 +144,7 @@ export class Endpoint<C extends AnyContract = Untyped> {
         }
       });
     if (options.slowConsumers !== false) this.#backlogs = new Backlogs(this.clock, options.slowConsumers);
-    this.topics = new TopicHub(this.clock, this.#backlogs);
+    this.topics = new TopicHub<Published>(this.clock, this.#backlogs, options.broker?.logs);
     if (options.replyCache !== false) this.#replyCache = new ReplyCache(this.clock, options.replyCache);
     this.topics.route(this.router);
     if (options.http !== false) this.#http = this.#httpRoutes();
@@ -204,7 +218,24 @@ export class Endpoint<C extends AnyContract = Untyped> {
 
   /** Pushes to one session (by session or id); typed from the contract's pushes. */
   push<M extends PushName<C>>(target: Target, serviceMethod: M, payload: PushInput<C, M>, options?: PushOptions): Promise<void> {
+    const broker = this.#opts.broker;
+    if (broker && typeof target === 'string' && !this.sessions.get(target))
+      return this.#relay(broker, target, serviceMethod, payload, options);
     return this.#session(target).then((s) => s.push(serviceMethod, payload, options));
+  }
+
+  /** A push to a session another node holds (through the broker); 404 when no node holds it. */
+  async #relay(broker: Broker, id: string, serviceMethod: string, payload: unknown, options?: PushOptions): Promise<void> {
+    if (!(await broker.relay(id, { serviceMethod, payload, meta: options?.meta })))
+      throw new DrpcError(Code.NotFound, codeText(Code.NotFound), `no session ${JSON.stringify(id)} on any node`);
+  }
+
+  /** Takes pushes other nodes send to session `id` (this node holds it). */
+  #hold(id: string): void {
+    this.#opts.broker?.hold(id, (p) => {
+      const s = this.sessions.get(id);
+      s?.push(p.serviceMethod, p.payload, { meta: p.meta }).catch((err: unknown) => this.#onError(DrpcError.from(err), s));
+    });
   }
 
   /** Topic messages waiting for a slow subscriber (count and bytes; 0 when it keeps up). */
@@ -213,12 +244,12 @@ export class Endpoint<C extends AnyContract = Untyped> {
   }
 
   /** Declares a topic clients may subscribe to (history limits, authorization, slow-consumer policy). */
-  topic<M extends TopicName<C>>(name: M, options?: TopicOptions): Topic {
+  topic<M extends TopicName<C>>(name: M, options?: TopicOptions): Topic<Published> {
     return this.topics.topic(name, options);
   }
 
   /** Publishes to a topic's subscribers (declaring the topic with defaults if needed); returns the offset. */
-  publish<M extends TopicName<C>>(name: M, payload: TopicInput<C, M>): number {
+  publish<M extends TopicName<C>>(name: M, payload: TopicInput<C, M>): Published {
     return this.topics.publish(name, payload);
   }
 
@@ -289,6 +320,7 @@ export class Endpoint<C extends AnyContract = Untyped> {
     this.#closing = true;
     this.#pong.stop();
     this.#backlogs?.stop();
+    this.topics.close();
     for (const t of this.#transports)
       if (t instanceof NodeWebSocketTransport || t instanceof NodeHttpTransport) t.closeCode = SERVICE_RESTART;
     await Promise.all(this.sessions.list().map((s) => s.close('endpoint closing', { timeout: drain })));
@@ -369,6 +401,7 @@ export class Endpoint<C extends AnyContract = Untyped> {
         this.#replyCache && options.clientId !== undefined ? { replyCache: { maxAgeMs: this.#replyCache.maxAgeMs } } : {},
       );
     this.sessions.add(session);
+    this.#hold(session.id);
     this.#events.emit('session', session);
     return session;
   }

@@ -1,0 +1,27 @@
+/**
+ * A broker lets endpoints on many nodes act as one (DESIGN.md, scale-out): topics share one log, so
+ * offsets, history and resume hold on any node; a push to a session id reaches the node that holds
+ * it. `redisBroker()` (drpc/redis) is the implementation; without a broker an endpoint keeps
+ * everything in its own memory.
+ */
+import type { TopicLogFactory } from '../../src/topic-log.ts';
+
+/** A push handed from one node to the node that holds its session. */
+export interface RelayedPush {
+  serviceMethod: string;
+  payload: unknown;
+  meta?: Record<string, string>;
+}
+
+export interface Broker {
+  /** Makes each topic's shared log: offsets given once for all nodes, messages fanned out to every node. */
+  readonly logs: TopicLogFactory;
+  /** This node holds session `id`: pushes other nodes send to it arrive at `deliver`. */
+  hold(id: string, deliver: (push: RelayedPush) => void): void;
+  /** This node no longer holds session `id`. */
+  release(id: string): void;
+  /** Hands a push to the node that holds session `id`; resolves false when no node holds it. */
+  relay(id: string, push: RelayedPush): Promise<boolean>;
+  /** Closes the broker's connections (after every endpoint using it closed). */
+  close(): Promise<void>;
+}

@@ -1,0 +1,224 @@
+/**
+ * redisBroker(): endpoints on many nodes share topics and session pushes through Redis (DESIGN.md,
+ * scale-out). Offsets and history live in Redis Streams, given out by one script per publish, so a
+ * client resumes on any node; live messages reach every node by pub/sub; a push to a session id is
+ * published on that session's channel, which only the node holding it listens to.
+ *
+ *   const broker = redisBroker({ redis: 'redis://127.0.0.1:6379' });
+ *   const ep = createEndpoint({ broker });        // on every node
+ *   await ep.close(); await broker.close();
+ */
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Broker, RelayedPush } from '../node/broker.ts';
+import type { Deliver, LogLimits, TopicLog } from '../../src/topic-log.ts';
+import { Code, DrpcError, codeText } from '../../src/status.ts';
+import { checkNumbers } from '../../src/options.ts';
+import { RedisLog, type LogLink } from './log.ts';
+import { APPEND, READ } from './scripts.ts';
+import { decodePayload, encodePayload } from './payload.ts';
+
+export interface RedisBrokerOptions {
+  /** A connection URL, ioredis options, or an ioredis client of yours (the broker adds a subscriber from it). Default 'redis://127.0.0.1:6379'. */
+  redis?: string | RedisOptions | Redis;
+  /** Prefix of every key and channel, so several apps can share one Redis. Default 'drpc:'. */
+  prefix?: string;
+  /** How long a publish or a subscribe waits for Redis before it fails with 502, in ms. Default 5000. */
+  timeoutMs?: number;
+  /** Redis errors nobody awaits (a lost connection, a failed catch-up). Default: console.warn. */
+  onError?: (err: DrpcError) => void;
+}
+
+type Scripted = Redis & {
+  drpcAppend(hash: string, stream: string, epoch: string, payload: Buffer, count: number, channel: string): Promise<[number, string]>;
+  drpcReadBuffer(hash: string, stream: string, epoch: string, after: number, maxAge: number): Promise<unknown>;
+};
+
+export function redisBroker(options: RedisBrokerOptions = {}): RedisBroker {
+  return new RedisBroker(options);
+}
+
+export class RedisBroker implements Broker {
+  readonly prefix: string;
+  readonly #redis: Scripted;
+  readonly #sub: Redis;
+  readonly #owned: boolean;
+  readonly #timeout: number;
+  readonly #report: (err: DrpcError) => void;
+  /** Topic logs and held sessions by channel. */
+  readonly #logs = new Map<string, RedisLog>();
+  readonly #held = new Map<string, (push: RelayedPush) => void>();
+  #everReady = false;
+  #closed = false;
+
+  constructor(options: RedisBrokerOptions = {}) {
+    checkNumbers([['timeoutMs', options.timeoutMs, 1]]);
+    this.prefix = options.prefix ?? 'drpc:';
+    this.#timeout = options.timeoutMs ?? 5000;
+    this.#report = options.onError ?? ((err) => console.warn(`[drpc] redis broker: ${err.detail}`));
+    const given = options.redis;
+    this.#owned = !(given instanceof Redis);
+    // Our own connections do not resend a command after a reconnect: a publish that failed must not
+    // land later behind the caller's back. Waiting for Redis is bounded by `timeoutMs` instead.
+    const own = { maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false, lazyConnect: false };
+    const redis =
+      given instanceof Redis
+        ? given
+        : typeof given === 'string' || given === undefined
+          ? new Redis(given ?? 'redis://127.0.0.1:6379', own)
+          : new Redis({ ...given, ...own });
+    redis.defineCommand('drpcAppend', { numberOfKeys: 2, lua: APPEND });
+    redis.defineCommand('drpcRead', { numberOfKeys: 2, lua: READ });
+    this.#redis = redis as Scripted;
+    this.#sub = redis.duplicate({ maxRetriesPerRequest: null, autoResubscribe: true });
+    redis.on('error', (err: Error) => this.#lost('commands', err));
+    this.#sub.on('error', (err: Error) => this.#lost('subscriber', err));
+    this.#sub.on('messageBuffer', (channel: Buffer, message: Buffer) => this.#message(channel.toString(), message));
+    this.#sub.on('ready', () => {
+      // ioredis re-subscribed before 'ready'; what was published while we were away is read back.
+      if (this.#everReady) for (const log of this.#logs.values()) log.catchUp();
+      this.#everReady = true;
+    });
+  }
+
+  readonly logs = (topic: string, limits: LogLimits, deliver: Deliver): TopicLog => {
+    const key = `${this.prefix}{t:${topic}}`;
+    const channel = `${this.prefix}t:${topic}`;
+    const link: LogLink = {
+      topic,
+      limits,
+      append: (payload, epoch) => {
+        const what = `publish to ${JSON.stringify(topic)}`;
+        const bytes = encodeFor(what, payload);
+        return this.#command(what, () => this.#redis.drpcAppend(`${key}:m`, `${key}:l`, epoch, bytes, limits.count, channel));
+      },
+      read: (after, epoch) =>
+        this.#command(`read ${JSON.stringify(topic)}`, () =>
+          this.#redis.drpcReadBuffer(`${key}:m`, `${key}:l`, epoch, after ?? -1, limits.maxAgeMs),
+        ),
+      subscribe: () => this.#command(`listen to ${JSON.stringify(topic)}`, () => this.#sub.subscribe(channel), this.#sub),
+      unsubscribe: () => {
+        this.#logs.delete(channel);
+        if (!this.#closed) this.#sub.unsubscribe(channel).catch(() => {});
+      },
+      report: (err) => this.#report(DrpcError.from(err, Code.BadGateway)),
+    };
+    const log = new RedisLog(link, deliver);
+    this.#logs.set(channel, log);
+    return log;
+  };
+
+  hold(id: string, deliver: (push: RelayedPush) => void): void {
+    const channel = this.#sessionChannel(id);
+    this.#held.set(channel, deliver);
+    this.#sub.subscribe(channel).catch((err: unknown) => this.#lost('subscriber', err));
+  }
+
+  release(id: string): void {
+    const channel = this.#sessionChannel(id);
+    if (!this.#held.delete(channel) || this.#closed) return;
+    this.#sub.unsubscribe(channel).catch(() => {});
+  }
+
+  async relay(id: string, push: RelayedPush): Promise<boolean> {
+    const what = `push to session ${JSON.stringify(id)}`;
+    const message = encodeFor(what, [push.serviceMethod, push.payload, push.meta ?? null]);
+    const receivers = await this.#command(what, () => this.#redis.publish(this.#sessionChannel(id), message));
+    return receivers > 0;
+  }
+
+  /** Closes both connections (ours: QUIT; yours: only the subscriber the broker made). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const log of [...this.#logs.values()]) log.close();
+    this.#held.clear();
+    await Promise.all([quit(this.#sub), this.#owned ? quit(this.#redis) : undefined]);
+  }
+
+  #sessionChannel(id: string): string {
+    return `${this.prefix}s:${id}`;
+  }
+
+  #message(channel: string, message: Buffer): void {
+    const log = this.#logs.get(channel);
+    if (log) return log.live(message);
+    const deliver = this.#held.get(channel);
+    if (!deliver) return;
+    try {
+      const [serviceMethod, payload, meta] = decodePayload(message) as [string, unknown, Record<string, string> | null];
+      deliver({ serviceMethod, payload, meta: meta ?? undefined });
+    } catch (err) {
+      this.#report(
+        new DrpcError(Code.BadMessage, codeText(Code.BadMessage), `a relayed push on ${channel} could not be read: ${String(err)}`),
+      );
+    }
+  }
+
+  /** Runs a command once its connection is ready (waiting at most `timeoutMs`); a failure is a 502 naming what failed. */
+  async #command<T>(what: string, run: () => Promise<T>, conn: Redis = this.#redis): Promise<T> {
+    if (this.#closed) throw new DrpcError(Code.ConnClosed, codeText(Code.ConnClosed), `${what}: the redis broker is closed`);
+    try {
+      if (conn.status !== 'ready') await ready(conn, this.#timeout);
+      return await within(run(), this.#timeout);
+    } catch (err) {
+      throw new DrpcError(
+        Code.BadGateway,
+        codeText(Code.BadGateway),
+        `${what}: redis: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
+  }
+
+  #lost(which: string, err: unknown): void {
+    if (this.#closed) return;
+    this.#report(
+      new DrpcError(Code.BadGateway, codeText(Code.BadGateway), `${which} connection: ${err instanceof Error ? err.message : String(err)}`),
+    );
+  }
+}
+
+/** A payload as it travels to other nodes; one JSON cannot carry is a 400 naming it. */
+function encodeFor(what: string, payload: unknown): Buffer {
+  try {
+    return encodePayload(payload);
+  } catch (err) {
+    throw new DrpcError(
+      Code.BadMessage,
+      codeText(Code.BadMessage),
+      `${what}: the payload cannot go through the broker: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+}
+
+const waiting = new WeakMap<Redis, Promise<void>>();
+
+/** Resolves when `conn` is ready (one listener however many commands wait); rejects after `ms`, or at once when it was closed for good. */
+function ready(conn: Redis, ms: number): Promise<void> {
+  if (conn.status === 'end') return Promise.reject(new Error('connection closed'));
+  let wait = waiting.get(conn);
+  if (!wait) {
+    wait = new Promise<void>((resolve) =>
+      conn.once('ready', () => {
+        waiting.delete(conn);
+        resolve();
+      }),
+    );
+    waiting.set(conn, wait);
+  }
+  return within(wait, ms, `not connected within ${ms} ms (${conn.status})`);
+}
+
+function within<T>(p: Promise<T>, ms: number, why = `no answer within ${ms} ms`): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(why)), ms)))]).finally(() =>
+    clearTimeout(timer),
+  );
+}
+
+async function quit(conn: Redis): Promise<void> {
+  try {
+    await within(conn.quit(), 1000);
+  } catch {
+    conn.disconnect();
+  }
+}

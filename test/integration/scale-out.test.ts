@@ -1,0 +1,263 @@
+/**
+ * Scale-out: endpoints on two "nodes" (two endpoints in this process, each with its own broker and
+ * Redis connections) share one real redis-server. A client reaches them through a TCP switch, so a
+ * test can move it from one node to the other as a load balancer would.
+ */
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { createEndpoint, type Endpoint, type EndpointOptions } from '../../adapters/node/endpoint.ts';
+import { redisBroker, type RedisBroker, type RedisBrokerOptions } from '../../adapters/redis/broker.ts';
+import { Code, DrpcError } from '../../src/status.ts';
+import type { Gap } from '../../src/topics.ts';
+import { RedisServer } from '../redis-server.ts';
+import { Harness, delay, rejection, until } from './helpers.ts';
+
+let redis: RedisServer;
+before(async () => {
+  redis = await RedisServer.start();
+});
+after(() => redis.stop());
+
+type Node = { ep: Endpoint<never, Promise<number>>; broker: RedisBroker; port: number; url: string; errors: DrpcError[] };
+
+let prefixes = 0;
+
+/** An endpoint with a Redis broker of its own, as on a separate node; all nodes of a test share one prefix. */
+async function node(h: Harness, prefix: string, options: EndpointOptions = {}, brokerOptions: RedisBrokerOptions = {}): Promise<Node> {
+  const errors: DrpcError[] = [];
+  const broker = redisBroker({ redis: redis.url, prefix, onError: (e) => errors.push(e), ...brokerOptions });
+  h.defer(() => broker.close());
+  const ep = createEndpoint({ broker, onError: (e) => errors.push(e), ...options }) as unknown as Node['ep'];
+  h.defer(() => ep.close({ drain: 0 }));
+  const { port, url } = await ep.listen({ path: '/rpc' });
+  return { ep, broker, port, url, errors };
+}
+
+/** A TCP switch in front of the nodes: `to(port)` sends new connections there and cuts the current ones. */
+async function tcpSwitch(h: Harness, port: number): Promise<{ url: string; to(port: number): void }> {
+  let target = port;
+  const open = new Set<net.Socket>();
+  const server = net.createServer((inbound) => {
+    const outbound = net.connect(target, '127.0.0.1');
+    for (const s of [inbound, outbound]) {
+      open.add(s);
+      s.on('error', () => {});
+      s.on('close', () => {
+        open.delete(s);
+        inbound.destroy();
+        outbound.destroy();
+      });
+    }
+    inbound.pipe(outbound).pipe(inbound);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  h.defer(() => {
+    for (const s of open) s.destroy();
+    return new Promise<void>((r) => server.close(() => r()));
+  });
+  const { port: own } = server.address() as net.AddressInfo;
+  return {
+    url: `ws://127.0.0.1:${own}/rpc`,
+    to(next: number) {
+      target = next;
+      for (const s of open) s.destroy();
+    },
+  };
+}
+
+describe('scale-out over Redis: topics and session pushes across nodes', { timeout: 60_000 }, () => {
+  test('a message published on one node reaches subscribers on every node, with one offset sequence and one epoch', async (t) => {
+    const h = new Harness(t);
+    const prefix = `t${++prefixes}:`;
+    const [a, b] = [await node(h, prefix), await node(h, prefix)];
+    for (const n of [a, b]) n.ep.topic('/prices' as never);
+    const onA: [unknown, number, string][] = [];
+    const onB: [unknown, number, string][] = [];
+    await h.client(a.url).subscribe('/prices', (m, i) => void onA.push([m, i.offset, i.epoch])).ready;
+    await h.client(b.url).subscribe('/prices', (m, i) => void onB.push([m, i.offset, i.epoch])).ready;
+    const offsets = [];
+    for (const [n, p] of [
+      [a, 1],
+      [b, 2],
+      [a, 3],
+    ] as const)
+      offsets.push(await n.ep.publish('/prices' as never, { p } as never));
+    assert.deepEqual(offsets, [1, 2, 3], 'offsets come from Redis, one sequence for both nodes');
+    await until(() => onA.length === 3 && onB.length === 3, 'three messages on each node');
+    for (const got of [onA, onB])
+      assert.deepEqual(
+        got.map(([m, o]) => [m, o]),
+        [
+          [{ p: 1 }, 1],
+          [{ p: 2 }, 2],
+          [{ p: 3 }, 3],
+        ],
+      );
+    assert.equal(new Set([...onA, ...onB].map(([, , e]) => e)).size, 1, 'one epoch on every node');
+    assert.equal(a.ep.topic('/prices' as never).epoch, onA[0]![2]);
+    assert.deepEqual([...a.errors, ...b.errors], []);
+  });
+
+  test('a client that moves to another node resumes there: what was published meanwhile arrives once, in order', async (t) => {
+    const h = new Harness(t);
+    const prefix = `t${++prefixes}:`;
+    const [a, b] = [await node(h, prefix), await node(h, prefix)];
+    for (const n of [a, b]) n.ep.topic('/feed' as never);
+    const lb = await tcpSwitch(h, a.port);
+    const { client: c, log } = h.logged(lb.url);
+    const got: number[] = [];
+    const gaps: Gap[] = [];
+    c.on('gap', (g) => void gaps.push(g));
+    await c.subscribe('/feed', (m) => void got.push(m as number)).ready;
+    for (let i = 1; i <= 3; i++) await a.ep.publish('/feed' as never, i as never);
+    await until(() => got.length === 3, 'the first three, through node A');
+    lb.to(b.port); // node A "goes away" for this client
+    await log.waitFor('reconnecting');
+    for (let i = 4; i <= 6; i++) await a.ep.publish('/feed' as never, i as never); // still published on A
+    await until(() => b.ep.sessions.count === 1, 'the client on node B', 5000);
+    await until(() => got.length === 6, 'the replay from the shared history, on node B');
+    for (let i = 7; i <= 8; i++) await a.ep.publish('/feed' as never, i as never);
+    await until(() => got.length === 8, 'live again, published on A, delivered by B');
+    await delay(30);
+    assert.deepEqual(got, [1, 2, 3, 4, 5, 6, 7, 8]);
+    assert.deepEqual(gaps, []);
+  });
+
+  test('history limits hold across nodes: since 0 on another node gets what Redis keeps, and a gap for the rest', async (t) => {
+    const h = new Harness(t);
+    const prefix = `t${++prefixes}:`;
+    const [a, b] = [await node(h, prefix), await node(h, prefix)];
+    a.ep.topic('/log' as never, { history: { count: 3 } });
+    b.ep.topic('/log' as never, { history: { count: 3 } });
+    for (let i = 1; i <= 5; i++) await a.ep.publish('/log' as never, i as never);
+    const got: number[] = [];
+    const gaps: Gap[] = [];
+    const sub = h.client(b.url).subscribe('/log', (m) => void got.push(m as number), { since: 0 });
+    sub.onGap((g) => void gaps.push(g));
+    await sub.ready;
+    await until(() => got.length === 3, 'the kept three');
+    assert.deepEqual(got, [3, 4, 5]);
+    assert.deepEqual(
+      gaps.map((g) => [g.from, g.to]),
+      [[1, 2]],
+    );
+    const state = await b.ep.topic('/log' as never).read(3);
+    assert.deepEqual(
+      state.entries.map((e) => [e.offset, e.payload]),
+      [
+        [4, 4],
+        [5, 5],
+      ],
+    );
+    assert.throws(() => b.ep.topic('/log' as never).history, /keeps its history in a broker: use await topic\.read\(0\)/);
+  });
+
+  test('a push to a session id reaches the node that holds it; an id no node holds is a 404', async (t) => {
+    const h = new Harness(t);
+    const prefix = `t${++prefixes}:`;
+    const [a, b] = [await node(h, prefix), await node(h, prefix)];
+    const c = h.client(a.url);
+    const notes: unknown[] = [];
+    c.onPush('/note', (m) => void notes.push(m));
+    await c.ready();
+    await until(() => a.ep.sessions.count === 1, 'the session on A');
+    const session = a.ep.sessions.list()[0]!;
+    session.setId('user-42');
+    await delay(50); // the subscription to the renamed session's channel
+    await b.ep.push('user-42', '/note' as never, { hi: 'from B' } as never, { meta: { k: 'v' } });
+    await until(() => notes.length === 1, 'the relayed push');
+    assert.deepEqual(notes, [{ hi: 'from B' }]);
+    const missing = await rejection(b.ep.push('nobody', '/note' as never, 1 as never));
+    assert.equal(missing.code, Code.NotFound);
+    assert.match(missing.causeText, /no session "nobody" on any node/);
+    await c.close();
+    await until(() => a.ep.sessions.count === 0, 'the session gone');
+    await delay(50);
+    assert.equal((await rejection(b.ep.push('user-42', '/note' as never, 2 as never))).code, Code.NotFound, 'released when it closed');
+  });
+
+  test('a node whose Redis subscription drops reads back what it missed: nothing lost, no gap', async (t) => {
+    const h = new Harness(t);
+    const prefix = `t${++prefixes}:`;
+    const [a, b] = [await node(h, prefix), await node(h, prefix)];
+    for (const n of [a, b]) n.ep.topic('/ticks' as never);
+    const got: number[] = [];
+    const gaps: Gap[] = [];
+    const c = h.client(a.url);
+    c.on('gap', (g) => void gaps.push(g));
+    await c.subscribe('/ticks', (m) => void got.push(m as number)).ready;
+    await b.ep.publish('/ticks' as never, 1 as never);
+    await until(() => got.length === 1, 'the first');
+    assert.match(await redis.command('CLIENT', 'KILL', 'TYPE', 'pubsub'), /^:[1-9]/, 'the subscriber connections were cut');
+    for (let i = 2; i <= 5; i++) await b.ep.publish('/ticks' as never, i as never); // nobody listens on the channel now
+    await until(() => got.length === 5, 'the catch-up after the subscriber reconnected');
+    await b.ep.publish('/ticks' as never, 6 as never);
+    await until(() => got.length === 6, 'live again');
+    await delay(30);
+    assert.deepEqual(got, [1, 2, 3, 4, 5, 6]);
+    assert.deepEqual(gaps, []);
+  });
+
+  test('Redis down: publish and subscribe fail with 502 naming what failed, within timeoutMs; when it is back (empty) the reset is a gap', async (t) => {
+    const h = new Harness(t);
+    const own = await RedisServer.start();
+    t.after(() => own.stop());
+    const errors: DrpcError[] = [];
+    const broker = redisBroker({ redis: own.url, timeoutMs: 300, onError: (e) => errors.push(e) });
+    h.defer(() => broker.close());
+    const ep = createEndpoint({ broker });
+    h.defer(() => ep.close({ drain: 0 }));
+    const { url } = await ep.listen({ path: '/rpc' });
+    ep.topic('/news');
+    const got: number[] = [];
+    const gaps: Gap[] = [];
+    const c = h.client(url);
+    c.on('gap', (g) => void gaps.push(g));
+    await c.subscribe('/news', (m) => void got.push(m as number)).ready;
+    assert.equal(await ep.publish('/news', 1), 1);
+    await until(() => got.length === 1, 'the first');
+
+    await own.stop();
+    const started = Date.now();
+    const failed = await rejection(ep.publish('/news', 2));
+    assert.ok(failed instanceof DrpcError);
+    assert.equal(failed.code, Code.BadGateway);
+    assert.match(failed.causeText, /^publish to "\/news": redis: /);
+    assert.ok(Date.now() - started < 3000, 'bounded by timeoutMs, not a hang');
+    ep.topic('/other');
+    const refused = await rejection(h.client(url).subscribe('/other', () => {}).ready);
+    assert.equal(refused.code, Code.BadGateway);
+    assert.ok(
+      errors.some((e) => e.code === Code.BadGateway),
+      'the lost connection was reported',
+    );
+
+    await own.start(); // same port, no data: the topic's history is gone
+    let offset = 0;
+    for (const end = Date.now() + 5000; !offset && Date.now() < end;)
+      offset = await ep.publish('/news', 3).catch(() => delay(50).then(() => 0));
+    await until(() => got.length === 2, 'the new epoch reached the client').catch((err: Error) => {
+      throw new Error(
+        `${err.message}: got ${JSON.stringify(got)}, gaps ${JSON.stringify(gaps)}, errors ${errors.map((e) => e.detail).join('; ')}`,
+      );
+    });
+    assert.deepEqual(got, [1, 3]);
+    assert.equal(gaps[0]!.epochChanged, true, 'the lost history is reported, never silent');
+    assert.equal(offset, 1, 'offsets start over in the new epoch');
+  });
+
+  test('bad input: out-of-range options are a 400 naming them; a payload JSON cannot carry is a 400', async (t) => {
+    assert.throws(
+      () => redisBroker({ timeoutMs: -1, redis: redis.url }),
+      (e: unknown) => e instanceof DrpcError && e.code === Code.BadMessage && /timeoutMs/.test(e.message + e.causeText),
+    );
+    const h = new Harness(t);
+    const a = await node(h, `t${++prefixes}:`);
+    a.ep.topic('/t' as never);
+    const bad = await rejection(a.ep.publish('/t' as never, { n: 1n } as never));
+    assert.equal(bad.code, Code.BadMessage);
+    assert.match(bad.causeText, /publish to "\/t": the payload cannot go through the broker: .*BigInt/);
+    assert.equal(await a.ep.publish('/t' as never, 'fine' as never), 1, 'nothing was taken by the failed one');
+  });
+});
