@@ -11,7 +11,9 @@ import { redisBroker, type RedisBroker, type RedisBrokerOptions } from '../../ad
 import { Code, DrpcError } from '../../src/status.ts';
 import type { Gap } from '../../src/topics.ts';
 import { RedisServer } from '../redis-server.ts';
-import { Harness, delay, rejection, until } from './helpers.ts';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { Harness, TRANSPORT, delay, rejection, until } from './helpers.ts';
 
 let redis: RedisServer;
 before(async () => {
@@ -260,4 +262,19 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
     assert.match(bad.causeText, /publish to "\/t": the payload cannot go through the broker: .*BigInt/);
     assert.equal(await a.ep.publish('/t' as never, 'fine' as never), 1, 'nothing was taken by the failed one');
   });
+
+  test(
+    'the README example (examples/two-nodes.ts) runs against a real Redis',
+    { skip: TRANSPORT === 'http' ? 'runs once' : false },
+    async () => {
+      const run = promisify(execFile);
+      const { stdout } = await run(process.execPath, ['--import', 'tsx', 'examples/two-nodes.ts'], {
+        env: { ...process.env, REDIS_URL: redis.url },
+        timeout: 30_000,
+      });
+      assert.match(stdout, /client {2}got offset 1: hello from B\n/);
+      assert.match(stdout, /client {2}got a push from node B: .*relayed through Redis/);
+      assert.match(stdout, /client {2}on node B resumed at offset 3: published while the client was away/);
+    },
+  );
 });
