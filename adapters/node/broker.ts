@@ -1,7 +1,7 @@
 /**
  * A broker lets endpoints on many nodes act as one (DESIGN.md, scale-out): topics share one log, so
  * offsets, history and resume hold on any node; a push to a session id reaches the node that holds
- * it. `redisBroker()` (drpc/redis) is the implementation; without a broker an endpoint keeps
+ * it; a broadcast (to everyone, or to a room) reaches every node's sessions. `redisBroker()` (drpc/redis) is the implementation; without a broker an endpoint keeps
  * everything in its own memory.
  */
 import type { TopicLogFactory } from '../../src/topic-log.ts';
@@ -13,6 +13,13 @@ export interface RelayedPush {
   meta?: Record<string, string>;
 }
 
+/** A broadcast handed to every other node, each pushing it to its own sessions (or a room of them). */
+export interface RelayedBroadcast extends RelayedPush {
+  room?: string;
+  /** The endpoint that sent it (it skips its own). */
+  origin: string;
+}
+
 export interface Broker {
   /** Makes each topic's shared log: offsets given once for all nodes, messages fanned out to every node. */
   readonly logs: TopicLogFactory;
@@ -22,6 +29,10 @@ export interface Broker {
   release(id: string): void;
   /** Hands a push to the node that holds session `id`; resolves false when no node holds it. */
   relay(id: string, push: RelayedPush): Promise<boolean>;
+  /** Hands a broadcast to every node. */
+  fanOut(broadcast: RelayedBroadcast): Promise<void>;
+  /** Broadcasts from every node (its own included) arrive at `deliver`; returns the unsubscribe. */
+  onFanOut(deliver: (broadcast: RelayedBroadcast) => void): () => void;
   /** Closes the broker's connections (after every endpoint using it closed). */
   close(): Promise<void>;
 }

@@ -23,6 +23,7 @@ import { REFRESH_AUTH_METHOD } from '../../src/extensions.ts';
 import { Backlogs } from '../../src/backlog.ts';
 import { TopicHub, type Topic, type TopicOptions } from '../../src/topics.ts';
 import type { Broker } from './broker.ts';
+import { BrokerLink } from './broker-link.ts';
 import {
   specOf,
   validate,
@@ -97,22 +98,24 @@ export class Endpoint<C extends AnyContract = Untyped, Published extends number 
       this.#transports.delete(s.transport);
       const held = this.sessions.get(s.id) === s;
       this.sessions.remove(s);
-      if (held) this.#opts.broker?.release(s.id);
+      if (held) this.#link?.release(s.id);
       const taken = s.replyCacheTaken;
       if (taken) this.#replyCache?.release(taken);
     },
     sessionRenamed: (s, id, prev) => {
       this.sessions.rename(s, id, prev);
       if (this.sessions.get(id) !== s) return; // not in the hub (yet)
-      this.#opts.broker?.release(prev);
-      this.#hold(id);
+      this.#link?.release(prev);
+      this.#link?.hold(id);
     },
   };
-  readonly #onError = (err: DrpcError, s: Session): void => {
+  readonly #onError = (err: DrpcError, s?: Session): void => {
     const report = this.#opts.onError;
     if (report) report(err, s);
-    else console.warn(`[drpc] session ${s.id}: ${err.detail}`);
+    else console.warn(`[drpc] ${s ? `session ${s.id}` : 'endpoint'}: ${err.detail}`);
   };
+  /** The broker's side of this endpoint (sessions held, relayed pushes, broadcasts to every node). */
+  readonly #link?: BrokerLink;
   /** Stateless protos shared by every connection (each connection's autoProto only holds its mode). */
   readonly #protos: { raw: Proto; json: Proto };
 
@@ -145,6 +148,12 @@ export class Endpoint<C extends AnyContract = Untyped, Published extends number 
       });
     if (options.slowConsumers !== false) this.#backlogs = new Backlogs(this.clock, options.slowConsumers);
     this.topics = new TopicHub<Published>(this.clock, this.#backlogs, options.broker?.logs);
+    if (options.broker)
+      this.#link = new BrokerLink(options.broker, {
+        sessions: this.sessions,
+        broadcastHere: (b) => this.#broadcastHere(b.serviceMethod, b.payload, { meta: b.meta, room: b.room }),
+        report: this.#onError,
+      });
     if (options.replyCache !== false) this.#replyCache = new ReplyCache(this.clock, options.replyCache);
     this.topics.route(this.router);
     if (options.http !== false) this.#http = this.#httpRoutes();
@@ -218,24 +227,9 @@ export class Endpoint<C extends AnyContract = Untyped, Published extends number 
 
   /** Pushes to one session (by session or id); typed from the contract's pushes. */
   push<M extends PushName<C>>(target: Target, serviceMethod: M, payload: PushInput<C, M>, options?: PushOptions): Promise<void> {
-    const broker = this.#opts.broker;
-    if (broker && typeof target === 'string' && !this.sessions.get(target))
-      return this.#relay(broker, target, serviceMethod, payload, options);
+    const link = this.#link;
+    if (link && typeof target === 'string' && !this.sessions.get(target)) return link.push(target, serviceMethod, payload, options);
     return this.#session(target).then((s) => s.push(serviceMethod, payload, options));
-  }
-
-  /** A push to a session another node holds (through the broker); 404 when no node holds it. */
-  async #relay(broker: Broker, id: string, serviceMethod: string, payload: unknown, options?: PushOptions): Promise<void> {
-    if (!(await broker.relay(id, { serviceMethod, payload, meta: options?.meta })))
-      throw new DrpcError(Code.NotFound, codeText(Code.NotFound), `no session ${JSON.stringify(id)} on any node`);
-  }
-
-  /** Takes pushes other nodes send to session `id` (this node holds it). */
-  #hold(id: string): void {
-    this.#opts.broker?.hold(id, (p) => {
-      const s = this.sessions.get(id);
-      s?.push(p.serviceMethod, p.payload, { meta: p.meta }).catch((err: unknown) => this.#onError(DrpcError.from(err), s));
-    });
   }
 
   /** Topic messages waiting for a slow subscriber (count and bytes; 0 when it keeps up). */
@@ -256,12 +250,19 @@ export class Endpoint<C extends AnyContract = Untyped, Published extends number 
   /**
    * Pushes to many sessions at once (default: every open session; or `to` sessions/ids; or a `room`),
    * encoding and packing once per codec and encoding. Returns how many it reached and why the others failed.
+   * With a broker, a broadcast to everyone or to a room also goes to every other node's sessions (not
+   * counted in the result; a failure is reported through onError); `local: true` keeps it on this node.
    */
   broadcast<M extends PushName<C>>(
     serviceMethod: M,
     payload: PushInput<C, M>,
-    options: PushOptions & { to?: Iterable<Target>; room?: string } = {},
+    options: PushOptions & { to?: Iterable<Target>; room?: string; local?: boolean } = {},
   ): BroadcastResult {
+    if (this.#link && options.to === undefined && !options.local) this.#link.fanOut(serviceMethod, payload, options);
+    return this.#broadcastHere(serviceMethod, payload, options);
+  }
+
+  #broadcastHere(serviceMethod: string, payload: unknown, options: PushOptions & { to?: Iterable<Target>; room?: string }): BroadcastResult {
     const targets = options.room !== undefined ? this.rooms.members(options.room) : options.to;
     const to = targets ? [...targets].map((t) => (typeof t === 'string' ? this.sessions.get(t) : t)) : this.sessions.list();
     const known = to.filter((s): s is Session => s !== undefined);
@@ -321,6 +322,7 @@ export class Endpoint<C extends AnyContract = Untyped, Published extends number 
     this.#pong.stop();
     this.#backlogs?.stop();
     this.topics.close();
+    this.#link?.close();
     for (const t of this.#transports)
       if (t instanceof NodeWebSocketTransport || t instanceof NodeHttpTransport) t.closeCode = SERVICE_RESTART;
     await Promise.all(this.sessions.list().map((s) => s.close('endpoint closing', { timeout: drain })));
@@ -401,7 +403,7 @@ export class Endpoint<C extends AnyContract = Untyped, Published extends number 
         this.#replyCache && options.clientId !== undefined ? { replyCache: { maxAgeMs: this.#replyCache.maxAgeMs } } : {},
       );
     this.sessions.add(session);
-    this.#hold(session.id);
+    this.#link?.hold(session.id);
     this.#events.emit('session', session);
     return session;
   }

@@ -9,7 +9,7 @@
  *   await ep.close(); await broker.close();
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import type { Broker, RelayedPush } from '../node/broker.ts';
+import type { Broker, RelayedBroadcast, RelayedPush } from '../node/broker.ts';
 import type { Deliver, LogLimits, TopicLog } from '../../src/topic-log.ts';
 import { Code, DrpcError, codeText } from '../../src/status.ts';
 import { checkNumbers } from '../../src/options.ts';
@@ -47,6 +47,7 @@ export class RedisBroker implements Broker {
   /** Topic logs and held sessions by channel. */
   readonly #logs = new Map<string, RedisLog>();
   readonly #held = new Map<string, (push: RelayedPush) => void>();
+  readonly #fanOut = new Set<(broadcast: RelayedBroadcast) => void>();
   #everReady = false;
   #closed = false;
 
@@ -126,12 +127,32 @@ export class RedisBroker implements Broker {
     return receivers > 0;
   }
 
+  async fanOut(b: RelayedBroadcast): Promise<void> {
+    const what = `broadcast ${JSON.stringify(b.serviceMethod)}`;
+    const message = encodeFor(what, [b.origin, b.serviceMethod, b.payload, b.meta ?? null, b.room ?? null]);
+    await this.#command(what, () => this.#redis.publish(this.#broadcastChannel, message));
+  }
+
+  onFanOut(deliver: (broadcast: RelayedBroadcast) => void): () => void {
+    if (!this.#fanOut.size) this.#sub.subscribe(this.#broadcastChannel).catch((err: unknown) => this.#lost('subscriber', err));
+    this.#fanOut.add(deliver);
+    return () => {
+      if (!this.#fanOut.delete(deliver) || this.#fanOut.size || this.#closed) return;
+      this.#sub.unsubscribe(this.#broadcastChannel).catch(() => {});
+    };
+  }
+
+  get #broadcastChannel(): string {
+    return `${this.prefix}b`;
+  }
+
   /** Closes both connections (ours: QUIT; yours: only the subscriber the broker made). */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     for (const log of [...this.#logs.values()]) log.close();
     this.#held.clear();
+    this.#fanOut.clear();
     await Promise.all([quit(this.#sub), this.#owned ? quit(this.#redis) : undefined]);
   }
 
@@ -143,14 +164,27 @@ export class RedisBroker implements Broker {
     const log = this.#logs.get(channel);
     if (log) return log.live(message);
     const deliver = this.#held.get(channel);
-    if (!deliver) return;
+    if (deliver) {
+      const m = this.#decode(channel, message, 3);
+      if (m) deliver({ serviceMethod: m[0] as string, payload: m[1], meta: (m[2] as Record<string, string> | null) ?? undefined });
+    } else if (channel === this.#broadcastChannel) {
+      const m = this.#decode(channel, message, 5);
+      if (!m) return;
+      const b = { origin: m[0] as string, serviceMethod: m[1] as string, payload: m[2] };
+      const meta = (m[3] as Record<string, string> | null) ?? undefined;
+      for (const d of this.#fanOut) d({ ...b, meta, room: (m[4] as string | null) ?? undefined });
+    }
+  }
+
+  /** A relayed push or broadcast: a JSON list of `length` items, or undefined (reported). */
+  #decode(channel: string, message: Buffer, length: number): unknown[] | undefined {
     try {
-      const [serviceMethod, payload, meta] = decodePayload(message) as [string, unknown, Record<string, string> | null];
-      deliver({ serviceMethod, payload, meta: meta ?? undefined });
+      const m = decodePayload(message);
+      if (Array.isArray(m) && m.length === length && typeof m[0] === 'string') return m;
+      throw new TypeError(`not a list of ${length}`);
     } catch (err) {
-      this.#report(
-        new DrpcError(Code.BadMessage, codeText(Code.BadMessage), `a relayed push on ${channel} could not be read: ${String(err)}`),
-      );
+      this.#report(new DrpcError(Code.BadMessage, codeText(Code.BadMessage), `a relayed message on ${channel} could not be read: ${String(err)}`));
+      return undefined;
     }
   }
 

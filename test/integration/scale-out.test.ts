@@ -179,6 +179,45 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
     assert.equal((await rejection(b.ep.push('user-42', '/note' as never, 2 as never))).code, Code.NotFound, 'released when it closed');
   });
 
+  test('a broadcast to everyone or to a room reaches the sessions of every node, once; local: true stays on this node', async (t) => {
+    const h = new Harness(t);
+    const prefix = `t${++prefixes}:`;
+    const [a, b] = [await node(h, prefix), await node(h, prefix)];
+    const got = new Map<string, unknown[]>();
+    for (const [name, n] of [
+      ['a1', a],
+      ['a2', a],
+      ['b1', b],
+      ['b2', b],
+    ] as const) {
+      const c = h.client(n.url);
+      got.set(name, []);
+      c.onPush('/news', (m) => void got.get(name)!.push(m));
+      await c.ready();
+    }
+    await until(() => a.ep.sessions.count === 2 && b.ep.sessions.count === 2, 'two sessions on each node');
+    a.ep.rooms.join(a.ep.sessions.list()[0]!, 'ops');
+    b.ep.rooms.join(b.ep.sessions.list()[1]!, 'ops');
+    const result = a.ep.broadcast('/news' as never, 'all' as never);
+    assert.equal(result.sent, 2, "the result counts this node's sessions");
+    b.ep.broadcast('/news' as never, 'ops only' as never, { room: 'ops' });
+    a.ep.broadcast('/news' as never, 'A only' as never, { local: true });
+    await until(() => [...got.values()].flat().length === 8, 'all 4, the room 2, A only 2');
+    await delay(50); // nothing more comes
+    const all = [...got.values()];
+    assert.deepEqual(
+      all.map((m) => m.filter((x) => x === 'all').length),
+      [1, 1, 1, 1],
+      'everyone, once',
+    );
+    assert.equal(all.flat().filter((x) => x === 'ops only').length, 2, 'the room on both nodes');
+    assert.deepEqual(
+      all.map((m) => m.includes('A only')),
+      [true, true, false, false],
+    );
+    assert.deepEqual([...a.errors, ...b.errors], []);
+  });
+
   test('a node whose Redis subscription drops reads back what it missed: nothing lost, no gap', async (t) => {
     const h = new Harness(t);
     const prefix = `t${++prefixes}:`;
