@@ -3,7 +3,7 @@
  * address to them arrive), relays pushes to sessions it does not hold, and sends and takes
  * broadcasts to every node. Topics use the broker's logs directly (src/topics.ts).
  */
-import type { PushOptions } from '../../src/session-types.ts';
+import type { CallOptions, PushOptions } from '../../src/session-types.ts';
 import type { Session } from '../../src/session.ts';
 import { Code, DrpcError, codeText } from '../../src/status.ts';
 import type { Broker, RelayedBroadcast } from './broker.ts';
@@ -30,11 +30,19 @@ export class BrokerLink {
     });
   }
 
-  /** Takes pushes other nodes send to session `id` (this node holds it). */
+  /** Takes the pushes and calls other nodes send to session `id` (this node holds it). */
   hold(id: string): void {
-    this.broker.hold(id, (p) => {
-      const s = this.owner.sessions.get(id);
-      s?.push(p.serviceMethod, p.payload, { meta: p.meta }).catch((err: unknown) => this.owner.report(DrpcError.from(err), s));
+    const sessions = this.owner.sessions;
+    this.broker.hold(id, {
+      push: (p) => {
+        const s = sessions.get(id);
+        s?.push(p.serviceMethod, p.payload, { meta: p.meta }).catch((err: unknown) => this.owner.report(DrpcError.from(err), s));
+      },
+      call: async (c) => {
+        const s = sessions.get(id);
+        if (!s) throw new DrpcError(Code.NotFound, codeText(Code.NotFound), `no session ${JSON.stringify(id)} on any node`);
+        return s.call(c.serviceMethod, c.payload, { timeout: c.timeout, meta: c.meta });
+      },
     });
   }
 
@@ -46,6 +54,25 @@ export class BrokerLink {
   async push(id: string, serviceMethod: string, payload: unknown, options?: PushOptions): Promise<void> {
     if (!(await this.broker.relay(id, { serviceMethod, payload, meta: options?.meta })))
       throw new DrpcError(Code.NotFound, codeText(Code.NotFound), `no session ${JSON.stringify(id)} on any node`);
+  }
+
+  /**
+   * A server → client call to a session another node holds; 404 when no node holds it. The broker
+   * waits the call's timeout (or the endpoint's) and 2 s more for the reply; an abort settles it here
+   * with 1499 (the call on the other node runs on).
+   */
+  call(id: string, serviceMethod: string, payload: unknown, options: CallOptions, defaultTimeout: number): Promise<unknown> {
+    const timeout = options.timeout ?? defaultTimeout;
+    const waitMs = timeout > 0 && Number.isFinite(timeout) ? timeout + 2000 : Infinity;
+    const reply = this.broker.relayCall(id, { serviceMethod, payload, meta: options.meta, timeout }, waitMs);
+    const signal = options.signal;
+    if (!signal) return reply;
+    return new Promise((resolve, reject) => {
+      const abort = () => reject(new DrpcError(Code.Canceled, codeText(Code.Canceled), `call ${JSON.stringify(serviceMethod)} aborted`));
+      if (signal.aborted) return abort();
+      signal.addEventListener('abort', abort, { once: true });
+      reply.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
+    });
   }
 
   /** Sends a broadcast to every other node; a failure is reported (this node's part went out already). */

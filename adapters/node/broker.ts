@@ -1,7 +1,7 @@
 /**
  * A broker lets endpoints on many nodes act as one (DESIGN.md, scale-out): topics share one log, so
  * offsets, history and resume hold on any node; a push to a session id reaches the node that holds
- * it; a broadcast (to everyone, or to a room) reaches every node's sessions. `redisBroker()` (drpc/redis) is the implementation; without a broker an endpoint keeps
+ * it, and so does a server → client call; a broadcast (to everyone, or to a room) reaches every node's sessions. `redisBroker()` (drpc/redis) is the implementation; without a broker an endpoint keeps
  * everything in its own memory.
  */
 import type { TopicLogFactory } from '../../src/topic-log.ts';
@@ -11,6 +11,19 @@ export interface RelayedPush {
   serviceMethod: string;
   payload: unknown;
   meta?: Record<string, string>;
+}
+
+/** A call to a session that another node holds (a server → client call). */
+export interface RelayedCall extends RelayedPush {
+  /** The call's timeout in ms, as `CallOptions.timeout` (0 or Infinity: none). */
+  timeout?: number;
+}
+
+/** What a node gives the broker for each session it holds. */
+export interface HeldSession {
+  push(push: RelayedPush): void;
+  /** Calls the session; resolves with its reply, rejects with its DrpcError. */
+  call(call: RelayedCall): Promise<unknown>;
 }
 
 /** A broadcast handed to every other node, each pushing it to its own sessions (or a room of them). */
@@ -23,12 +36,17 @@ export interface RelayedBroadcast extends RelayedPush {
 export interface Broker {
   /** Makes each topic's shared log: offsets given once for all nodes, messages fanned out to every node. */
   readonly logs: TopicLogFactory;
-  /** This node holds session `id`: pushes other nodes send to it arrive at `deliver`. */
-  hold(id: string, deliver: (push: RelayedPush) => void): void;
+  /** This node holds session `id`: pushes and calls other nodes send to it arrive at `session`. */
+  hold(id: string, session: HeldSession): void;
   /** This node no longer holds session `id`. */
   release(id: string): void;
   /** Hands a push to the node that holds session `id`; resolves false when no node holds it. */
   relay(id: string, push: RelayedPush): Promise<boolean>;
+  /**
+   * Calls session `id` on the node that holds it and resolves with the reply (rejects with the
+   * session's DrpcError); 404 when no node holds it, 408 when no answer comes within `waitMs`.
+   */
+  relayCall(id: string, call: RelayedCall, waitMs: number): Promise<unknown>;
   /** Hands a broadcast to every node. */
   fanOut(broadcast: RelayedBroadcast): Promise<void>;
   /** Broadcasts from every node (its own included) arrive at `deliver`; returns the unsubscribe. */

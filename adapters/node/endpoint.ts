@@ -262,7 +262,11 @@ export class Endpoint<C extends AnyContract = Untyped, Published extends number 
     return this.#broadcastHere(serviceMethod, payload, options);
   }
 
-  #broadcastHere(serviceMethod: string, payload: unknown, options: PushOptions & { to?: Iterable<Target>; room?: string }): BroadcastResult {
+  #broadcastHere(
+    serviceMethod: string,
+    payload: unknown,
+    options: PushOptions & { to?: Iterable<Target>; room?: string },
+  ): BroadcastResult {
     const targets = options.room !== undefined ? this.rooms.members(options.room) : options.to;
     const to = targets ? [...targets].map((t) => (typeof t === 'string' ? this.sessions.get(t) : t)) : this.sessions.list();
     const known = to.filter((s): s is Session => s !== undefined);
@@ -274,13 +278,16 @@ export class Endpoint<C extends AnyContract = Untyped, Published extends number 
     return result;
   }
 
-  /** Calls a route the client serves (server → client call) and resolves with its reply. */
+  /** Calls a route the client serves (server → client call) and resolves with its reply; with a broker, on any node. */
   call<M extends ClientCallName<C>>(
     target: Target,
     serviceMethod: M,
     input: ClientCallInput<C, M>,
     options?: CallOptions,
   ): Promise<ClientCallOutput<C, M>> {
+    const link = this.#link;
+    if (link && typeof target === 'string' && !this.sessions.get(target))
+      return link.call(target, serviceMethod, input, options ?? {}, this.#opts.timeout ?? 30_000) as Promise<ClientCallOutput<C, M>>;
     return this.#session(target).then((s) => s.call<ClientCallOutput<C, M>>(serviceMethod, input, options));
   }
 

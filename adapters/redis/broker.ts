@@ -9,13 +9,13 @@
  *   await ep.close(); await broker.close();
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import type { Broker, RelayedBroadcast, RelayedPush } from '../node/broker.ts';
+import type { Broker, HeldSession, RelayedBroadcast, RelayedCall, RelayedPush } from '../node/broker.ts';
 import type { Deliver, LogLimits, TopicLog } from '../../src/topic-log.ts';
 import { Code, DrpcError, codeText } from '../../src/status.ts';
 import { checkNumbers } from '../../src/options.ts';
 import { RedisLog, type LogLink } from './log.ts';
 import { APPEND, READ } from './scripts.ts';
-import { decodePayload, encodePayload } from './payload.ts';
+import { SessionRelay, encodeFor } from './relay.ts';
 
 export interface RedisBrokerOptions {
   /** A connection URL, ioredis options, or an ioredis client of yours (the broker adds a subscriber from it). Default 'redis://127.0.0.1:6379'. */
@@ -44,10 +44,10 @@ export class RedisBroker implements Broker {
   readonly #owned: boolean;
   readonly #timeout: number;
   readonly #report: (err: DrpcError) => void;
-  /** Topic logs and held sessions by channel. */
+  /** Topic logs by channel. */
   readonly #logs = new Map<string, RedisLog>();
-  readonly #held = new Map<string, (push: RelayedPush) => void>();
-  readonly #fanOut = new Set<(broadcast: RelayedBroadcast) => void>();
+  /** Pushes, calls and broadcasts between nodes. */
+  readonly #relay: SessionRelay;
   #everReady = false;
   #closed = false;
 
@@ -74,6 +74,15 @@ export class RedisBroker implements Broker {
     redis.on('error', (err: Error) => this.#lost('commands', err));
     this.#sub.on('error', (err: Error) => this.#lost('subscriber', err));
     this.#sub.on('messageBuffer', (channel: Buffer, message: Buffer) => this.#message(channel.toString(), message));
+    this.#relay = new SessionRelay({
+      prefix: this.prefix,
+      publish: (what, channel, message) => this.#command(what, () => this.#redis.publish(channel, message)),
+      listen: (channel) => this.#command(`listen to ${channel}`, () => this.#sub.subscribe(channel), this.#sub),
+      unlisten: (channel) => {
+        if (!this.#closed) this.#sub.unsubscribe(channel).catch(() => {});
+      },
+      report: this.#report,
+    });
     this.#sub.on('ready', () => {
       // ioredis re-subscribed before 'ready'; what was published while we were away is read back.
       if (this.#everReady) for (const log of this.#logs.values()) log.catchUp();
@@ -108,42 +117,28 @@ export class RedisBroker implements Broker {
     return log;
   };
 
-  hold(id: string, deliver: (push: RelayedPush) => void): void {
-    const channel = this.#sessionChannel(id);
-    this.#held.set(channel, deliver);
-    this.#sub.subscribe(channel).catch((err: unknown) => this.#lost('subscriber', err));
+  hold(id: string, session: HeldSession): void {
+    this.#relay.hold(id, session);
   }
 
   release(id: string): void {
-    const channel = this.#sessionChannel(id);
-    if (!this.#held.delete(channel) || this.#closed) return;
-    this.#sub.unsubscribe(channel).catch(() => {});
+    this.#relay.release(id);
   }
 
-  async relay(id: string, push: RelayedPush): Promise<boolean> {
-    const what = `push to session ${JSON.stringify(id)}`;
-    const message = encodeFor(what, [push.serviceMethod, push.payload, push.meta ?? null]);
-    const receivers = await this.#command(what, () => this.#redis.publish(this.#sessionChannel(id), message));
-    return receivers > 0;
+  relay(id: string, push: RelayedPush): Promise<boolean> {
+    return this.#relay.push(id, push);
   }
 
-  async fanOut(b: RelayedBroadcast): Promise<void> {
-    const what = `broadcast ${JSON.stringify(b.serviceMethod)}`;
-    const message = encodeFor(what, [b.origin, b.serviceMethod, b.payload, b.meta ?? null, b.room ?? null]);
-    await this.#command(what, () => this.#redis.publish(this.#broadcastChannel, message));
+  relayCall(id: string, call: RelayedCall, waitMs: number): Promise<unknown> {
+    return this.#relay.call(id, call, waitMs);
+  }
+
+  fanOut(b: RelayedBroadcast): Promise<void> {
+    return this.#relay.fanOut(b);
   }
 
   onFanOut(deliver: (broadcast: RelayedBroadcast) => void): () => void {
-    if (!this.#fanOut.size) this.#sub.subscribe(this.#broadcastChannel).catch((err: unknown) => this.#lost('subscriber', err));
-    this.#fanOut.add(deliver);
-    return () => {
-      if (!this.#fanOut.delete(deliver) || this.#fanOut.size || this.#closed) return;
-      this.#sub.unsubscribe(this.#broadcastChannel).catch(() => {});
-    };
-  }
-
-  get #broadcastChannel(): string {
-    return `${this.prefix}b`;
+    return this.#relay.onFanOut(deliver);
   }
 
   /** Closes both connections (ours: QUIT; yours: only the subscriber the broker made). */
@@ -151,41 +146,14 @@ export class RedisBroker implements Broker {
     if (this.#closed) return;
     this.#closed = true;
     for (const log of [...this.#logs.values()]) log.close();
-    this.#held.clear();
-    this.#fanOut.clear();
+    this.#relay.close();
     await Promise.all([quit(this.#sub), this.#owned ? quit(this.#redis) : undefined]);
-  }
-
-  #sessionChannel(id: string): string {
-    return `${this.prefix}s:${id}`;
   }
 
   #message(channel: string, message: Buffer): void {
     const log = this.#logs.get(channel);
-    if (log) return log.live(message);
-    const deliver = this.#held.get(channel);
-    if (deliver) {
-      const m = this.#decode(channel, message, 3);
-      if (m) deliver({ serviceMethod: m[0] as string, payload: m[1], meta: (m[2] as Record<string, string> | null) ?? undefined });
-    } else if (channel === this.#broadcastChannel) {
-      const m = this.#decode(channel, message, 5);
-      if (!m) return;
-      const b = { origin: m[0] as string, serviceMethod: m[1] as string, payload: m[2] };
-      const meta = (m[3] as Record<string, string> | null) ?? undefined;
-      for (const d of this.#fanOut) d({ ...b, meta, room: (m[4] as string | null) ?? undefined });
-    }
-  }
-
-  /** A relayed push or broadcast: a JSON list of `length` items, or undefined (reported). */
-  #decode(channel: string, message: Buffer, length: number): unknown[] | undefined {
-    try {
-      const m = decodePayload(message);
-      if (Array.isArray(m) && m.length === length && typeof m[0] === 'string') return m;
-      throw new TypeError(`not a list of ${length}`);
-    } catch (err) {
-      this.#report(new DrpcError(Code.BadMessage, codeText(Code.BadMessage), `a relayed message on ${channel} could not be read: ${String(err)}`));
-      return undefined;
-    }
+    if (log) log.live(message);
+    else this.#relay.message(channel, message);
   }
 
   /** Runs a command once its connection is ready (waiting at most `timeoutMs`); a failure is a 502 naming what failed. */
@@ -207,19 +175,6 @@ export class RedisBroker implements Broker {
     if (this.#closed) return;
     this.#report(
       new DrpcError(Code.BadGateway, codeText(Code.BadGateway), `${which} connection: ${err instanceof Error ? err.message : String(err)}`),
-    );
-  }
-}
-
-/** A payload as it travels to other nodes; one JSON cannot carry is a 400 naming it. */
-function encodeFor(what: string, payload: unknown): Buffer {
-  try {
-    return encodePayload(payload);
-  } catch (err) {
-    throw new DrpcError(
-      Code.BadMessage,
-      codeText(Code.BadMessage),
-      `${what}: the payload cannot go through the broker: ${err instanceof Error ? err.message : String(err)}`,
     );
   }
 }

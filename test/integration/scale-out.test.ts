@@ -8,6 +8,7 @@ import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { createEndpoint, type Endpoint, type EndpointOptions } from '../../adapters/node/endpoint.ts';
 import { redisBroker, type RedisBroker, type RedisBrokerOptions } from '../../adapters/redis/broker.ts';
+import { serveCalls } from '../../src/serve.ts';
 import { Code, DrpcError } from '../../src/status.ts';
 import type { Gap } from '../../src/topics.ts';
 import { RedisServer } from '../redis-server.ts';
@@ -177,6 +178,34 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
     await until(() => a.ep.sessions.count === 0, 'the session gone');
     await delay(50);
     assert.equal((await rejection(b.ep.push('user-42', '/note' as never, 2 as never))).code, Code.NotFound, 'released when it closed');
+  });
+
+  test('a server → client call to a session on another node: its reply, its error status, a timeout, a 404', async (t) => {
+    const h = new Harness(t);
+    const prefix = `t${++prefixes}:`;
+    const [a, b] = [await node(h, prefix), await node(h, prefix)];
+    const c = h.client(a.url, { serve: serveCalls });
+    c.route('/ui/confirm', (q) => `yes to ${q as string}`);
+    c.route('/ui/refuse', () => {
+      throw new DrpcError(1409, 'refused', 'the user said no');
+    });
+    c.route('/ui/never', () => new Promise(() => {}));
+    await c.ready();
+    await until(() => a.ep.sessions.count === 1, 'the session on A');
+    a.ep.sessions.list()[0]!.setId('user-7');
+    await delay(50); // node A listens to the renamed session's channel
+    assert.equal(await b.ep.call('user-7', '/ui/confirm' as never, 'ship it?' as never), 'yes to ship it?');
+    const refused = await rejection(b.ep.call('user-7', '/ui/refuse' as never, null as never));
+    assert.deepEqual([refused.code, refused.message, refused.causeText], [1409, 'refused', 'the user said no']);
+    const slow = await rejection(b.ep.call('user-7', '/ui/never' as never, null as never, { timeout: 200 }));
+    assert.equal(slow.code, Code.HandleTimeout);
+    const missing = await rejection(b.ep.call('nobody', '/ui/confirm' as never, 'x' as never));
+    assert.equal(missing.code, Code.NotFound);
+    assert.match(missing.causeText, /no session "nobody" on any node/);
+    const ac = new AbortController();
+    const aborted = rejection(b.ep.call('user-7', '/ui/never' as never, null as never, { signal: ac.signal }));
+    ac.abort();
+    assert.equal((await aborted).code, Code.Canceled);
   });
 
   test('a broadcast to everyone or to a room reaches the sessions of every node, once; local: true stays on this node', async (t) => {

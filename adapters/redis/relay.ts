@@ -1,0 +1,206 @@
+/**
+ * Messages between nodes other than topics: pushes and calls to a session id, published on the
+ * session's channel (only the node holding it listens), call replies on the caller's own channel,
+ * and broadcasts on one channel every node listens to. Each message is a JSON list (payload.ts):
+ *   session `s:<id>`:  ['p', method, payload, meta] | ['c', callId, replyChannel, method, payload, meta, timeout]
+ *   reply `r:<node>`:  [callId, status | null, value]
+ *   broadcast `b`:     [origin, method, payload, meta, room]
+ */
+import type { HeldSession, RelayedBroadcast, RelayedCall, RelayedPush } from '../node/broker.ts';
+import { Code, DrpcError, codeError, type Status } from '../../src/status.ts';
+import { decodePayload, encodePayload } from './payload.ts';
+
+/** What the relay needs from its broker. */
+export interface RelayLink {
+  readonly prefix: string;
+  /** PUBLISH through the command connection (a 502 naming `what` when Redis fails). */
+  publish(what: string, channel: string, message: Buffer): Promise<number>;
+  /** SUBSCRIBE / UNSUBSCRIBE on the subscriber connection. */
+  listen(channel: string): Promise<unknown>;
+  unlisten(channel: string): void;
+  report(err: DrpcError): void;
+}
+
+type Meta = Record<string, string>;
+
+interface Waiting {
+  resolve(value: unknown): void;
+  reject(err: DrpcError): void;
+  timer?: ReturnType<typeof setTimeout>;
+}
+
+export class SessionRelay {
+  /** This node's channel for the replies of its relayed calls. */
+  readonly #replies: string;
+  #repliesHeard?: Promise<unknown>;
+  readonly #held = new Map<string, HeldSession>();
+  readonly #waiting = new Map<string, Waiting>();
+  readonly #fanOut = new Set<(b: RelayedBroadcast) => void>();
+  #calls = 0;
+
+  constructor(private readonly link: RelayLink) {
+    this.#replies = `${link.prefix}r:${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}`;
+  }
+
+  get #broadcasts(): string {
+    return `${this.link.prefix}b`;
+  }
+
+  hold(id: string, session: HeldSession): void {
+    const channel = this.#session(id);
+    this.#held.set(channel, session);
+    this.link.listen(channel).catch(() => {}); // a lost subscriber is reported by the broker
+  }
+
+  release(id: string): void {
+    const channel = this.#session(id);
+    if (this.#held.delete(channel)) this.link.unlisten(channel);
+  }
+
+  async push(id: string, push: RelayedPush): Promise<boolean> {
+    const what = `push to session ${JSON.stringify(id)}`;
+    const message = encodeFor(what, ['p', push.serviceMethod, push.payload, push.meta ?? null]);
+    return (await this.link.publish(what, this.#session(id), message)) > 0;
+  }
+
+  async call(id: string, call: RelayedCall, waitMs: number): Promise<unknown> {
+    const what = `call ${JSON.stringify(call.serviceMethod)} on session ${JSON.stringify(id)}`;
+    const n = `${++this.#calls}`;
+    // JSON has no Infinity: "no timeout" travels as 0, as CallOptions says it.
+    const timeout = call.timeout === undefined ? null : Number.isFinite(call.timeout) ? call.timeout : 0;
+    const message = encodeFor(what, ['c', n, this.#replies, call.serviceMethod, call.payload, call.meta ?? null, timeout]);
+    await (this.#repliesHeard ??= this.link.listen(this.#replies).catch((err: unknown) => {
+      this.#repliesHeard = undefined;
+      throw err;
+    }));
+    const reply = new Promise<unknown>((resolve, reject) => {
+      const w: Waiting = { resolve, reject };
+      if (Number.isFinite(waitMs))
+        w.timer = setTimeout(() => this.#settle(n, codeError(Code.HandleTimeout, `${what}: no reply within ${waitMs} ms`)), waitMs);
+      this.#waiting.set(n, w);
+    });
+    try {
+      if (!(await this.link.publish(what, this.#session(id), message)))
+        this.#settle(n, codeError(Code.NotFound, `no session ${JSON.stringify(id)} on any node`));
+    } catch (err) {
+      this.#settle(n, DrpcError.from(err, Code.BadGateway));
+    }
+    return reply;
+  }
+
+  async fanOut(b: RelayedBroadcast): Promise<void> {
+    const what = `broadcast ${JSON.stringify(b.serviceMethod)}`;
+    await this.link.publish(
+      what,
+      this.#broadcasts,
+      encodeFor(what, [b.origin, b.serviceMethod, b.payload, b.meta ?? null, b.room ?? null]),
+    );
+  }
+
+  onFanOut(deliver: (b: RelayedBroadcast) => void): () => void {
+    if (!this.#fanOut.size) this.link.listen(this.#broadcasts).catch(() => {});
+    this.#fanOut.add(deliver);
+    return () => {
+      if (this.#fanOut.delete(deliver) && !this.#fanOut.size) this.link.unlisten(this.#broadcasts);
+    };
+  }
+
+  /** A message on one of the relay's channels; false when the channel is not one of them. */
+  message(channel: string, message: Buffer): boolean {
+    const held = this.#held.get(channel);
+    if (held) this.#toSession(held, this.#decode(channel, message));
+    else if (channel === this.#replies) this.#reply(this.#decode(channel, message));
+    else if (channel === this.#broadcasts) this.#broadcast(this.#decode(channel, message));
+    else return false;
+    return true;
+  }
+
+  /** Every relayed call still waiting fails with 102 (the broker is closing). */
+  close(): void {
+    this.#held.clear();
+    this.#fanOut.clear();
+    for (const n of [...this.#waiting.keys()]) this.#settle(n, codeError(Code.ConnClosed, 'the redis broker closed before the reply came'));
+  }
+
+  #session(id: string): string {
+    return `${this.link.prefix}s:${id}`;
+  }
+
+  #toSession(held: HeldSession, m: unknown[] | undefined): void {
+    if (m?.[0] === 'p' && m.length === 4)
+      return held.push({ serviceMethod: m[1] as string, payload: m[2], meta: (m[3] as Meta | null) ?? undefined });
+    if (m?.[0] !== 'c' || m.length !== 7) return;
+    const [, n, replyTo, serviceMethod, payload, meta, timeout] = m as [
+      string,
+      string,
+      string,
+      string,
+      unknown,
+      Meta | null,
+      number | null,
+    ];
+    const answer = (status: Status | null, value: unknown) => {
+      let reply: Buffer;
+      try {
+        reply = encodeFor(`the reply of ${JSON.stringify(serviceMethod)}`, [n, status, value]);
+      } catch (err) {
+        reply = encodePayload([n, DrpcError.from(err).toStatus(), null]);
+      }
+      this.link.publish('a relayed call reply', replyTo, reply).catch(() => {}); // the caller times out
+    };
+    held.call({ serviceMethod, payload, meta: meta ?? undefined, timeout: timeout ?? undefined }).then(
+      (value) => answer(null, value),
+      (err: unknown) => answer(DrpcError.from(err).toStatus(), null),
+    );
+  }
+
+  #reply(m: unknown[] | undefined): void {
+    if (!m || m.length !== 3) return;
+    const [n, status, value] = m as [string, Status | null, unknown];
+    const w = this.#waiting.get(n);
+    if (!w) return; // timed out already
+    if (status) this.#settle(n, DrpcError.fromStatus(status));
+    else {
+      this.#waiting.delete(n);
+      clearTimeout(w.timer);
+      w.resolve(value);
+    }
+  }
+
+  #broadcast(m: unknown[] | undefined): void {
+    if (!m || m.length !== 5) return;
+    const [origin, serviceMethod, payload, meta, room] = m as [string, string, unknown, Meta | null, string | null];
+    for (const d of this.#fanOut) d({ origin, serviceMethod, payload, meta: meta ?? undefined, room: room ?? undefined });
+  }
+
+  #settle(n: string, err: DrpcError): void {
+    const w = this.#waiting.get(n);
+    if (!w) return;
+    this.#waiting.delete(n);
+    clearTimeout(w.timer);
+    w.reject(err);
+  }
+
+  #decode(channel: string, message: Buffer): unknown[] | undefined {
+    try {
+      const m = decodePayload(message);
+      if (Array.isArray(m)) return m;
+      throw new TypeError('not a list');
+    } catch (err) {
+      this.link.report(codeError(Code.BadMessage, `a relayed message on ${channel} could not be read: ${String(err)}`));
+      return undefined;
+    }
+  }
+}
+
+/** A payload as it travels to other nodes; one JSON cannot carry is a 400 naming it. */
+export function encodeFor(what: string, payload: unknown): Buffer {
+  try {
+    return encodePayload(payload);
+  } catch (err) {
+    throw codeError(
+      Code.BadMessage,
+      `${what}: the payload cannot go through the broker: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+}
