@@ -30,7 +30,10 @@ async function scenario(label: string, nodes: number, redis: string | undefined)
   for (let i = 0; i < nodes; i++) {
     const broker = redis ? redisBroker({ redis, prefix }) : undefined;
     if (broker) brokers.push(broker);
-    const ep = createEndpoint({ broker, onError: () => {} }) as unknown as Endpoint<never, number | Promise<number>>;
+    const ep = createEndpoint(broker ? { broker, onError: () => {} } : { onError: () => {} }) as unknown as Endpoint<
+      never,
+      number | Promise<number>
+    >;
     ep.topic('/t' as never, { history: { count: 1000 } });
     eps.push(ep);
     urls.push((await ep.listen({ path: '/rpc' })).url);

@@ -38,6 +38,15 @@ export interface ReplyCacheOptions {
 
 type Waiter = (reply: CachedReply) => void;
 
+/** A client's record as one node hands it to the next (scale-out: the client reconnected elsewhere). */
+export interface ClientHandOff {
+  acked: number;
+  /** Replies kept, by call number. */
+  done: [number, CachedReply][];
+  /** Calls still running there: their replies follow when they finish. */
+  running: number[];
+}
+
 /** The running original of a call (its job): copies attach to it as waiters, a cancel aborts it. */
 export interface RunningCall {
   waiters?: Waiter[];
@@ -167,6 +176,37 @@ export class ClientReplies {
     this.#doneMap!.delete(n);
   }
 
+  /**
+   * What this record holds, for the node the client moved to; `forward` gets the reply of each call
+   * still running here when it finishes.
+   */
+  handOff(forward: (n: number, reply: CachedReply) => void): ClientHandOff {
+    this.#prune(this.limits.clock.now());
+    for (const [n, call] of this.#runningMap ?? []) (call.waiters ??= []).push((reply) => forward(n, reply));
+    return { acked: this.#acked, done: [...(this.#doneMap ?? [])], running: [...(this.#runningMap?.keys() ?? [])] };
+  }
+
+  /**
+   * Takes what the client's previous node held: its replies are answered from here, and copies of its
+   * running calls wait for the replies it forwards (`finish`); `abandon` fails the ones that never come.
+   */
+  adopt(h: ClientHandOff): void {
+    this.ack(h.acked);
+    for (const [n, reply] of h.done) if (!this.#doneMap?.has(n)) this.finish(n, reply);
+    for (const n of h.running) if (!this.#doneMap?.has(n) && !this.#runningMap?.has(n)) this.begin(n, {});
+  }
+
+  /** Fails the copies waiting for calls that were running on the client's previous node, which never answered. */
+  abandon(ns: readonly number[], status: Status): void {
+    // Only the previous node's calls are listed: a copy of one that arrived here attached to it, never ran.
+    for (const n of ns) if (this.#runningMap?.has(n)) this.finish(n, { status, meta: {}, bodyCodec: 0, body: new Uint8Array() });
+  }
+
+  /** Calls running now. */
+  get busy(): number {
+    return this.#runningMap?.size ?? 0;
+  }
+
   /** The record is forgotten: its bytes leave the cache's count. */
   forget(): void {
     for (const r of this.#doneMap?.values() ?? []) this.limits.bytes -= r.body.length;
@@ -222,6 +262,20 @@ export class ReplyCache {
     this.#idle.delete(id);
     r.refs++;
     return r;
+  }
+
+  /** Client `id`'s record, if this node has one (a connection uses it, or it is kept after one closed). */
+  peek(id: string): ClientReplies | undefined {
+    return this.#clients.get(id);
+  }
+
+  /** Forgets client `id`'s record when no connection uses it (it moved to another node). */
+  drop(id: string): void {
+    const r = this.#clients.get(id);
+    if (!r || r.refs > 0 || r.busy) return; // its running calls still count their replies here
+    this.#clients.delete(id);
+    this.#idle.delete(id);
+    r.forget();
   }
 
   release(r: ClientReplies): void {

@@ -7,19 +7,29 @@ import type { CallOptions, PushOptions } from '../../src/session-types.ts';
 import type { Session } from '../../src/session.ts';
 import { Code, DrpcError, codeText } from '../../src/status.ts';
 import type { Broker, RelayedBroadcast } from './broker.ts';
+import type { Clock, TimerHandle } from '../../src/clock.ts';
+import type { ClientHandOff, ReplyCache } from '../../src/reply-cache.ts';
 import type { SessionHub } from './hub.ts';
 
 export interface LinkOwner {
   readonly sessions: SessionHub;
+  readonly clock: Clock;
+  /** The endpoint's reply cache: with one, a client's calls run once on whichever node it reaches. */
+  readonly replyCache?: ReplyCache;
   /** Pushes a broadcast from another node to this node's sessions (everyone, or a room). */
   broadcastHere(b: RelayedBroadcast): void;
   report(err: DrpcError, session?: Session): void;
 }
 
+/** How long a client's node is remembered in the broker (a later connection elsewhere claims it). */
+const CLIENT_NODE_TTL = 24 * 3600_000;
+
 export class BrokerLink {
   /** This endpoint, among every node's: it skips its own broadcasts when they come back. */
   readonly origin = Date.now().toString(36) + Math.random().toString(36).slice(2, 10);
   readonly #stop: () => void;
+  /** Timers that fail copies of calls whose previous node never forwarded their replies. */
+  readonly #abandons = new Set<TimerHandle>();
 
   constructor(
     readonly broker: Broker,
@@ -28,6 +38,47 @@ export class BrokerLink {
     this.#stop = broker.onFanOut((b) => {
       if (b.origin !== this.origin) owner.broadcastHere(b);
     });
+    const cache = owner.replyCache;
+    if (cache)
+      broker.serveClients({
+        handOff: (id, forward) => {
+          const record = cache.peek(id);
+          if (!record) return undefined;
+          const h = record.handOff(forward);
+          cache.drop(id); // the client's node is the other one now
+          return h;
+        },
+        forwarded: (id, n, reply) => cache.peek(id)?.finish(n, reply),
+      });
+  }
+
+  /**
+   * Client `id` connected to this node: takes what its previous node held of it (replies, calls still
+   * running there), so its re-sent calls are answered instead of run again. Waits at most the broker's
+   * timeout; copies of calls whose replies never come fail with 502 after the cache's maxAgeMs.
+   */
+  async claim(id: string): Promise<void> {
+    const cache = this.owner.replyCache;
+    if (!cache) return;
+    let h: ClientHandOff | undefined;
+    try {
+      h = await this.broker.claimClient(id, CLIENT_NODE_TTL);
+    } catch (err) {
+      return this.owner.report(DrpcError.from(err, Code.BadGateway)); // its calls may run again here
+    }
+    if (!h) return;
+    const record = cache.acquire(id);
+    record.adopt(h);
+    cache.release(record);
+    const running = h.running;
+    if (!running.length) return;
+    const clock = this.owner.clock;
+    const timer = clock.setTimeout(() => {
+      this.#abandons.delete(timer);
+      const why = `call ran on the client's previous node, which did not forward its reply within ${cache.maxAgeMs} ms`;
+      cache.peek(id)?.abandon(running, { code: Code.BadGateway, msg: codeText(Code.BadGateway), cause: why });
+    }, cache.maxAgeMs);
+    this.#abandons.add(timer);
   }
 
   /** Takes the pushes and calls other nodes send to session `id` (this node holds it). */
@@ -83,5 +134,7 @@ export class BrokerLink {
 
   close(): void {
     this.#stop();
+    for (const t of this.#abandons) this.owner.clock.clearTimeout(t);
+    this.#abandons.clear();
   }
 }

@@ -4,6 +4,7 @@
  * it, and so does a server → client call; a broadcast (to everyone, or to a room) reaches every node's sessions. `redisBroker()` (drpc/redis) is the implementation; without a broker an endpoint keeps
  * everything in its own memory.
  */
+import type { CachedReply, ClientHandOff } from '../../src/reply-cache.ts';
 import type { TopicLogFactory } from '../../src/topic-log.ts';
 
 /** A push handed from one node to the node that holds its session. */
@@ -33,6 +34,14 @@ export interface RelayedBroadcast extends RelayedPush {
   origin: string;
 }
 
+/** What an endpoint's reply cache gives its broker, so a client's calls run once on whichever node it reaches. */
+export interface ClientRecords {
+  /** Another node claims client `id`: what this node holds of it (undefined: nothing); `forward` gets the replies of its calls still running here. */
+  handOff(id: string, forward: (n: number, reply: CachedReply) => void): ClientHandOff | undefined;
+  /** The client's previous node forwarded the reply of a call that was running there. */
+  forwarded(id: string, n: number, reply: CachedReply): void;
+}
+
 export interface Broker {
   /** Makes each topic's shared log: offsets given once for all nodes, messages fanned out to every node. */
   readonly logs: TopicLogFactory;
@@ -47,6 +56,13 @@ export interface Broker {
    * session's DrpcError); 404 when no node holds it, 408 when no answer comes within `waitMs`.
    */
   relayCall(id: string, call: RelayedCall, waitMs: number): Promise<unknown>;
+  /** Answers other nodes' claims on the clients this node served. */
+  serveClients(records: ClientRecords): void;
+  /**
+   * Client `id` connected here: this node becomes its node (for `ttlMs`), and takes what its previous
+   * node held; undefined when it was here before, is new, or its previous node did not answer in time.
+   */
+  claimClient(id: string, ttlMs: number): Promise<ClientHandOff | undefined>;
   /** Hands a broadcast to every node. */
   fanOut(broadcast: RelayedBroadcast): Promise<void>;
   /** Broadcasts from every node (its own included) arrive at `deliver`; returns the unsubscribe. */

@@ -148,13 +148,15 @@ export class Endpoint<C extends AnyContract = Untyped, Published extends number 
       });
     if (options.slowConsumers !== false) this.#backlogs = new Backlogs(this.clock, options.slowConsumers);
     this.topics = new TopicHub<Published>(this.clock, this.#backlogs, options.broker?.logs);
+    if (options.replyCache !== false) this.#replyCache = new ReplyCache(this.clock, options.replyCache);
     if (options.broker)
       this.#link = new BrokerLink(options.broker, {
         sessions: this.sessions,
+        clock: this.clock,
+        replyCache: this.#replyCache,
         broadcastHere: (b) => this.#broadcastHere(b.serviceMethod, b.payload, { meta: b.meta, room: b.room }),
         report: this.#onError,
       });
-    if (options.replyCache !== false) this.#replyCache = new ReplyCache(this.clock, options.replyCache);
     this.topics.route(this.router);
     if (options.http !== false) this.#http = this.#httpRoutes();
   }
@@ -377,6 +379,9 @@ export class Endpoint<C extends AnyContract = Untyped, Published extends number 
     this.#connections++;
     const o = this.#opts;
     this.#transports.add(transport);
+    // With a broker, the client's frames wait in the transport until its previous node handed over
+    // what it holds of the client (re-sent calls are then answered, not run again).
+    if (this.#link && this.#replyCache && options.clientId !== undefined) await this.#link.claim(options.clientId);
     const session = new Session(transport, {
       serve: serveCalls,
       proto: options.proto ?? autoProto({ initial: o.proto, raw: this.#protos.raw, json: this.#protos.json }),

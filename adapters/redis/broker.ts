@@ -9,7 +9,8 @@
  *   await ep.close(); await broker.close();
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import type { Broker, HeldSession, RelayedBroadcast, RelayedCall, RelayedPush } from '../node/broker.ts';
+import type { Broker, ClientRecords, HeldSession, RelayedBroadcast, RelayedCall, RelayedPush } from '../node/broker.ts';
+import type { ClientHandOff } from '../../src/reply-cache.ts';
 import type { Deliver, LogLimits, TopicLog } from '../../src/topic-log.ts';
 import { Code, DrpcError, codeText } from '../../src/status.ts';
 import { checkNumbers } from '../../src/options.ts';
@@ -81,6 +82,11 @@ export class RedisBroker implements Broker {
       unlisten: (channel) => {
         if (!this.#closed) this.#sub.unsubscribe(channel).catch(() => {});
       },
+      swapNode: (id, node, ttlMs) =>
+        this.#command(`claim client ${JSON.stringify(id)}`, () =>
+          this.#redis.set(`${this.prefix}o:{${id}}`, node, 'PX', Math.max(1, Math.ceil(ttlMs)), 'GET'),
+        ),
+      timeoutMs: this.#timeout,
       report: this.#report,
     });
     this.#sub.on('ready', () => {
@@ -131,6 +137,14 @@ export class RedisBroker implements Broker {
 
   relayCall(id: string, call: RelayedCall, waitMs: number): Promise<unknown> {
     return this.#relay.call(id, call, waitMs);
+  }
+
+  serveClients(records: ClientRecords): void {
+    this.#relay.serveClients(records);
+  }
+
+  claimClient(id: string, ttlMs: number): Promise<ClientHandOff | undefined> {
+    return this.#relay.claimClient(id, ttlMs);
   }
 
   fanOut(b: RelayedBroadcast): Promise<void> {

@@ -3,10 +3,13 @@
  * session's channel (only the node holding it listens), call replies on the caller's own channel,
  * and broadcasts on one channel every node listens to. Each message is a JSON list (payload.ts):
  *   session `s:<id>`:  ['p', method, payload, meta] | ['c', callId, replyChannel, method, payload, meta, timeout]
- *   reply `r:<node>`:  [callId, status | null, value]
+ *   node `r:<node>`:   a reply [callId, status | null, value] | a claim ['h', callId, replyChannel, clientId]
+ *                      | a forwarded reply ['f', clientId, n, [status, meta, bodyCodec, base64 body]]
+ * A client's node is `o:{clientId}` (its node channel): the node it connects to next claims it there.
  *   broadcast `b`:     [origin, method, payload, meta, room]
  */
-import type { HeldSession, RelayedBroadcast, RelayedCall, RelayedPush } from '../node/broker.ts';
+import type { ClientRecords, HeldSession, RelayedBroadcast, RelayedCall, RelayedPush } from '../node/broker.ts';
+import type { CachedReply, ClientHandOff } from '../../src/reply-cache.ts';
 import { Code, DrpcError, codeError, type Status } from '../../src/status.ts';
 import { decodePayload, encodePayload } from './payload.ts';
 
@@ -18,6 +21,10 @@ export interface RelayLink {
   /** SUBSCRIBE / UNSUBSCRIBE on the subscriber connection. */
   listen(channel: string): Promise<unknown>;
   unlisten(channel: string): void;
+  /** Makes `node` client `id`'s node for `ttlMs`; resolves with the one before (null: none). */
+  swapNode(id: string, node: string, ttlMs: number): Promise<string | null>;
+  /** How long a claim waits for the previous node, in ms. */
+  readonly timeoutMs: number;
   report(err: DrpcError): void;
 }
 
@@ -37,6 +44,7 @@ export class SessionRelay {
   readonly #waiting = new Map<string, Waiting>();
   readonly #fanOut = new Set<(b: RelayedBroadcast) => void>();
   #calls = 0;
+  #records?: ClientRecords;
 
   constructor(private readonly link: RelayLink) {
     this.#replies = `${link.prefix}r:${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}`;
@@ -63,16 +71,42 @@ export class SessionRelay {
     return (await this.link.publish(what, this.#session(id), message)) > 0;
   }
 
-  async call(id: string, call: RelayedCall, waitMs: number): Promise<unknown> {
+  call(id: string, call: RelayedCall, waitMs: number): Promise<unknown> {
     const what = `call ${JSON.stringify(call.serviceMethod)} on session ${JSON.stringify(id)}`;
-    const n = `${++this.#calls}`;
     // JSON has no Infinity: "no timeout" travels as 0, as CallOptions says it.
     const timeout = call.timeout === undefined ? null : Number.isFinite(call.timeout) ? call.timeout : 0;
-    const message = encodeFor(what, ['c', n, this.#replies, call.serviceMethod, call.payload, call.meta ?? null, timeout]);
-    await (this.#repliesHeard ??= this.link.listen(this.#replies).catch((err: unknown) => {
-      this.#repliesHeard = undefined;
-      throw err;
-    }));
+    const rest = [call.serviceMethod, call.payload, call.meta ?? null, timeout];
+    return this.#request(what, this.#session(id), waitMs, `no session ${JSON.stringify(id)} on any node`, (n) => [
+      'c',
+      n,
+      this.#replies,
+      ...rest,
+    ]);
+  }
+
+  serveClients(records: ClientRecords): void {
+    this.#records = records;
+    this.#listenReplies().catch(() => {}); // claims come to this node's channel
+  }
+
+  async claimClient(id: string, ttlMs: number): Promise<ClientHandOff | undefined> {
+    await this.#listenReplies(); // forwarded replies come to this node's channel
+    const previous = await this.link.swapNode(id, this.#replies, ttlMs);
+    if (!previous || previous === this.#replies) return undefined;
+    const what = `claim client ${JSON.stringify(id)}`;
+    try {
+      const h = await this.#request(what, previous, this.link.timeoutMs, 'its previous node is gone', (n) => ['h', n, this.#replies, id]);
+      return h ? unpackHandOff(h) : undefined;
+    } catch {
+      return undefined; // the previous node is gone or slow: the client starts afresh here
+    }
+  }
+
+  /** Publishes a request on `channel` and resolves with its reply: 404 (`missing`) when nobody listens, 408 after `waitMs`. */
+  async #request(what: string, channel: string, waitMs: number, missing: string, message: (n: string) => unknown[]): Promise<unknown> {
+    const n = `${++this.#calls}`;
+    const bytes = encodeFor(what, message(n));
+    await this.#listenReplies();
     const reply = new Promise<unknown>((resolve, reject) => {
       const w: Waiting = { resolve, reject };
       if (Number.isFinite(waitMs))
@@ -80,12 +114,18 @@ export class SessionRelay {
       this.#waiting.set(n, w);
     });
     try {
-      if (!(await this.link.publish(what, this.#session(id), message)))
-        this.#settle(n, codeError(Code.NotFound, `no session ${JSON.stringify(id)} on any node`));
+      if (!(await this.link.publish(what, channel, bytes))) this.#settle(n, codeError(Code.NotFound, missing));
     } catch (err) {
       this.#settle(n, DrpcError.from(err, Code.BadGateway));
     }
     return reply;
+  }
+
+  #listenReplies(): Promise<unknown> {
+    return (this.#repliesHeard ??= this.link.listen(this.#replies).catch((err: unknown) => {
+      this.#repliesHeard = undefined;
+      throw err;
+    }));
   }
 
   async fanOut(b: RelayedBroadcast): Promise<void> {
@@ -109,7 +149,7 @@ export class SessionRelay {
   message(channel: string, message: Buffer): boolean {
     const held = this.#held.get(channel);
     if (held) this.#toSession(held, this.#decode(channel, message));
-    else if (channel === this.#replies) this.#reply(this.#decode(channel, message));
+    else if (channel === this.#replies) this.#toNode(this.#decode(channel, message));
     else if (channel === this.#broadcasts) this.#broadcast(this.#decode(channel, message));
     else return false;
     return true;
@@ -154,8 +194,22 @@ export class SessionRelay {
     );
   }
 
-  #reply(m: unknown[] | undefined): void {
-    if (!m || m.length !== 3) return;
+  /** A reply, a claim on one of this node's clients, or a reply forwarded by a client's previous node. */
+  #toNode(m: unknown[] | undefined): void {
+    if (m?.length === 3) return this.#reply(m);
+    if (m?.length !== 4) return;
+    const records = this.#records;
+    if (m[0] === 'f') return records?.forwarded(m[1] as string, m[2] as number, unpackReply(m[3] as PackedReply));
+    if (m[0] !== 'h') return;
+    const [, n, replyTo, id] = m as [string, string, string, string];
+    const forward = (call: number, reply: CachedReply) =>
+      void this.link.publish('a forwarded reply', replyTo, encodePayload(['f', id, call, packReply(reply)])).catch(() => {});
+    const h = records?.handOff(id, forward);
+    const packed = h && { acked: h.acked, done: h.done.map(([k, r]) => [k, packReply(r)]), running: h.running };
+    this.link.publish('a client hand-off', replyTo, encodePayload([n, null, packed ?? null])).catch(() => {});
+  }
+
+  #reply(m: unknown[]): void {
     const [n, status, value] = m as [string, Status | null, unknown];
     const w = this.#waiting.get(n);
     if (!w) return; // timed out already
@@ -203,4 +257,19 @@ export function encodeFor(what: string, payload: unknown): Buffer {
       `${what}: the payload cannot go through the broker: ${err instanceof Error ? err.message : String(err)}`,
     );
   }
+}
+
+type PackedReply = [Status, Meta, number, string];
+
+function packReply(r: CachedReply): PackedReply {
+  return [r.status, r.meta, r.bodyCodec, Buffer.from(r.body.buffer, r.body.byteOffset, r.body.length).toString('base64')];
+}
+
+function unpackReply([status, meta, bodyCodec, body]: PackedReply): CachedReply {
+  return { status, meta, bodyCodec, body: new Uint8Array(Buffer.from(body, 'base64')) };
+}
+
+function unpackHandOff(h: unknown): ClientHandOff {
+  const { acked, done, running } = h as { acked: number; done: [number, PackedReply][]; running: number[] };
+  return { acked, done: done.map(([n, r]) => [n, unpackReply(r)]), running };
 }

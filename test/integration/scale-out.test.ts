@@ -38,10 +38,12 @@ async function node(h: Harness, prefix: string, options: EndpointOptions = {}, b
 }
 
 /** A TCP switch in front of the nodes: `to(port)` sends new connections there and cuts the current ones. */
-async function tcpSwitch(h: Harness, port: number): Promise<{ url: string; to(port: number): void }> {
+async function tcpSwitch(h: Harness, port: number): Promise<{ url: string; to(port: number): void; pause(): void }> {
   let target = port;
+  let paused = false;
   const open = new Set<net.Socket>();
   const server = net.createServer((inbound) => {
+    if (paused) return void inbound.destroy();
     const outbound = net.connect(target, '127.0.0.1');
     for (const s of [inbound, outbound]) {
       open.add(s);
@@ -64,6 +66,12 @@ async function tcpSwitch(h: Harness, port: number): Promise<{ url: string; to(po
     url: `ws://127.0.0.1:${own}/rpc`,
     to(next: number) {
       target = next;
+      paused = false;
+      for (const s of open) s.destroy();
+    },
+    /** Cuts the current connections and refuses new ones until `to()`. */
+    pause() {
+      paused = true;
       for (const s of open) s.destroy();
     },
   };
@@ -155,6 +163,44 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
     );
     assert.throws(() => b.ep.topic('/log' as never).history, /keeps its history in a broker: use await topic\.read\(0\)/);
   });
+
+  for (const when of ['still running', 'finished'] as const)
+    test(`a durable call re-sent to another node after a move runs once: its previous node ${when === 'finished' ? 'hands over its reply' : 'forwards the reply when it finishes'}`, async (t) => {
+      const h = new Harness(t);
+      const prefix = `t${++prefixes}:`;
+      const [a, b] = [await node(h, prefix), await node(h, prefix)];
+      let runs = 0;
+      let open!: () => void;
+      const gate = new Promise<void>((r) => (open = r));
+      for (const n of [a, b])
+        n.ep.route(
+          '/slow' as never,
+          (async (x: number) => {
+            runs++;
+            await gate;
+            return `done-${x}`;
+          }) as never,
+        );
+      const lb = await tcpSwitch(h, a.port);
+      const c = h.client(lb.url);
+      await c.ready();
+      const result = c.call('/slow', 1);
+      await until(() => runs === 1, 'the call running on A');
+      if (when === 'finished') {
+        lb.pause(); // the reply cannot reach the client: node A keeps it
+        await delay(30);
+        open();
+        await delay(30);
+        lb.to(b.port);
+      } else lb.to(b.port);
+      await until(() => b.ep.sessions.count === 1, 'the client on node B', 5000);
+      await delay(50);
+      assert.equal(runs, 1, 'node B did not run the re-sent copy');
+      open();
+      assert.equal(await result, 'done-1');
+      assert.equal(runs, 1);
+      assert.deepEqual([...a.errors, ...b.errors], []);
+    });
 
   test('a push to a session id reaches the node that holds it; an id no node holds is a 404', async (t) => {
     const h = new Harness(t);

@@ -183,3 +183,60 @@ describe('ReplyCache byte bound (maxBytes)', () => {
     );
   });
 });
+
+describe('ReplyCache hand-off between nodes (scale-out)', () => {
+  it('the previous node hands over its replies and running calls, and forwards a running call’s reply when it finishes', () => {
+    const before = new ReplyCache(new ManualClock());
+    const old = before.acquire('c');
+    run(old, 1);
+    old.ack(2); // every call below 2 settled
+    run(old, 2);
+    old.begin(3);
+    const forwarded: [number, CachedReply][] = [];
+    const h = old.handOff((n, r) => void forwarded.push([n, r]));
+    assert.deepEqual(h, { acked: 2, done: [[2, reply(2)]], running: [3] }, 'call 1 was acknowledged: not handed over');
+
+    const next = new ReplyCache(new ManualClock()).acquire('c');
+    next.adopt(h);
+    assert.deepEqual(
+      next.lookup(2, () => assert.fail('answered from the cache')),
+      reply(2),
+    );
+    const copies: CachedReply[] = [];
+    assert.equal(
+      next.lookup(3, (r) => void copies.push(r)),
+      'attached',
+      'a copy of the call running there waits, it does not run here',
+    );
+    old.finish(3, reply(3));
+    assert.deepEqual(forwarded, [[3, reply(3)]]);
+    next.finish(3, forwarded[0]![1]);
+    assert.deepEqual(copies, [reply(3)]);
+  });
+
+  it('copies of calls whose reply never comes are failed by abandon; a record with running calls is not dropped', () => {
+    const next = new ReplyCache(new ManualClock()).acquire('c');
+    next.adopt({ acked: 0, done: [], running: [7] });
+    const copies: CachedReply[] = [];
+    next.lookup(7, (r) => void copies.push(r));
+    const gone = { code: Code.BadGateway, msg: 'Bad Gateway', cause: 'previous node gone' };
+    next.abandon([7], gone);
+    assert.deepEqual(
+      copies.map((r) => r.status),
+      [gone],
+    );
+    next.abandon([7], gone); // finished already: nothing happens twice
+    assert.equal(copies.length, 1);
+
+    const cache = new ReplyCache(new ManualClock());
+    const busy = cache.acquire('b');
+    busy.begin(1);
+    cache.release(busy);
+    cache.drop('b');
+    assert.equal(cache.peek('b'), busy, 'kept: its running call still finishes into it');
+    busy.finish(1, reply(1));
+    cache.drop('b');
+    assert.equal(cache.peek('b'), undefined);
+    assert.equal(cache.bytes, 0);
+  });
+});
