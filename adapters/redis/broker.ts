@@ -50,6 +50,8 @@ export class RedisBroker implements Broker {
   /** Pushes, calls and broadcasts between nodes. */
   readonly #relay: SessionRelay;
   #everReady = false;
+  /** Connections whose loss was reported (until they are ready again). */
+  readonly #down = new Set<string>();
   #closed = false;
 
   constructor(options: RedisBrokerOptions = {}) {
@@ -72,8 +74,14 @@ export class RedisBroker implements Broker {
     redis.defineCommand('drpcRead', { numberOfKeys: 2, lua: READ });
     this.#redis = redis as Scripted;
     this.#sub = redis.duplicate({ maxRetriesPerRequest: null, autoResubscribe: true });
-    redis.on('error', (err: Error) => this.#lost('commands', err));
-    this.#sub.on('error', (err: Error) => this.#lost('subscriber', err));
+    // ioredis reports every failed reconnect attempt: one report per outage and connection is enough.
+    for (const [conn, which] of [
+      [redis, 'commands'],
+      [this.#sub, 'subscriber'],
+    ] as const) {
+      conn.on('error', (err: Error) => this.#lost(which, err));
+      conn.on('ready', () => this.#down.delete(which));
+    }
     this.#sub.on('messageBuffer', (channel: Buffer, message: Buffer) => this.#message(channel.toString(), message));
     this.#relay = new SessionRelay({
       prefix: this.prefix,
@@ -186,7 +194,8 @@ export class RedisBroker implements Broker {
   }
 
   #lost(which: string, err: unknown): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#down.has(which)) return;
+    this.#down.add(which);
     this.#report(
       new DrpcError(Code.BadGateway, codeText(Code.BadGateway), `${which} connection: ${err instanceof Error ? err.message : String(err)}`),
     );

@@ -359,6 +359,8 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
       );
     });
     assert.deepEqual(got, [1, 3]);
+    const lost = errors.filter((e) => /^(commands|subscriber) connection: /.test(e.causeText));
+    assert.ok(lost.length >= 1 && lost.length <= 2, `one report per connection and outage, not one per retry: ${lost.length}`);
     assert.equal(gaps[0]!.epochChanged, true, 'the lost history is reported, never silent');
     assert.equal(offset, 1, 'offsets start over in the new epoch');
   });
