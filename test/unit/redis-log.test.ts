@@ -64,6 +64,14 @@ async function until(cond: () => boolean): Promise<void> {
   assert.ok(cond(), 'condition never held');
 }
 
+/** Lets the log start (its position read) and answers one read of nothing: it listens from here on. */
+async function listening(link: ScriptedLink, log: RedisLog): Promise<void> {
+  const reading = log.read();
+  await link.release();
+  await link.release();
+  await reading;
+}
+
 function setup() {
   const link = new ScriptedLink();
   const handed: [number, string, unknown][] = [];
@@ -99,10 +107,7 @@ describe('RedisLog: one topic in Redis, seen from one node', () => {
 
   it('after a dropped subscription it reads back what it missed before live messages go on, each once', async () => {
     const { link, log, handed } = setup();
-    const reading = log.read();
-    await link.release();
-    await link.release();
-    await reading;
+    await listening(link, log);
     log.live(link.publish(1, 'a'));
     link.publish(2, 'b'); // missed: the channel was down
     link.publish(3, 'c');
@@ -124,10 +129,7 @@ describe('RedisLog: one topic in Redis, seen from one node', () => {
 
   it('a history reset while away (new epoch) hands out all of the new epoch', async () => {
     const { link, log, handed } = setup();
-    const reading = log.read();
-    await link.release();
-    await link.release();
-    await reading;
+    await listening(link, log);
     log.live(link.publish(1, 'a'));
     link.epoch = 'e2';
     link.stream = [];
@@ -146,10 +148,7 @@ describe('RedisLog: one topic in Redis, seen from one node', () => {
 
   it('a message that cannot be read is reported, not handed out, and delivery goes on', async () => {
     const { link, log, handed } = setup();
-    const reading = log.read();
-    await link.release();
-    await link.release();
-    await reading;
+    await listening(link, log);
     log.live(Buffer.from('1:e1:\u0001{not json'));
     log.live(link.publish(2, 'ok'));
     assert.deepEqual(handed, [[2, 'e1', 'ok']]);
