@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { acceptAuth } from '../../src/auth.ts';
+import { routeRefreshAuth } from './refresh-auth.ts';
 import { systemClock, type Clock } from '../../src/clock.ts';
 import { SERVICE_RESTART } from '../../src/close-codes.ts';
 import { autoProto } from '../../src/proto/auto.ts';
@@ -19,7 +20,6 @@ import { Session, type CallOptions, type PushOptions, type SessionOwner } from '
 import { serveCalls } from '../../src/serve.ts';
 import { broadcast, type BroadcastResult } from '../../src/broadcast.ts';
 import { ReplyCache, type ClientReplies } from '../../src/reply-cache.ts';
-import { REFRESH_AUTH_METHOD } from '../../src/extensions.ts';
 import { Backlogs } from '../../src/backlog.ts';
 import { TopicHub, type Topic, type TopicOptions } from '../../src/topics.ts';
 import type { Broker } from './broker.ts';
@@ -49,7 +49,7 @@ import { Rooms } from './rooms.ts';
 import type { TcpListener } from './tcp-listen.ts';
 import { NodeWebSocketTransport } from './ws-transport.ts';
 import { Acceptor } from './acceptor.ts';
-import { HttpRoutes } from './http-routes.ts';
+import { httpRoutesFor, type HttpRoutes } from './http-routes.ts';
 import { fail } from './http-body.ts';
 import { NodeHttpTransport } from './http-transport.ts';
 import { admit, refusal } from './upgrade.ts';
@@ -137,15 +137,7 @@ export class Endpoint<C extends AnyContract = Untyped, Published extends number 
       s.abort({ code: Code.ConnClosed, msg: codeText(Code.ConnClosed), cause: `heartbeat: silent for ${silent} ms` }),
     );
     this.#pong.route(this.router);
-    const check = options.auth;
-    if (check)
-      this.router.route(REFRESH_AUTH_METHOD, async (payload, ctx) => {
-        try {
-          return await check(payload, ctx.session);
-        } catch (err) {
-          throw err instanceof DrpcError ? err : new DrpcError(Code.Unauthorized, codeText(Code.Unauthorized), err);
-        }
-      });
+    if (options.auth) routeRefreshAuth(this.router, options.auth);
     if (options.slowConsumers !== false) this.#backlogs = new Backlogs(this.clock, options.slowConsumers);
     this.topics = new TopicHub<Published>(this.clock, this.#backlogs, options.broker?.logs);
     if (options.replyCache !== false) this.#replyCache = new ReplyCache(this.clock, options.replyCache);
@@ -158,33 +150,14 @@ export class Endpoint<C extends AnyContract = Untyped, Published extends number 
         report: this.#onError,
       });
     this.topics.route(this.router);
-    if (options.http !== false) this.#http = this.#httpRoutes();
-  }
-
-  #httpRoutes(): HttpRoutes {
-    const o = this.#opts;
-    const h = o.http || {};
-    const cors = o.cors === false ? false : { origins: o.origins, ...o.cors };
-    return new HttpRoutes({
-      clock: this.clock,
-      maxBody: h.maxBody ?? Math.min(o.maxFrameSize ?? DEFAULT_MAX_FRAME, 4 * 1024 * 1024),
-      stream: { pingMs: h.pingMs ?? 10_000, maxAgeMs: h.maxAgeMs ?? 60_000, graceMs: h.graceMs ?? 15_000 },
-      cors,
-      admit: (req, url) => this.#admit(req, url, 'http'),
-      serve: (t, options) => this.serve(t, options),
-      gateway: {
-        auth: !!o.auth,
-        timeout: o.timeout ?? 30_000,
-        sessionOptions: () => ({
-          router: this.router,
-          codecs: o.codecs,
-          codec: o.codec,
-          plugins: o.plugins,
-          clock: this.clock,
-          onError: this.#onError,
-        }),
-      },
-    });
+    if (options.http !== false)
+      this.#http = httpRoutesFor(options, {
+        clock: this.clock,
+        router: this.router,
+        admit: (req, url) => this.#admit(req, url, 'http'),
+        serve: (t, o) => this.serve(t, o),
+        onError: this.#onError,
+      });
   }
 
   /**

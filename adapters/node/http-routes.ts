@@ -13,7 +13,11 @@ import type { Clock } from '../../src/clock.ts';
 import { clientIdOf, HELLO_QUERY } from '../../src/extensions.ts';
 import type { Frame } from '../../src/proto/proto.ts';
 import type { Session } from '../../src/session.ts';
-import { Code } from '../../src/status.ts';
+import { Code, type DrpcError } from '../../src/status.ts';
+import { DEFAULT_MAX_FRAME } from '../../src/proto/proto.ts';
+import type { Router } from '../../src/router.ts';
+import type { AnyContract } from '../../src/contract.ts';
+import type { EndpointOptions } from './endpoint-options.ts';
 import { applyCors, type CorsOptions } from './cors.ts';
 import { gatewayCall, type GatewayContext } from './gateway.ts';
 import { NodeHttpTransport, type HttpStreamOptions } from './http-transport.ts';
@@ -34,6 +38,37 @@ export interface HttpHost {
   admit(req: IncomingMessage, url: URL): Promise<void>;
   serve(transport: NodeHttpTransport, options: { hello?: boolean; clientId?: string }): Promise<Session | undefined>;
   readonly gateway: GatewayContext;
+}
+
+/** What an endpoint lends its HTTP routes, beside its options. */
+export interface HttpRoutesDeps extends Pick<HttpHost, 'clock' | 'admit' | 'serve'> {
+  readonly router: Router;
+  readonly onError: (err: DrpcError, session?: Session) => void;
+}
+
+/** The routes as an endpoint's options configure them (defaults applied: see HttpOptions). */
+export function httpRoutesFor(o: EndpointOptions<AnyContract>, deps: HttpRoutesDeps): HttpRoutes {
+  const h = o.http || {};
+  return new HttpRoutes({
+    clock: deps.clock,
+    maxBody: h.maxBody ?? Math.min(o.maxFrameSize ?? DEFAULT_MAX_FRAME, 4 * 1024 * 1024),
+    stream: { pingMs: h.pingMs ?? 10_000, maxAgeMs: h.maxAgeMs ?? 60_000, graceMs: h.graceMs ?? 15_000 },
+    cors: o.cors === false ? false : { origins: o.origins, ...o.cors },
+    admit: deps.admit,
+    serve: deps.serve,
+    gateway: {
+      auth: !!o.auth,
+      timeout: o.timeout ?? 30_000,
+      sessionOptions: () => ({
+        router: deps.router,
+        codecs: o.codecs,
+        codec: o.codec,
+        plugins: o.plugins,
+        clock: deps.clock,
+        onError: deps.onError,
+      }),
+    },
+  });
 }
 
 export class HttpRoutes {
