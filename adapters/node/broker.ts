@@ -42,6 +42,12 @@ export interface ClientRecords {
   forwarded(id: string, n: number, reply: CachedReply): void;
 }
 
+/** Where another node's messages arrive (see Broker.openInbox). */
+export interface Inbox {
+  readonly address: string;
+  close(): void;
+}
+
 export interface Broker {
   /** Makes each topic's shared log: offsets given once for all nodes, messages fanned out to every node. */
   readonly logs: TopicLogFactory;
@@ -63,6 +69,15 @@ export interface Broker {
    * node held; undefined when it was here before, is new, or its previous node did not answer in time.
    */
   claimClient(id: string, ttlMs: number): Promise<ClientHandOff | undefined>;
+  /** This node answers the requests other nodes send for `key` (e.g. an HTTP session it holds); resolves once they can reach it. */
+  holdKey(key: string, answer: (request: unknown) => Promise<unknown>): Promise<void>;
+  releaseKey(key: string): void;
+  /** Sends `request` to the node holding `key`; resolves with its answer; 404 when no node holds it, 408 after `waitMs`. */
+  ask(key: string, request: unknown, waitMs: number): Promise<unknown>;
+  /** Opens an inbox other nodes can `send` to (its `address`), in order; `close()` when done. */
+  openInbox(deliver: (message: unknown) => void): Promise<Inbox>;
+  /** Sends a message to an inbox another node opened; false when nobody listens there any more. */
+  send(address: string, message: unknown): Promise<boolean>;
   /** Hands a broadcast to every node. */
   fanOut(broadcast: RelayedBroadcast): Promise<void>;
   /** Broadcasts from every node (its own included) arrive at `deliver`; returns the unsubscribe. */

@@ -157,6 +157,7 @@ export class Endpoint<C extends AnyContract = Untyped, Published extends number 
         admit: (req, url) => this.#admit(req, url, 'http'),
         serve: (t, o) => this.serve(t, o),
         onError: this.#onError,
+        broker: options.broker,
       });
   }
 

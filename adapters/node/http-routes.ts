@@ -18,6 +18,8 @@ import { DEFAULT_MAX_FRAME } from '../../src/proto/proto.ts';
 import type { Router } from '../../src/router.ts';
 import type { AnyContract } from '../../src/contract.ts';
 import type { EndpointOptions } from './endpoint-options.ts';
+import type { Broker } from './broker.ts';
+import { RemoteHttp } from './http-remote.ts';
 import { applyCors, type CorsOptions } from './cors.ts';
 import { gatewayCall, type GatewayContext } from './gateway.ts';
 import { NodeHttpTransport, type HttpStreamOptions } from './http-transport.ts';
@@ -38,10 +40,13 @@ export interface HttpHost {
   admit(req: IncomingMessage, url: URL): Promise<void>;
   serve(transport: NodeHttpTransport, options: { hello?: boolean; clientId?: string }): Promise<Session | undefined>;
   readonly gateway: GatewayContext;
+  /** With a broker: requests for sessions other nodes hold are relayed there (no sticky sessions). */
+  readonly remote?: RemoteHttp;
 }
 
 /** What an endpoint lends its HTTP routes, beside its options. */
 export interface HttpRoutesDeps extends Pick<HttpHost, 'clock' | 'admit' | 'serve'> {
+  readonly broker?: Broker;
   readonly router: Router;
   readonly onError: (err: DrpcError, session?: Session) => void;
 }
@@ -56,6 +61,7 @@ export function httpRoutesFor(o: EndpointOptions<AnyContract>, deps: HttpRoutesD
     cors: o.cors === false ? false : { origins: o.origins, ...o.cors },
     admit: deps.admit,
     serve: deps.serve,
+    remote: deps.broker && new RemoteHttp(deps.broker, deliverPost),
     gateway: {
       auth: !!o.auth,
       timeout: o.timeout ?? 30_000,
@@ -113,14 +119,25 @@ export class HttpRoutes {
     }
     if (sid === null)
       throw httpError(req.method === 'POST' ? 400 : 405, Code.BadMessage, `${req.method} needs ?${SESSION_QUERY}=<session id>`);
+    if (req.method !== 'POST' && req.method !== 'DELETE')
+      throw httpError(405, Code.BadMessage, `${req.method} is not a method of an http session (GET, POST, DELETE)`);
     const t = this.#sessions.get(sid);
-    if (!t || t.closed) throw httpError(404, Code.NotFound, `no http session ${JSON.stringify(sid)} (closed or expired: open a new one)`);
-    if (req.method === 'POST') return this.#post(req, res, t);
-    if (req.method === 'DELETE') {
-      t.ended('closed by the client (DELETE)');
+    const remote = this.host.remote;
+    if (!t && remote) {
+      // Another node may hold it (no sticky sessions): the request is relayed there.
+      if (req.method === 'DELETE') await remote.delete(sid);
+      else {
+        const { first, ack, body, type } = await this.#postParts(req);
+        await remote.post(sid, first, ack, body, type);
+      }
       return void res.writeHead(204).end();
     }
-    throw httpError(405, Code.BadMessage, `${req.method} is not a method of an http session (GET, POST, DELETE)`);
+    if (!t || t.closed) throw httpError(404, Code.NotFound, `no http session ${JSON.stringify(sid)} (closed or expired: open a new one)`);
+    if (req.method === 'POST') {
+      const { first, ack, body, type } = await this.#postParts(req);
+      deliverPost(t, first, ack, body, type);
+    } else t.ended('closed by the client (DELETE)');
+    res.writeHead(204).end();
   }
 
   async #open(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
@@ -128,33 +145,47 @@ export class HttpRoutes {
     const sid = randomBytes(18).toString('base64url');
     const t = new NodeHttpTransport(sid, `http://${req.socket.remoteAddress}:${req.socket.remotePort}`, this.host.clock, this.host.stream);
     this.#sessions.set(sid, t);
+    const remote = this.host.remote;
+    const forget = () => {
+      this.#sessions.delete(sid);
+      remote?.release(sid);
+    };
+    // Other nodes can reach the session before the client learns its id (a POST may go anywhere).
+    // Without the broker (it reported its outage) the session still works for what reaches this node.
+    await remote?.hold(sid, t).catch(() => {});
     streamHead(res);
     const open = JSON.stringify({ sid, ping: this.host.stream.pingMs });
     t.attachStream(res, 0, `event: open\ndata: ${open}\n\n`);
     const hello = url.searchParams.get(HELLO_QUERY);
     const session = await this.host.serve(t, hello === null ? {} : { hello: true, clientId: clientIdOf(hello) });
-    if (!session) return void this.#sessions.delete(sid);
-    session.on('close', () => this.#sessions.delete(sid));
+    if (!session) return forget();
+    session.on('close', forget);
   }
 
   async #resume(req: IncomingMessage, res: ServerResponse, url: URL, sid: string): Promise<void> {
     const t = this.#sessions.get(sid);
-    if (!t || t.closed) throw httpError(404, Code.NotFound, `no http session ${JSON.stringify(sid)} (closed or expired: open a new one)`);
     const acked = number(url.searchParams.get(ACK_QUERY) ?? req.headers['last-event-id'], 'the acknowledged event id');
+    if (!t && this.host.remote) return this.host.remote.resume(sid, acked, res, streamHead);
+    if (!t || t.closed) throw httpError(404, Code.NotFound, `no http session ${JSON.stringify(sid)} (closed or expired: open a new one)`);
     streamHead(res);
     t.attachStream(res, acked);
   }
 
-  async #post(req: IncomingMessage, res: ServerResponse, t: NodeHttpTransport): Promise<void> {
+  /** A POST's numbering headers and body (bounded by maxBody). */
+  async #postParts(req: IncomingMessage): Promise<{ first: number; ack: number | undefined; body: Buffer; type: string }> {
     const first = number(req.headers['x-drpc-up'] ?? '1', 'X-Drpc-Up');
     const ack = req.headers['x-drpc-ack'];
     const body = await readBody(req, this.host.maxBody);
-    const frames = splitFrames(body, String(req.headers['content-type'] ?? ''));
-    if (ack !== undefined) t.ack(number(ack, 'X-Drpc-Ack'));
-    if (!t.receive(first, frames))
-      throw httpError(409, Code.BadMessage, `frame ${first} is far past the next expected one: frames were lost`);
-    res.writeHead(204).end();
+    return { first, ack: ack === undefined ? undefined : number(ack, 'X-Drpc-Ack'), body, type: String(req.headers['content-type'] ?? '') };
   }
+}
+
+/** Delivers a POST body's frames to the session, in number order (409 when frames were lost before them). */
+function deliverPost(t: NodeHttpTransport, first: number, ack: number | undefined, body: Buffer, type: string): void {
+  const frames = splitFrames(body, type);
+  if (ack !== undefined) t.ack(ack);
+  if (!t.receive(first, frames))
+    throw httpError(409, Code.BadMessage, `frame ${first} is far past the next expected one: frames were lost`);
 }
 
 function streamHead(res: ServerResponse): void {

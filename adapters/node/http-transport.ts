@@ -6,12 +6,18 @@
  * is lost or doubled. Frames sent up are numbered, so a POST retried after a network error does not
  * deliver twice. Wire details: docs/protocol.md, "HTTP fallback".
  */
-import type { ServerResponse } from 'node:http';
 import type { Clock, TimerHandle } from '../../src/clock.ts';
 import { statusToClose } from '../../src/close-codes.ts';
 import type { Frame } from '../../src/proto/proto.ts';
 import type { Status } from '../../src/status.ts';
 import { closedTransport, startListening, type Transport, type TransportHandlers } from '../../src/transport/transport.ts';
+
+/** What a stream is written to: the GET's response, or one relayed to the node that holds it (http-remote.ts). */
+export interface StreamSink {
+  write(text: string): unknown;
+  end(text?: string): unknown;
+  on(event: 'close', cb: () => void): unknown;
+}
 
 export interface HttpStreamOptions {
   /** A comment line on the stream this often, in ms, so proxies and the client see it alive. */
@@ -40,7 +46,7 @@ export class NodeHttpTransport implements Transport {
   #early?: Frame[];
   #done = false;
   #reason = '';
-  #stream?: ServerResponse;
+  #stream?: StreamSink;
   #held?: Frame[]; // frames sent while a POST body is delivered, written together after it
   #heldBytes = 0;
   #pingTimer?: TimerHandle;
@@ -79,7 +85,7 @@ export class NodeHttpTransport implements Transport {
   }
 
   /** A (new) stream for this session: everything after `acked` goes down it, then what comes next. */
-  attachStream(res: ServerResponse, acked: number, first?: string): void {
+  attachStream(res: StreamSink, acked: number, first?: string): void {
     if (this.#done) return void res.end();
     this.ack(acked);
     this.#endStream('event: recycle\ndata: replaced\n\n');

@@ -9,7 +9,7 @@
  *   await ep.close(); await broker.close();
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import type { Broker, ClientRecords, HeldSession, RelayedBroadcast, RelayedCall, RelayedPush } from '../node/broker.ts';
+import type { Broker, ClientRecords, HeldSession, Inbox, RelayedBroadcast, RelayedCall, RelayedPush } from '../node/broker.ts';
 import type { ClientHandOff } from '../../src/reply-cache.ts';
 import type { Deliver, LogLimits, TopicLog } from '../../src/topic-log.ts';
 import { Code, DrpcError, codeText } from '../../src/status.ts';
@@ -153,6 +153,26 @@ export class RedisBroker implements Broker {
 
   claimClient(id: string, ttlMs: number): Promise<ClientHandOff | undefined> {
     return this.#relay.claimClient(id, ttlMs);
+  }
+
+  holdKey(key: string, answer: (request: unknown) => Promise<unknown>): Promise<void> {
+    return this.#relay.holdKey(key, answer);
+  }
+
+  releaseKey(key: string): void {
+    this.#relay.releaseKey(key);
+  }
+
+  ask(key: string, request: unknown, waitMs: number): Promise<unknown> {
+    return this.#relay.ask(key, request, waitMs);
+  }
+
+  openInbox(deliver: (message: unknown) => void): Promise<Inbox> {
+    return this.#relay.openInbox(deliver);
+  }
+
+  send(address: string, message: unknown): Promise<boolean> {
+    return this.#relay.send(address, message);
   }
 
   fanOut(b: RelayedBroadcast): Promise<void> {

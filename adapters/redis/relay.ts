@@ -5,10 +5,12 @@
  *   session `s:<id>`:  ['p', method, payload, meta] | ['c', callId, replyChannel, method, payload, meta, timeout]
  *   node `r:<node>`:   a reply [callId, status | null, value] | a claim ['h', callId, replyChannel, clientId]
  *                      | a forwarded reply ['f', clientId, n, [status, meta, bodyCodec, base64 body]]
+ *   keyed `k:<key>`:   a request ['q', callId, replyChannel, request] to the node holding the key
+ *   inbox `i:<id>`:    any JSON value, in order
  * A client's node is `o:{clientId}` (its node channel): the node it connects to next claims it there.
  *   broadcast `b`:     [origin, method, payload, meta, room]
  */
-import type { ClientRecords, HeldSession, RelayedBroadcast, RelayedCall, RelayedPush } from '../node/broker.ts';
+import type { ClientRecords, HeldSession, Inbox, RelayedBroadcast, RelayedCall, RelayedPush } from '../node/broker.ts';
 import type { CachedReply, ClientHandOff } from '../../src/reply-cache.ts';
 import { Code, DrpcError, codeError, type Status } from '../../src/status.ts';
 import { decodePayload, encodePayload } from './payload.ts';
@@ -41,6 +43,8 @@ export class SessionRelay {
   readonly #replies: string;
   #repliesHeard?: Promise<unknown>;
   readonly #held = new Map<string, HeldSession>();
+  readonly #keys = new Map<string, (request: unknown) => Promise<unknown>>();
+  readonly #inboxes = new Map<string, (message: unknown) => void>();
   readonly #waiting = new Map<string, Waiting>();
   readonly #fanOut = new Set<(b: RelayedBroadcast) => void>();
   #calls = 0;
@@ -145,8 +149,58 @@ export class SessionRelay {
     };
   }
 
+  async holdKey(key: string, answer: (request: unknown) => Promise<unknown>): Promise<void> {
+    const channel = `${this.link.prefix}k:${key}`;
+    this.#keys.set(channel, answer);
+    await this.link.listen(channel);
+  }
+
+  releaseKey(key: string): void {
+    const channel = `${this.link.prefix}k:${key}`;
+    if (this.#keys.delete(channel)) this.link.unlisten(channel);
+  }
+
+  ask(key: string, request: unknown, waitMs: number): Promise<unknown> {
+    const what = `ask the node holding ${JSON.stringify(key)}`;
+    return this.#request(what, `${this.link.prefix}k:${key}`, waitMs, `no node holds ${JSON.stringify(key)}`, (n) => [
+      'q',
+      n,
+      this.#replies,
+      request,
+    ]);
+  }
+
+  async openInbox(deliver: (message: unknown) => void): Promise<Inbox> {
+    const address = `${this.link.prefix}i:${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}`;
+    this.#inboxes.set(address, deliver);
+    try {
+      await this.link.listen(address);
+    } catch (err) {
+      this.#inboxes.delete(address);
+      throw err;
+    }
+    return {
+      address,
+      close: () => {
+        if (this.#inboxes.delete(address)) this.link.unlisten(address);
+      },
+    };
+  }
+
+  async send(address: string, message: unknown): Promise<boolean> {
+    return (await this.link.publish(`send to ${address}`, address, encodeFor(`send to ${address}`, message))) > 0;
+  }
+
   /** A message on one of the relay's channels; false when the channel is not one of them. */
   message(channel: string, message: Buffer): boolean {
+    const inbox = this.#inboxes.get(channel);
+    if (inbox) {
+      const m = this.#decodeAny(channel, message);
+      if (m.ok) inbox(m.value);
+      return true;
+    }
+    const keyed = this.#keys.get(channel);
+    if (keyed) return (this.#answer(keyed, this.#decode(channel, message)), true);
     const held = this.#held.get(channel);
     if (held) this.#toSession(held, this.#decode(channel, message));
     else if (channel === this.#replies) this.#toNode(this.#decode(channel, message));
@@ -158,6 +212,8 @@ export class SessionRelay {
   /** Every relayed call still waiting fails with 102 (the broker is closing). */
   close(): void {
     this.#held.clear();
+    this.#keys.clear();
+    this.#inboxes.clear();
     this.#fanOut.clear();
     for (const n of [...this.#waiting.keys()]) this.#settle(n, codeError(Code.ConnClosed, 'the redis broker closed before the reply came'));
   }
@@ -209,6 +265,18 @@ export class SessionRelay {
     this.link.publish('a client hand-off', replyTo, encodePayload([n, null, packed ?? null])).catch(() => {});
   }
 
+  /** A keyed request: its answer (or its error status) goes back to the asking node. */
+  #answer(answer: (request: unknown) => Promise<unknown>, m: unknown[] | undefined): void {
+    if (m?.[0] !== 'q' || m.length !== 4) return;
+    const [, n, replyTo, request] = m as [string, string, string, unknown];
+    const reply = (status: Status | null, value: unknown) =>
+      void this.link.publish('an answer', replyTo, encodeFor('an answer', [n, status, value])).catch(() => {});
+    answer(request).then(
+      (value) => reply(null, value),
+      (err: unknown) => reply(DrpcError.from(err).toStatus(), null),
+    );
+  }
+
   #reply(m: unknown[]): void {
     const [n, status, value] = m as [string, Status | null, unknown];
     const w = this.#waiting.get(n);
@@ -233,6 +301,15 @@ export class SessionRelay {
     this.#waiting.delete(n);
     clearTimeout(w.timer);
     w.reject(err);
+  }
+
+  #decodeAny(channel: string, message: Buffer): { ok: true; value: unknown } | { ok: false } {
+    try {
+      return { ok: true, value: decodePayload(message) };
+    } catch (err) {
+      this.link.report(codeError(Code.BadMessage, `a message on ${channel} could not be read: ${String(err)}`));
+      return { ok: false };
+    }
   }
 
   #decode(channel: string, message: Buffer): unknown[] | undefined {
