@@ -5,7 +5,8 @@
  *   DELETE <path>?_drpc_s=<sid>                  ends the session
  *   POST   <path>/<service/method>               a one-shot call through the gateway (curl)
  *   OPTIONS                                      CORS preflight
- * Sessions live in this store (memory) by id, not on a socket: any request reaches them.
+ * Sessions live in this store (memory) by id, not on a socket: any request reaches them; with a
+ * broker, a request for a session another node holds is relayed there (http-remote.ts).
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
