@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test, type TestContext } from 'node:test';
 import { createEndpoint, type Endpoint, type EndpointOptions } from '../../adapters/node/endpoint.ts';
 import { redisBroker, type RedisBroker, type RedisBrokerOptions } from '../../adapters/redis/broker.ts';
 import { serveCalls } from '../../src/serve.ts';
@@ -38,6 +38,13 @@ async function node(h: Harness, prefix: string, options: EndpointOptions = {}, b
   h.defer(() => ep.close({ drain: 0 }));
   const { port, url } = await ep.listen({ path: '/rpc' });
   return { ep, broker, port, url, errors };
+}
+
+/** Two nodes on one Redis, sharing a prefix of their own (each test its own keys and channels). */
+async function twoNodes(t: TestContext, options: EndpointOptions = {}): Promise<{ h: Harness; a: Node; b: Node }> {
+  const h = new Harness(t);
+  const prefix = `t${++prefixes}:`;
+  return { h, a: await node(h, prefix, options), b: await node(h, prefix, options) };
 }
 
 /** A TCP switch in front of the nodes: `to(port)` sends new connections there and cuts the current ones. */
@@ -90,9 +97,7 @@ async function tcpSwitch(
 
 describe('scale-out over Redis: topics and session pushes across nodes', { timeout: 60_000 }, () => {
   test('a message published on one node reaches subscribers on every node, with one offset sequence and one epoch', async (t) => {
-    const h = new Harness(t);
-    const prefix = `t${++prefixes}:`;
-    const [a, b] = [await node(h, prefix), await node(h, prefix)];
+    const { h, a, b } = await twoNodes(t);
     for (const n of [a, b]) n.ep.topic('/prices' as never);
     const onA: [unknown, number, string][] = [];
     const onB: [unknown, number, string][] = [];
@@ -122,9 +127,7 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
   });
 
   test('a client that moves to another node resumes there: what was published meanwhile arrives once, in order', async (t) => {
-    const h = new Harness(t);
-    const prefix = `t${++prefixes}:`;
-    const [a, b] = [await node(h, prefix), await node(h, prefix)];
+    const { h, a, b } = await twoNodes(t);
     for (const n of [a, b]) n.ep.topic('/feed' as never);
     const lb = await tcpSwitch(h, a.port);
     const { client: c, log } = h.logged(lb.url);
@@ -149,9 +152,7 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
   });
 
   test('history limits hold across nodes: since 0 on another node gets what Redis keeps, and a gap for the rest', async (t) => {
-    const h = new Harness(t);
-    const prefix = `t${++prefixes}:`;
-    const [a, b] = [await node(h, prefix), await node(h, prefix)];
+    const { h, a, b } = await twoNodes(t);
     a.ep.topic('/log' as never, { history: { count: 3 } });
     b.ep.topic('/log' as never, { history: { count: 3 } });
     for (let i = 1; i <= 5; i++) await a.ep.publish('/log' as never, i as never);
@@ -182,9 +183,7 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
       `a durable call re-sent to another node after a move runs once: its previous node ${when === 'finished' ? 'hands over its reply' : 'forwards the reply when it finishes'}`,
       NO_MOVE_OVER_HTTP,
       async (t) => {
-        const h = new Harness(t);
-        const prefix = `t${++prefixes}:`;
-        const [a, b] = [await node(h, prefix), await node(h, prefix)];
+        const { h, a, b } = await twoNodes(t);
         let runs = 0;
         let open!: () => void;
         const gate = new Promise<void>((r) => (open = r));
@@ -220,10 +219,8 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
     );
 
   test('the HTTP fallback needs no sticky sessions: the requests of one session spread over both nodes act as one', async (t) => {
-    const h = new Harness(t);
-    const prefix = `t${++prefixes}:`;
-    const fast = { http: { maxAgeMs: 150 } }; // streams are replaced often: each new one may reach the other node
-    const [a, b] = [await node(h, prefix, fast), await node(h, prefix, fast)];
+    // Streams are replaced often: each new one may reach the other node.
+    const { h, a, b } = await twoNodes(t, { http: { maxAgeMs: 150 } });
     for (const n of [a, b]) {
       n.ep.topic('/feed' as never);
       n.ep.route('/echo' as never, ((x: number) => x) as never);
@@ -256,9 +253,7 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
   });
 
   test('a push to a session id reaches the node that holds it; an id no node holds is a 404', async (t) => {
-    const h = new Harness(t);
-    const prefix = `t${++prefixes}:`;
-    const [a, b] = [await node(h, prefix), await node(h, prefix)];
+    const { h, a, b } = await twoNodes(t);
     const c = h.client(a.url);
     const notes: unknown[] = [];
     c.onPush('/note', (m) => void notes.push(m));
@@ -280,9 +275,7 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
   });
 
   test('a server → client call to a session on another node: its reply, its error status, a timeout, a 404', async (t) => {
-    const h = new Harness(t);
-    const prefix = `t${++prefixes}:`;
-    const [a, b] = [await node(h, prefix), await node(h, prefix)];
+    const { h, a, b } = await twoNodes(t);
     const c = h.client(a.url, { serve: serveCalls });
     c.route('/ui/confirm', (q) => `yes to ${q as string}`);
     c.route('/ui/refuse', () => {
@@ -308,9 +301,7 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
   });
 
   test('a broadcast to everyone or to a room reaches the sessions of every node, once; local: true stays on this node', async (t) => {
-    const h = new Harness(t);
-    const prefix = `t${++prefixes}:`;
-    const [a, b] = [await node(h, prefix), await node(h, prefix)];
+    const { h, a, b } = await twoNodes(t);
     const got = new Map<string, unknown[]>();
     for (const [name, n] of [
       ['a1', a],
@@ -347,9 +338,7 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
   });
 
   test('a node whose Redis subscription drops reads back what it missed: nothing lost, no gap', async (t) => {
-    const h = new Harness(t);
-    const prefix = `t${++prefixes}:`;
-    const [a, b] = [await node(h, prefix), await node(h, prefix)];
+    const { h, a, b } = await twoNodes(t);
     for (const n of [a, b]) n.ep.topic('/ticks' as never);
     const got: number[] = [];
     const gaps: Gap[] = [];
