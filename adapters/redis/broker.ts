@@ -16,7 +16,8 @@ import { Code, DrpcError, codeText } from '../../src/status.ts';
 import { checkNumbers } from '../../src/options.ts';
 import { RedisLog, type LogLink } from './log.ts';
 import { APPEND, READ } from './scripts.ts';
-import { SessionRelay, encodeFor } from './relay.ts';
+import { SessionRelay } from './relay.ts';
+import { encodeFor } from './requests.ts';
 
 export interface RedisBrokerOptions {
   /** A connection URL, ioredis options, or an ioredis client of yours (the broker adds a subscriber from it). Default 'redis://127.0.0.1:6379'. */

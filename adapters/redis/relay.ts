@@ -14,6 +14,7 @@ import type { ClientRecords, HeldSession, Inbox, RelayedBroadcast, RelayedCall, 
 import type { CachedReply, ClientHandOff } from '../../src/reply-cache.ts';
 import { Code, DrpcError, codeError, type Status } from '../../src/status.ts';
 import { decodePayload, encodePayload } from './payload.ts';
+import { Requests, encodeFor } from './requests.ts';
 
 /** What the relay needs from its broker. */
 export interface RelayLink {
@@ -32,26 +33,17 @@ export interface RelayLink {
 
 type Meta = Record<string, string>;
 
-interface Waiting {
-  resolve(value: unknown): void;
-  reject(err: DrpcError): void;
-  timer?: ReturnType<typeof setTimeout>;
-}
-
 export class SessionRelay {
-  /** This node's channel for the replies of its relayed calls. */
-  readonly #replies: string;
-  #repliesHeard?: Promise<unknown>;
+  /** Requests to other nodes, and this node's channel for their replies. */
+  readonly #requests: Requests;
   readonly #held = new Map<string, HeldSession>();
   readonly #keys = new Map<string, (request: unknown) => Promise<unknown>>();
   readonly #inboxes = new Map<string, (message: unknown) => void>();
-  readonly #waiting = new Map<string, Waiting>();
   readonly #fanOut = new Set<(b: RelayedBroadcast) => void>();
-  #calls = 0;
   #records?: ClientRecords;
 
   constructor(private readonly link: RelayLink) {
-    this.#replies = `${link.prefix}r:${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}`;
+    this.#requests = new Requests(link);
   }
 
   get #broadcasts(): string {
@@ -80,56 +72,32 @@ export class SessionRelay {
     // JSON has no Infinity: "no timeout" travels as 0, as CallOptions says it.
     const timeout = call.timeout === undefined ? null : Number.isFinite(call.timeout) ? call.timeout : 0;
     const rest = [call.serviceMethod, call.payload, call.meta ?? null, timeout];
-    return this.#request(what, this.#session(id), waitMs, `no session ${JSON.stringify(id)} on any node`, (n) => [
-      'c',
-      n,
-      this.#replies,
-      ...rest,
-    ]);
+    const missing = `no session ${JSON.stringify(id)} on any node`;
+    return this.#requests.request(what, this.#session(id), waitMs, missing, (n) => ['c', n, this.#requests.address, ...rest]);
   }
 
   serveClients(records: ClientRecords): void {
     this.#records = records;
-    this.#listenReplies().catch(() => {}); // claims come to this node's channel
+    this.#requests.listen().catch(() => {}); // claims come to this node's channel
   }
 
   async claimClient(id: string, ttlMs: number): Promise<ClientHandOff | undefined> {
-    await this.#listenReplies(); // forwarded replies come to this node's channel
-    const previous = await this.link.swapNode(id, this.#replies, ttlMs);
-    if (!previous || previous === this.#replies) return undefined;
+    const requests = this.#requests;
+    await requests.listen(); // forwarded replies come to this node's channel
+    const previous = await this.link.swapNode(id, requests.address, ttlMs);
+    if (!previous || previous === requests.address) return undefined;
     const what = `claim client ${JSON.stringify(id)}`;
     try {
-      const h = await this.#request(what, previous, this.link.timeoutMs, 'its previous node is gone', (n) => ['h', n, this.#replies, id]);
+      const h = await requests.request(what, previous, this.link.timeoutMs, 'its previous node is gone', (n) => [
+        'h',
+        n,
+        requests.address,
+        id,
+      ]);
       return h ? unpackHandOff(h) : undefined;
     } catch {
       return undefined; // the previous node is gone or slow: the client starts afresh here
     }
-  }
-
-  /** Publishes a request on `channel` and resolves with its reply: 404 (`missing`) when nobody listens, 408 after `waitMs`. */
-  async #request(what: string, channel: string, waitMs: number, missing: string, message: (n: string) => unknown[]): Promise<unknown> {
-    const n = `${++this.#calls}`;
-    const bytes = encodeFor(what, message(n));
-    await this.#listenReplies();
-    const reply = new Promise<unknown>((resolve, reject) => {
-      const w: Waiting = { resolve, reject };
-      if (Number.isFinite(waitMs))
-        w.timer = setTimeout(() => this.#settle(n, codeError(Code.HandleTimeout, `${what}: no reply within ${waitMs} ms`)), waitMs);
-      this.#waiting.set(n, w);
-    });
-    try {
-      if (!(await this.link.publish(what, channel, bytes))) this.#settle(n, codeError(Code.NotFound, missing));
-    } catch (err) {
-      this.#settle(n, DrpcError.from(err, Code.BadGateway));
-    }
-    return reply;
-  }
-
-  #listenReplies(): Promise<unknown> {
-    return (this.#repliesHeard ??= this.link.listen(this.#replies).catch((err: unknown) => {
-      this.#repliesHeard = undefined;
-      throw err;
-    }));
   }
 
   async fanOut(b: RelayedBroadcast): Promise<void> {
@@ -162,12 +130,8 @@ export class SessionRelay {
 
   ask(key: string, request: unknown, waitMs: number): Promise<unknown> {
     const what = `ask the node holding ${JSON.stringify(key)}`;
-    return this.#request(what, `${this.link.prefix}k:${key}`, waitMs, `no node holds ${JSON.stringify(key)}`, (n) => [
-      'q',
-      n,
-      this.#replies,
-      request,
-    ]);
+    const missing = `no node holds ${JSON.stringify(key)}`;
+    return this.#requests.request(what, `${this.link.prefix}k:${key}`, waitMs, missing, (n) => ['q', n, this.#requests.address, request]);
   }
 
   async openInbox(deliver: (message: unknown) => void): Promise<Inbox> {
@@ -203,7 +167,7 @@ export class SessionRelay {
     if (keyed) return (this.#answer(keyed, this.#decode(channel, message)), true);
     const held = this.#held.get(channel);
     if (held) this.#toSession(held, this.#decode(channel, message));
-    else if (channel === this.#replies) this.#toNode(this.#decode(channel, message));
+    else if (channel === this.#requests.address) this.#toNode(this.#decode(channel, message));
     else if (channel === this.#broadcasts) this.#broadcast(this.#decode(channel, message));
     else return false;
     return true;
@@ -215,7 +179,7 @@ export class SessionRelay {
     this.#keys.clear();
     this.#inboxes.clear();
     this.#fanOut.clear();
-    for (const n of [...this.#waiting.keys()]) this.#settle(n, codeError(Code.ConnClosed, 'the redis broker closed before the reply came'));
+    this.#requests.close();
   }
 
   #session(id: string): string {
@@ -235,24 +199,12 @@ export class SessionRelay {
       Meta | null,
       number | null,
     ];
-    const answer = (status: Status | null, value: unknown) => {
-      let reply: Buffer;
-      try {
-        reply = encodeFor(`the reply of ${JSON.stringify(serviceMethod)}`, [n, status, value]);
-      } catch (err) {
-        reply = encodePayload([n, DrpcError.from(err).toStatus(), null]);
-      }
-      this.link.publish('a relayed call reply', replyTo, reply).catch(() => {}); // the caller times out
-    };
-    held.call({ serviceMethod, payload, meta: meta ?? undefined, timeout: timeout ?? undefined }).then(
-      (value) => answer(null, value),
-      (err: unknown) => answer(DrpcError.from(err).toStatus(), null),
-    );
+    this.#requests.respond(replyTo, n, held.call({ serviceMethod, payload, meta: meta ?? undefined, timeout: timeout ?? undefined }));
   }
 
   /** A reply, a claim on one of this node's clients, or a reply forwarded by a client's previous node. */
   #toNode(m: unknown[] | undefined): void {
-    if (m?.length === 3) return this.#reply(m);
+    if (m?.length === 3) return this.#requests.settle(m as [string, Status | null, unknown]);
     if (m?.length !== 4) return;
     const records = this.#records;
     if (m[0] === 'f') return records?.forwarded(m[1] as string, m[2] as number, unpackReply(m[3] as PackedReply));
@@ -262,45 +214,20 @@ export class SessionRelay {
       void this.link.publish('a forwarded reply', replyTo, encodePayload(['f', id, call, packReply(reply)])).catch(() => {});
     const h = records?.handOff(id, forward);
     const packed = h && { acked: h.acked, done: h.done.map(([k, r]) => [k, packReply(r)]), running: h.running };
-    this.link.publish('a client hand-off', replyTo, encodePayload([n, null, packed ?? null])).catch(() => {});
+    this.#requests.respond(replyTo, n, Promise.resolve(packed ?? null));
   }
 
   /** A keyed request: its answer (or its error status) goes back to the asking node. */
   #answer(answer: (request: unknown) => Promise<unknown>, m: unknown[] | undefined): void {
     if (m?.[0] !== 'q' || m.length !== 4) return;
     const [, n, replyTo, request] = m as [string, string, string, unknown];
-    const reply = (status: Status | null, value: unknown) =>
-      void this.link.publish('an answer', replyTo, encodeFor('an answer', [n, status, value])).catch(() => {});
-    answer(request).then(
-      (value) => reply(null, value),
-      (err: unknown) => reply(DrpcError.from(err).toStatus(), null),
-    );
-  }
-
-  #reply(m: unknown[]): void {
-    const [n, status, value] = m as [string, Status | null, unknown];
-    const w = this.#waiting.get(n);
-    if (!w) return; // timed out already
-    if (status) this.#settle(n, DrpcError.fromStatus(status));
-    else {
-      this.#waiting.delete(n);
-      clearTimeout(w.timer);
-      w.resolve(value);
-    }
+    this.#requests.respond(replyTo, n, answer(request));
   }
 
   #broadcast(m: unknown[] | undefined): void {
     if (!m || m.length !== 5) return;
     const [origin, serviceMethod, payload, meta, room] = m as [string, string, unknown, Meta | null, string | null];
     for (const d of this.#fanOut) d({ origin, serviceMethod, payload, meta: meta ?? undefined, room: room ?? undefined });
-  }
-
-  #settle(n: string, err: DrpcError): void {
-    const w = this.#waiting.get(n);
-    if (!w) return;
-    this.#waiting.delete(n);
-    clearTimeout(w.timer);
-    w.reject(err);
   }
 
   #decodeAny(channel: string, message: Buffer): { ok: true; value: unknown } | { ok: false } {
@@ -321,18 +248,6 @@ export class SessionRelay {
       this.link.report(codeError(Code.BadMessage, `a relayed message on ${channel} could not be read: ${String(err)}`));
       return undefined;
     }
-  }
-}
-
-/** A payload as it travels to other nodes; one JSON cannot carry is a 400 naming it. */
-export function encodeFor(what: string, payload: unknown): Buffer {
-  try {
-    return encodePayload(payload);
-  } catch (err) {
-    throw codeError(
-      Code.BadMessage,
-      `${what}: the payload cannot go through the broker: ${err instanceof Error ? err.message : String(err)}`,
-    );
   }
 }
 
