@@ -89,6 +89,7 @@ export class BrokerLink {
         const s = sessions.get(id);
         s?.push(p.serviceMethod, p.payload, { meta: p.meta }).catch((err: unknown) => this.owner.report(DrpcError.from(err), s));
       },
+      kick: (status) => void sessions.kick(id, status),
       call: async (c) => {
         const s = sessions.get(id);
         if (!s) throw new DrpcError(Code.NotFound, codeText(Code.NotFound), `no session ${JSON.stringify(id)} on any node`);

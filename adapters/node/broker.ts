@@ -6,6 +6,7 @@
  */
 import type { CachedReply, ClientHandOff } from '../../src/reply-cache.ts';
 import type { TopicLogFactory } from '../../src/topic-log.ts';
+import type { Status } from '../../src/status.ts';
 
 /** A push handed from one node to the node that holds its session. */
 export interface RelayedPush {
@@ -25,6 +26,8 @@ export interface HeldSession {
   push(push: RelayedPush): void;
   /** Calls the session; resolves with its reply, rejects with its DrpcError. */
   call(call: RelayedCall): Promise<unknown>;
+  /** Closes the session at once, telling the peer why (SessionHub.kick). */
+  kick(status: Status): void;
 }
 
 /** A broadcast handed to every other node, each pushing it to its own sessions (or a room of them). */
@@ -57,6 +60,8 @@ export interface Broker {
   release(id: string): void;
   /** Hands a push to the node that holds session `id`; resolves false when no node holds it. */
   relay(id: string, push: RelayedPush): Promise<boolean>;
+  /** Closes session `id` on the node that holds it; resolves false when no node holds it. */
+  kick(id: string, status: Status): Promise<boolean>;
   /**
    * Calls session `id` on the node that holds it and resolves with the reply (rejects with the
    * session's DrpcError); 404 when no node holds it, 408 when no answer comes within `waitMs`.

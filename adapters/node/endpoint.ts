@@ -40,7 +40,7 @@ import {
   type TopicName,
   type Untyped,
 } from '../../src/contract.ts';
-import { Code, DrpcError, codeText } from '../../src/status.ts';
+import { Code, DrpcError, codeText, type Status } from '../../src/status.ts';
 import type { Transport } from '../../src/transport/transport.ts';
 import { SessionHub } from './hub.ts';
 import { Pong } from './pong.ts';
@@ -206,6 +206,15 @@ export class Endpoint<C extends AnyContract = Untyped, Published extends number 
     const link = this.#link;
     if (link && typeof target === 'string' && !this.sessions.get(target)) return link.push(target, serviceMethod, payload, options);
     return this.#session(target).then((s) => s.push(serviceMethod, payload, options));
+  }
+
+  /**
+   * Closes session `id` at once, telling the client why (WebSocket close 4000 + status code), on
+   * whichever node holds it (with a broker); false when none does. `sessions.kick` sees this node only.
+   */
+  async kick(id: string, status: Status): Promise<boolean> {
+    if (this.sessions.kick(id, status)) return true;
+    return this.#link ? this.#link.broker.kick(id, status) : false;
   }
 
   /** Topic messages waiting for a slow subscriber (count and bytes; 0 when it keeps up). */

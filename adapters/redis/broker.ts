@@ -12,7 +12,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type { Broker, ClientRecords, HeldSession, Inbox, RelayedBroadcast, RelayedCall, RelayedPush } from '../node/broker.ts';
 import type { ClientHandOff } from '../../src/reply-cache.ts';
 import type { Deliver, LogLimits, TopicLog } from '../../src/topic-log.ts';
-import { Code, DrpcError, codeText } from '../../src/status.ts';
+import { Code, DrpcError, codeText, type Status } from '../../src/status.ts';
 import { checkNumbers } from '../../src/options.ts';
 import { RedisLog, type LogLink } from './log.ts';
 import { APPEND, READ } from './scripts.ts';
@@ -142,6 +142,10 @@ export class RedisBroker implements Broker {
 
   relay(id: string, push: RelayedPush): Promise<boolean> {
     return this.#relay.push(id, push);
+  }
+
+  kick(id: string, status: Status): Promise<boolean> {
+    return this.#relay.kick(id, status);
   }
 
   relayCall(id: string, call: RelayedCall, waitMs: number): Promise<unknown> {

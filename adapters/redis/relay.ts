@@ -3,6 +3,7 @@
  * session's channel (only the node holding it listens), call replies on the caller's own channel,
  * and broadcasts on one channel every node listens to. Each message is a JSON list (payload.ts):
  *   session `s:<id>`:  ['p', method, payload, meta] | ['c', callId, replyChannel, method, payload, meta, timeout]
+ *                      | ['k', status] (close it)
  *   node `r:<node>`:   a reply [callId, status | null, value] | a claim ['h', callId, replyChannel, clientId]
  *                      | a forwarded reply ['f', clientId, n, [status, meta, bodyCodec, base64 body]]
  *   keyed `k:<key>`:   a request ['q', callId, replyChannel, request] to the node holding the key
@@ -65,6 +66,11 @@ export class SessionRelay {
     const what = `push to session ${JSON.stringify(id)}`;
     const message = encodeFor(what, ['p', push.serviceMethod, push.payload, push.meta ?? null]);
     return (await this.link.publish(what, this.#session(id), message)) > 0;
+  }
+
+  async kick(id: string, status: Status): Promise<boolean> {
+    const what = `kick session ${JSON.stringify(id)}`;
+    return (await this.link.publish(what, this.#session(id), encodeFor(what, ['k', status]))) > 0;
   }
 
   call(id: string, call: RelayedCall, waitMs: number): Promise<unknown> {
@@ -189,6 +195,7 @@ export class SessionRelay {
   #toSession(held: HeldSession, m: unknown[] | undefined): void {
     if (m?.[0] === 'p' && m.length === 4)
       return held.push({ serviceMethod: m[1] as string, payload: m[2], meta: (m[3] as Meta | null) ?? undefined });
+    if (m?.[0] === 'k' && m.length === 2) return held.kick(m[1] as Status);
     if (m?.[0] !== 'c' || m.length !== 7) return;
     const [, n, replyTo, serviceMethod, payload, meta, timeout] = m as [
       string,

@@ -26,6 +26,7 @@ after(() => redis.stop());
 type Node = { ep: Endpoint<never, Promise<number>>; broker: RedisBroker; port: number; url: string; errors: DrpcError[] };
 
 let prefixes = 0;
+const kicked = { code: 1403, msg: 'Forbidden', cause: 'kicked from node B' };
 /** An HTTP session does not move to another node: its requests are relayed to its node instead (tested below). */
 const NO_MOVE_OVER_HTTP = TRANSPORT === 'http' ? { skip: 'WebSocket only: an HTTP session stays on its node' } : {};
 
@@ -252,7 +253,7 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
     assert.deepEqual([...a.errors, ...b.errors], []);
   });
 
-  test('a push to a session id reaches the node that holds it; an id no node holds is a 404', async (t) => {
+  test('a push to (or a kick of) a session id reaches the node that holds it; an id no node holds is a 404 (false for a kick)', async (t) => {
     const { h, a, b } = await twoNodes(t);
     const c = h.client(a.url);
     const notes: unknown[] = [];
@@ -265,9 +266,15 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
     await b.ep.push('user-42', '/note' as never, { hi: 'from B' } as never, { meta: { k: 'v' } });
     await until(() => notes.length === 1, 'the relayed push');
     assert.deepEqual(notes, [{ hi: 'from B' }]);
+    assert.equal(await b.ep.kick('nobody', kicked), false, 'no node holds it');
     const missing = await rejection(b.ep.push('nobody', '/note' as never, 1 as never));
     assert.equal(missing.code, Code.NotFound);
     assert.match(missing.causeText, /no session "nobody" on any node/);
+    const reasons: string[] = [];
+    c.on('state', (info) => void reasons.push(`${info.state}: ${info.reason ?? ''}`));
+    assert.equal(await b.ep.kick('user-42', kicked), true, 'node B kicks the session node A holds');
+    await until(() => a.ep.sessions.list().every((s) => s.id !== 'user-42'), 'the session closed on A');
+    await until(() => reasons.some((r) => r.includes('kicked from node B')), `the client told why: ${reasons.join(' | ')}`);
     await c.close();
     await until(() => a.ep.sessions.count === 0, 'the session gone');
     await delay(50);
