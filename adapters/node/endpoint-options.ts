@@ -27,6 +27,8 @@ export interface HttpOptions {
   graceMs?: number;
   /** Largest POST body (frames up, gateway calls), in bytes; more gets 413. Default min(maxFrameSize, 4 MiB). */
   maxBody?: number;
+  /** With a broker: how long a request relayed to the node holding its HTTP session waits for it, in ms (then 502). Default 10000. */
+  relayMs?: number;
 }
 
 export interface EndpointOptions<C extends AnyContract = Untyped> extends PeerOptions {
@@ -86,6 +88,7 @@ export function checkEndpointOptions(o: EndpointOptions<AnyContract>): void {
     ['http.maxAgeMs', h.maxAgeMs, 1],
     ['http.graceMs', h.graceMs, 0],
     ['http.maxBody', h.maxBody, 1, true],
+    ['http.relayMs', h.relayMs, 1],
     ['replyCache.maxEntries', r.maxEntries, 0, true],
     ['replyCache.maxAgeMs', r.maxAgeMs, 0],
     ['replyCache.maxClients', r.maxClients, 0, true],

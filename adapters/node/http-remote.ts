@@ -10,9 +10,6 @@ import type { Broker, Inbox } from './broker.ts';
 import { httpError } from './http-body.ts';
 import type { NodeHttpTransport, StreamSink } from './http-transport.ts';
 
-/** How long a relayed request waits for the node that holds the session, in ms. */
-export const RELAY_WAIT_MS = 10_000;
-
 type Request =
   | { op: 'post'; first: number; ack: number | null; type: string; body: string }
   | { op: 'delete' }
@@ -32,6 +29,8 @@ export class RemoteHttp {
   constructor(
     private readonly broker: Broker,
     private readonly deliverPost: DeliverPost,
+    /** How long a relayed request waits for the node that holds the session, in ms (`http.relayMs`). */
+    private readonly waitMs: number,
   ) {}
 
   /** This node opened HTTP session `sid`: requests for it that reach other nodes come here (once this resolves). */
@@ -102,7 +101,7 @@ export class RemoteHttp {
   async #forward(sid: string, request: Request): Promise<void> {
     let answer: Answer;
     try {
-      answer = (await this.broker.ask(key(sid), request, RELAY_WAIT_MS)) as Answer;
+      answer = (await this.broker.ask(key(sid), request, this.waitMs)) as Answer;
     } catch (err) {
       const e = DrpcError.from(err, Code.BadGateway);
       if (e.code === Code.NotFound)

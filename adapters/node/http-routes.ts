@@ -62,7 +62,7 @@ export function httpRoutesFor(o: EndpointOptions<AnyContract>, deps: HttpRoutesD
     cors: o.cors === false ? false : { origins: o.origins, ...o.cors },
     admit: deps.admit,
     serve: deps.serve,
-    remote: deps.broker && new RemoteHttp(deps.broker, deliverPost),
+    remote: deps.broker && new RemoteHttp(deps.broker, deliverPost, h.relayMs ?? 10_000),
     gateway: {
       auth: !!o.auth,
       timeout: o.timeout ?? 30_000,

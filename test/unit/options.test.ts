@@ -51,6 +51,7 @@ describe('createEndpoint() and topic() options', () => {
   it('refuses numeric options out of range (a NaN frame limit would never apply)', () => {
     assert.throws(() => createEndpoint({ maxFrameSize: NaN }), is400(/option maxFrameSize/));
     assert.throws(() => createEndpoint({ http: { maxAgeMs: 0 } }), is400(/option http\.maxAgeMs/));
+    assert.throws(() => createEndpoint({ http: { relayMs: 0 } }), is400(/option http\.relayMs/));
     assert.throws(() => createEndpoint({ replyCache: { maxEntries: -1 } }), is400(/option replyCache\.maxEntries/));
     assert.throws(() => createEndpoint({ slowConsumers: { maxQueued: NaN } }), is400(/option slowConsumers\.maxQueued/));
   });
