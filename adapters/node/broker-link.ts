@@ -63,8 +63,8 @@ export class BrokerLink {
     let h: ClientHandOff | undefined;
     try {
       h = await this.broker.claimClient(id, CLIENT_NODE_TTL);
-    } catch (err) {
-      return this.owner.report(DrpcError.from(err, Code.BadGateway)); // its calls may run again here
+    } catch {
+      return; // Redis is away (the broker reported it once): its re-sent calls may run again here
     }
     if (!h) return;
     const record = cache.acquire(id);

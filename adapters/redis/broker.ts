@@ -53,6 +53,8 @@ export class RedisBroker implements Broker {
   #everReady = false;
   /** Connections whose loss was reported (until they are ready again). */
   readonly #down = new Set<string>();
+  /** Connections that were ready once (a later drop is a loss, not a first attempt). */
+  readonly #seen = new Set<string>();
   #closed = false;
 
   constructor(options: RedisBrokerOptions = {}) {
@@ -81,19 +83,31 @@ export class RedisBroker implements Broker {
       [this.#sub, 'subscriber'],
     ] as const) {
       conn.on('error', (err: Error) => this.#lost(which, err));
-      conn.on('ready', () => this.#down.delete(which));
+      conn.on('ready', () => {
+        this.#down.delete(which);
+        this.#seen.add(which);
+      });
     }
     this.#sub.on('messageBuffer', (channel: Buffer, message: Buffer) => this.#message(channel.toString(), message));
     this.#relay = new SessionRelay({
       prefix: this.prefix,
       publish: (what, channel, message) => this.#command(what, () => this.#redis.publish(channel, message)),
-      listen: (channel) => this.#command(`listen to ${channel}`, () => this.#sub.subscribe(channel), this.#sub),
+      // While Redis is away, a session or inbox does not wait for it: the SUBSCRIBE goes out (and
+      // holds) once the subscriber is back.
+      listen: (channel) =>
+        this.#lostNow(this.#sub)
+          ? (this.#sub.subscribe(channel).catch(() => {}), Promise.resolve())
+          : this.#command(`listen to ${channel}`, () => this.#sub.subscribe(channel), this.#sub),
       unlisten: (channel) => {
         if (!this.#closed) this.#sub.unsubscribe(channel).catch(() => {});
       },
+      // A connection is not held up while Redis is away: its claim fails at once (see BrokerLink.claim).
       swapNode: (id, node, ttlMs) =>
-        this.#command(`claim client ${JSON.stringify(id)}`, () =>
-          this.#redis.set(`${this.prefix}o:{${id}}`, node, 'PX', Math.max(1, Math.ceil(ttlMs)), 'GET'),
+        this.#command(
+          `claim client ${JSON.stringify(id)}`,
+          () => this.#redis.set(`${this.prefix}o:{${id}}`, node, 'PX', Math.max(1, Math.ceil(ttlMs)), 'GET'),
+          this.#redis,
+          false,
         ),
       timeoutMs: this.#timeout,
       report: this.#report,
@@ -203,11 +217,15 @@ export class RedisBroker implements Broker {
     else this.#relay.message(channel, message);
   }
 
-  /** Runs a command once its connection is ready (waiting at most `timeoutMs`); a failure is a 502 naming what failed. */
-  async #command<T>(what: string, run: () => Promise<T>, conn: Redis = this.#redis): Promise<T> {
+  /** Runs a command once its connection is ready (waiting at most `timeoutMs`; with `wait` false, not at all for a connection known lost); a failure is a 502 naming what failed. */
+  async #command<T>(what: string, run: () => Promise<T>, conn: Redis = this.#redis, wait = true): Promise<T> {
     if (this.#closed) throw new DrpcError(Code.ConnClosed, codeText(Code.ConnClosed), `${what}: the redis broker is closed`);
     try {
-      if (conn.status !== 'ready') await ready(conn, this.#timeout);
+      if (conn.status !== 'ready') {
+        // A connection still making its first attempt is waited for; one known lost, only if asked.
+        if (!wait && this.#lostNow(conn)) throw new Error(`not connected (${conn.status})`);
+        await ready(conn, this.#timeout);
+      }
       return await within(run(), this.#timeout);
     } catch (err) {
       throw new DrpcError(
@@ -216,6 +234,12 @@ export class RedisBroker implements Broker {
         `${what}: redis: ${err instanceof Error ? err.message : String(err)}`,
       );
     }
+  }
+
+  /** `conn` is not ready and that is a loss (it was ready before, or its attempts fail), not its first attempt. */
+  #lostNow(conn: Redis): boolean {
+    const which = conn === this.#sub ? 'subscriber' : 'commands';
+    return conn.status !== 'ready' && (this.#seen.has(which) || this.#down.has(which));
   }
 
   #lost(which: string, err: unknown): void {

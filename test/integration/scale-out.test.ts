@@ -414,6 +414,21 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
     assert.equal(offset, 1, 'offsets start over in the new epoch');
   });
 
+  test('Redis down: new connections are served at once (no wait for the broker), and their calls work', async (t) => {
+    const h = new Harness(t);
+    const own = await RedisServer.start();
+    t.after(() => own.stop());
+    const broker = redisBroker({ redis: own.url, timeoutMs: 60_000, onError: () => {} });
+    h.defer(() => broker.close());
+    const ep = createEndpoint({ broker });
+    h.defer(() => ep.close({ drain: 0 }));
+    ep.route('/echo', (x) => x);
+    const { url } = await ep.listen({ path: '/rpc' });
+    await own.stop();
+    // Were the connection held until the broker answered, this call would time out (the broker waits 60 s).
+    assert.equal(await h.client(url).call('/echo', 'still here', { timeout: 5000 }), 'still here');
+  });
+
   test('bad input: out-of-range options are a 400 naming them; a payload JSON cannot carry is a 400', async (t) => {
     assert.throws(
       () => redisBroker({ timeoutMs: -1, redis: redis.url }),
