@@ -1,7 +1,8 @@
 /**
- * An endpoint's side of its broker: it holds the ids of this node's sessions (so pushes other nodes
- * address to them arrive), relays pushes to sessions it does not hold, and sends and takes
- * broadcasts to every node. Topics use the broker's logs directly (src/topics.ts).
+ * An endpoint's side of its broker: it holds the ids of this node's sessions (so the pushes, calls
+ * and kicks other nodes address to them arrive), relays those to sessions it does not hold, sends and
+ * takes broadcasts to every node, and hands clients' reply-cache records between nodes (claim). Topics
+ * use the broker's logs directly (src/topics.ts); HTTP sessions its keyed requests (http-remote.ts).
  */
 import type { CallOptions, PushOptions } from '../../src/session-types.ts';
 import type { Session } from '../../src/session.ts';
@@ -55,7 +56,8 @@ export class BrokerLink {
   /**
    * Client `id` connected to this node: takes what its previous node held of it (replies, calls still
    * running there), so its re-sent calls are answered instead of run again. Waits at most the broker's
-   * timeout; copies of calls whose replies never come fail with 502 after the cache's maxAgeMs.
+   * timeout, and not at all while Redis is away; copies of calls whose replies never come fail with
+   * 502 after the cache's maxAgeMs.
    */
   async claim(id: string): Promise<void> {
     const cache = this.owner.replyCache;
