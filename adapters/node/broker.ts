@@ -87,6 +87,6 @@ export interface Broker {
   fanOut(broadcast: RelayedBroadcast): Promise<void>;
   /** Broadcasts from every node (its own included) arrive at `deliver`; returns the unsubscribe. */
   onFanOut(deliver: (broadcast: RelayedBroadcast) => void): () => void;
-  /** Closes the broker's connections (after every endpoint using it closed). */
-  close(): Promise<void>;
+  /** Closes the broker's connections (after every endpoint using it closed), serving other nodes for `lingerMs` first. */
+  close(options?: { lingerMs?: number }): Promise<void>;
 }

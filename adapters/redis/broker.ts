@@ -56,6 +56,7 @@ export class RedisBroker implements Broker {
   /** Connections that were ready once (a later drop is a loss, not a first attempt). */
   readonly #seen = new Set<string>();
   #closed = false;
+  #closing = false;
 
   constructor(options: RedisBrokerOptions = {}) {
     checkNumbers([['timeoutMs', options.timeoutMs, 1]]);
@@ -202,9 +203,18 @@ export class RedisBroker implements Broker {
     return this.#relay.onFanOut(deliver);
   }
 
-  /** Closes both connections (ours: QUIT; yours: only the subscriber the broker made). */
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  /**
+   * Closes both connections (ours: QUIT; yours: only the subscriber the broker made), after
+   * `lingerMs` (default 0) in which it goes on serving other nodes: give it your clients' reconnect
+   * delay on a rolling restart, so the clients that move can still claim their calls from this node.
+   */
+  async close({ lingerMs = 0 }: { lingerMs?: number } = {}): Promise<void> {
+    checkNumbers([['lingerMs', lingerMs, 0]]);
+    if (this.#closed || this.#closing) return;
+    // A rolling restart: the clients of this node's endpoint (closed just before) move to other
+    // nodes, which claim their calls from here; for `lingerMs` those claims are still answered.
+    this.#closing = true;
+    if (lingerMs > 0) await new Promise((r) => setTimeout(r, lingerMs));
     this.#closed = true;
     for (const log of [...this.#logs.values()]) log.close();
     this.#relay.close();

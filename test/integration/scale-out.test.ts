@@ -26,6 +26,8 @@ after(() => redis.stop());
 type Node = { ep: Endpoint<never, Promise<number>>; broker: RedisBroker; port: number; url: string; errors: DrpcError[] };
 
 let prefixes = 0;
+/** How long a closing node's broker serves other nodes in the rolling-restart test. */
+const LINGER = Number(process.env.SCALE_OUT_LINGER ?? 1000);
 const kicked = { code: 1403, msg: 'Forbidden', cause: 'kicked from node B' };
 /** An HTTP session does not move to another node: its requests are relayed to its node instead (tested below). */
 const NO_MOVE_OVER_HTTP = TRANSPORT === 'http' ? { skip: 'WebSocket only: an HTTP session stays on its node' } : {};
@@ -189,7 +191,7 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
         let open!: () => void;
         const gate = new Promise<void>((r) => (open = r));
         for (const n of [a, b])
-          n.ep.route(
+          n.ep.route('/ping' as never, (() => 'pong') as never).route(
             '/slow' as never,
             (async (x: number) => {
               runs++;
@@ -200,6 +202,7 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
         const lb = await tcpSwitch(h, a.port);
         const c = h.client(lb.url);
         await c.ready();
+        await c.call('/ping'); // its reply comes after the endpoint's HELLO: the client knows calls may be re-sent
         const result = c.call('/slow', 1);
         await until(() => runs === 1, 'the call running on A');
         if (when === 'finished') {
@@ -218,6 +221,41 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
         assert.deepEqual([...a.errors, ...b.errors], []);
       },
     );
+
+  test(
+    'a rolling restart: a node closes, its broker lingers, and a durable call running there is answered once on the next node',
+    NO_MOVE_OVER_HTTP,
+    async (t) => {
+      const { h, a, b } = await twoNodes(t);
+      let runs = 0;
+      let open!: () => void;
+      const gate = new Promise<void>((r) => (open = r));
+      for (const n of [a, b])
+        n.ep.route('/ping' as never, (() => 'pong') as never).route(
+          '/slow' as never,
+          (async (x: number) => {
+            runs++;
+            await gate;
+            return `done-${x}`;
+          }) as never,
+        );
+      const lb = await tcpSwitch(h, a.port);
+      const c = h.client(lb.url);
+      await c.ready();
+      await c.call('/ping'); // its reply comes after the endpoint's HELLO: the client knows calls may be re-sent
+      const result = c.call('/slow', 1);
+      await until(() => runs === 1, 'the call running on A');
+      lb.to(b.port); // the load balancer sends the clients of A to B
+      await a.ep.close({ drain: 0 }); // the durable call runs on
+      const closing = a.broker.close({ lingerMs: LINGER });
+      await until(() => b.ep.sessions.count === 1, 'the client on node B', 5000);
+      await delay(50);
+      open();
+      assert.equal(await result, 'done-1', "A's reply, forwarded while its broker lingered");
+      assert.equal(runs, 1);
+      await closing;
+    },
+  );
 
   test('the HTTP fallback needs no sticky sessions: the requests of one session spread over both nodes act as one', async (t) => {
     // Streams are replaced often: each new one may reach the other node.
