@@ -50,6 +50,33 @@ async function twoNodes(t: TestContext, options: EndpointOptions = {}): Promise<
   return { h, a: await node(h, prefix, options), b: await node(h, prefix, options) };
 }
 
+/**
+ * Two nodes, a client behind a TCP switch on node A, and a durable call `/slow` running on A until
+ * `open()`; `runs()` counts how often its handler ran, on either node.
+ */
+async function slowCallOnA(t: TestContext) {
+  const { h, a, b } = await twoNodes(t);
+  let runs = 0;
+  let open!: () => void;
+  const gate = new Promise<void>((r) => (open = r));
+  for (const n of [a, b])
+    n.ep.route('/ping' as never, (() => 'pong') as never).route(
+      '/slow' as never,
+      (async (x: number) => {
+        runs++;
+        await gate;
+        return `done-${x}`;
+      }) as never,
+    );
+  const lb = await tcpSwitch(h, a.port);
+  const c = h.client(lb.url);
+  await c.call('/ping'); // its reply comes after the endpoint's HELLO: the client knows calls may be re-sent
+  const result = c.call('/slow', 1);
+  result.catch(() => {}); // awaited by the test; a failure shows there
+  await until(() => runs === 1, 'the call running on A');
+  return { h, a, b, lb, result, runs: () => runs, open };
+}
+
 /** A TCP switch in front of the nodes: `to(port)` sends new connections there and cuts the current ones. */
 async function tcpSwitch(
   h: Harness,
@@ -186,38 +213,20 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
       `a durable call re-sent to another node after a move runs once: its previous node ${when === 'finished' ? 'hands over its reply' : 'forwards the reply when it finishes'}`,
       NO_MOVE_OVER_HTTP,
       async (t) => {
-        const { h, a, b } = await twoNodes(t);
-        let runs = 0;
-        let open!: () => void;
-        const gate = new Promise<void>((r) => (open = r));
-        for (const n of [a, b])
-          n.ep.route('/ping' as never, (() => 'pong') as never).route(
-            '/slow' as never,
-            (async (x: number) => {
-              runs++;
-              await gate;
-              return `done-${x}`;
-            }) as never,
-          );
-        const lb = await tcpSwitch(h, a.port);
-        const c = h.client(lb.url);
-        await c.ready();
-        await c.call('/ping'); // its reply comes after the endpoint's HELLO: the client knows calls may be re-sent
-        const result = c.call('/slow', 1);
-        await until(() => runs === 1, 'the call running on A');
+        const { a, b, lb, result, runs, open } = await slowCallOnA(t);
         if (when === 'finished') {
           lb.pause(); // the reply cannot reach the client: node A keeps it
           await delay(30);
           open();
           await delay(30);
-          lb.to(b.port);
-        } else lb.to(b.port);
+        }
+        lb.to(b.port);
         await until(() => b.ep.sessions.count === 1, 'the client on node B', 5000);
         await delay(50);
-        assert.equal(runs, 1, 'node B did not run the re-sent copy');
+        assert.equal(runs(), 1, 'node B did not run the re-sent copy');
         open();
         assert.equal(await result, 'done-1');
-        assert.equal(runs, 1);
+        assert.equal(runs(), 1);
         assert.deepEqual([...a.errors, ...b.errors], []);
       },
     );
@@ -226,25 +235,7 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
     'a rolling restart: a node closes, its broker lingers, and a durable call running there is answered once on the next node',
     NO_MOVE_OVER_HTTP,
     async (t) => {
-      const { h, a, b } = await twoNodes(t);
-      let runs = 0;
-      let open!: () => void;
-      const gate = new Promise<void>((r) => (open = r));
-      for (const n of [a, b])
-        n.ep.route('/ping' as never, (() => 'pong') as never).route(
-          '/slow' as never,
-          (async (x: number) => {
-            runs++;
-            await gate;
-            return `done-${x}`;
-          }) as never,
-        );
-      const lb = await tcpSwitch(h, a.port);
-      const c = h.client(lb.url);
-      await c.ready();
-      await c.call('/ping'); // its reply comes after the endpoint's HELLO: the client knows calls may be re-sent
-      const result = c.call('/slow', 1);
-      await until(() => runs === 1, 'the call running on A');
+      const { a, b, lb, result, runs, open } = await slowCallOnA(t);
       lb.to(b.port); // the load balancer sends the clients of A to B
       await a.ep.close({ drain: 0 }); // the durable call runs on
       const closing = a.broker.close({ lingerMs: LINGER });
@@ -252,7 +243,7 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
       await delay(50);
       open();
       assert.equal(await result, 'done-1', "A's reply, forwarded while its broker lingered");
-      assert.equal(runs, 1);
+      assert.equal(runs(), 1);
       await closing;
     },
   );
