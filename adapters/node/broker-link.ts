@@ -4,6 +4,7 @@
  * takes broadcasts to every node, and hands clients' reply-cache records between nodes (claim). Topics
  * use the broker's logs directly (src/topics.ts); HTTP sessions its keyed requests (http-remote.ts).
  */
+import { randomUUID } from 'node:crypto';
 import type { CallOptions, PushOptions } from '../../src/session-types.ts';
 import type { Session } from '../../src/session.ts';
 import { Code, DrpcError, codeText } from '../../src/status.ts';
@@ -27,7 +28,7 @@ const CLIENT_NODE_TTL = 24 * 3600_000;
 
 export class BrokerLink {
   /** This endpoint, among every node's: it skips its own broadcasts when they come back. */
-  readonly origin = Date.now().toString(36) + Math.random().toString(36).slice(2, 10);
+  readonly origin = randomUUID();
   readonly #stop: () => void;
   /** Timers that fail copies of calls whose previous node never forwarded their replies. */
   readonly #abandons = new Set<TimerHandle>();

@@ -11,6 +11,7 @@
  * A client's node is `o:{clientId}` (its node channel): the node it connects to next claims it there.
  *   broadcast `b`:     [origin, method, payload, meta, room]
  */
+import { randomUUID } from 'node:crypto';
 import type { ClientRecords, HeldSession, Inbox, RelayedBroadcast, RelayedCall, RelayedPush } from '../node/broker.ts';
 import type { CachedReply, ClientHandOff } from '../../src/reply-cache.ts';
 import { Code, DrpcError, codeError, type Status } from '../../src/status.ts';
@@ -141,7 +142,7 @@ export class SessionRelay {
   }
 
   async openInbox(deliver: (message: unknown) => void): Promise<Inbox> {
-    const address = `${this.link.prefix}i:${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}`;
+    const address = `${this.link.prefix}i:${randomUUID()}`;
     this.#inboxes.set(address, deliver);
     try {
       await this.link.listen(address);

@@ -4,6 +4,7 @@
  * entry per request, settled once: by the reply, by 404 when nobody listens on the request's channel,
  * by 408 after its wait, or by 102 when the broker closes.
  */
+import { randomUUID } from 'node:crypto';
 import { Code, DrpcError, codeError, type Status } from '../../src/status.ts';
 import { encodePayload } from './payload.ts';
 
@@ -27,7 +28,7 @@ export class Requests {
   #count = 0;
 
   constructor(private readonly link: RequestsLink) {
-    this.address = `${link.prefix}r:${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}`;
+    this.address = `${link.prefix}r:${randomUUID()}`;
   }
 
   /** Resolves once this node listens on its channel (tried again after a failure). */
