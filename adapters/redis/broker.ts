@@ -221,10 +221,15 @@ export class RedisBroker implements Broker {
     await Promise.all([quit(this.#sub), this.#owned ? quit(this.#redis) : undefined]);
   }
 
+  /** Every message from Redis enters here: one that cannot be read (or whose handler throws) is reported, never thrown. */
   #message(channel: string, message: Buffer): void {
-    const log = this.#logs.get(channel);
-    if (log) log.live(message);
-    else this.#relay.message(channel, message);
+    try {
+      const log = this.#logs.get(channel);
+      if (log) log.live(message);
+      else this.#relay.message(channel, message);
+    } catch (err) {
+      this.#report(new DrpcError(Code.BadMessage, codeText(Code.BadMessage), `a message on ${channel} could not be read: ${String(err)}`));
+    }
   }
 
   /** Runs a command once its connection is ready (waiting at most `timeoutMs`; with `wait` false, not at all for a connection known lost); a failure is a 502 naming what failed. */

@@ -56,15 +56,17 @@ export class RedisLog implements TopicLog {
     return s;
   }
 
-  /** A message from the channel: `<offset>:<epoch>:<payload>`. */
+  /** A message from the channel: `<offset>:<epoch>:<payload>` (throws when it is not one). */
   live(message: Buffer): void {
     const a = message.indexOf(58); // ':'
-    const b = message.indexOf(58, a + 1);
+    const b = a < 0 ? -1 : message.indexOf(58, a + 1);
+    if (b < 0) throw new TypeError('not <offset>:<epoch>:<payload>');
     const m = {
       offset: Number(message.toString('latin1', 0, a)),
       epoch: message.toString('latin1', a + 1, b),
       payload: message.subarray(b + 1),
     };
+    if (!Number.isSafeInteger(m.offset) || m.offset < 1) throw new TypeError(`offset ${JSON.stringify(message.toString('latin1', 0, a))}`);
     if (this.#holding) this.#holding.push(m);
     else this.#take(m);
   }

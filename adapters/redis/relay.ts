@@ -14,7 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ClientRecords, HeldSession, Inbox, RelayedBroadcast, RelayedCall, RelayedPush } from '../node/broker.ts';
 import type { CachedReply, ClientHandOff } from '../../src/reply-cache.ts';
-import { Code, DrpcError, codeError, type Status } from '../../src/status.ts';
+import { DrpcError, type Status } from '../../src/status.ts';
 import { decodePayload, encodePayload } from './payload.ts';
 import { Requests, encodeFor } from './requests.ts';
 
@@ -162,20 +162,16 @@ export class SessionRelay {
     return (await this.link.publish(`send to ${address}`, address, encodeFor(`send to ${address}`, message))) > 0;
   }
 
-  /** A message on one of the relay's channels; false when the channel is not one of them. */
+  /** A message on one of the relay's channels (throws when it cannot be read); false when the channel is not one of them. */
   message(channel: string, message: Buffer): boolean {
     const inbox = this.#inboxes.get(channel);
-    if (inbox) {
-      const m = this.#decodeAny(channel, message);
-      if (m.ok) inbox(m.value);
-      return true;
-    }
     const keyed = this.#keys.get(channel);
-    if (keyed) return (this.#answer(keyed, this.#decode(channel, message)), true);
     const held = this.#held.get(channel);
-    if (held) this.#toSession(held, this.#decode(channel, message));
-    else if (channel === this.#requests.address) this.#toNode(this.#decode(channel, message));
-    else if (channel === this.#broadcasts) this.#broadcast(this.#decode(channel, message));
+    if (inbox) inbox(decodePayload(message));
+    else if (keyed) this.#answer(keyed, this.#list(message));
+    else if (held) this.#toSession(held, this.#list(message));
+    else if (channel === this.#requests.address) this.#toNode(this.#list(message));
+    else if (channel === this.#broadcasts) this.#broadcast(this.#list(message));
     else return false;
     return true;
   }
@@ -193,11 +189,11 @@ export class SessionRelay {
     return `${this.link.prefix}s:${id}`;
   }
 
-  #toSession(held: HeldSession, m: unknown[] | undefined): void {
-    if (m?.[0] === 'p' && m.length === 4)
+  #toSession(held: HeldSession, m: unknown[]): void {
+    if (m[0] === 'p' && m.length === 4)
       return held.push({ serviceMethod: m[1] as string, payload: m[2], meta: (m[3] as Meta | null) ?? undefined });
-    if (m?.[0] === 'k' && m.length === 2) return held.kick(m[1] as Status);
-    if (m?.[0] !== 'c' || m.length !== 7) return;
+    if (m[0] === 'k' && m.length === 2) return held.kick(m[1] as Status);
+    if (m[0] !== 'c' || m.length !== 7) return;
     const [, n, replyTo, serviceMethod, payload, meta, timeout] = m as [
       string,
       string,
@@ -211,9 +207,9 @@ export class SessionRelay {
   }
 
   /** A reply, a claim on one of this node's clients, or a reply forwarded by a client's previous node. */
-  #toNode(m: unknown[] | undefined): void {
-    if (m?.length === 3) return this.#requests.settle(m as [string, Status | null, unknown]);
-    if (m?.length !== 4) return;
+  #toNode(m: unknown[]): void {
+    if (m.length === 3) return this.#requests.settle(m as [string, Status | null, unknown]);
+    if (m.length !== 4) return;
     const records = this.#records;
     if (m[0] === 'f') return records?.forwarded(m[1] as string, m[2] as number, unpackReply(m[3] as PackedReply));
     if (m[0] !== 'h') return;
@@ -226,36 +222,23 @@ export class SessionRelay {
   }
 
   /** A keyed request: its answer (or its error status) goes back to the asking node. */
-  #answer(answer: (request: unknown) => Promise<unknown>, m: unknown[] | undefined): void {
-    if (m?.[0] !== 'q' || m.length !== 4) return;
+  #answer(answer: (request: unknown) => Promise<unknown>, m: unknown[]): void {
+    if (m[0] !== 'q' || m.length !== 4) return;
     const [, n, replyTo, request] = m as [string, string, string, unknown];
     this.#requests.respond(replyTo, n, answer(request));
   }
 
-  #broadcast(m: unknown[] | undefined): void {
-    if (!m || m.length !== 5) return;
+  #broadcast(m: unknown[]): void {
+    if (m.length !== 5) return;
     const [origin, serviceMethod, payload, meta, room] = m as [string, string, unknown, Meta | null, string | null];
     for (const d of this.#fanOut) d({ origin, serviceMethod, payload, meta: meta ?? undefined, room: room ?? undefined });
   }
 
-  #decodeAny(channel: string, message: Buffer): { ok: true; value: unknown } | { ok: false } {
-    try {
-      return { ok: true, value: decodePayload(message) };
-    } catch (err) {
-      this.link.report(codeError(Code.BadMessage, `a message on ${channel} could not be read: ${String(err)}`));
-      return { ok: false };
-    }
-  }
-
-  #decode(channel: string, message: Buffer): unknown[] | undefined {
-    try {
-      const m = decodePayload(message);
-      if (Array.isArray(m)) return m;
-      throw new TypeError('not a list');
-    } catch (err) {
-      this.link.report(codeError(Code.BadMessage, `a relayed message on ${channel} could not be read: ${String(err)}`));
-      return undefined;
-    }
+  /** A relayed message: a JSON list (a malformed one throws; the broker reports it). */
+  #list(message: Buffer): unknown[] {
+    const m = decodePayload(message);
+    if (!Array.isArray(m)) throw new TypeError('not a list');
+    return m;
   }
 }
 

@@ -393,6 +393,30 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
     assert.deepEqual(gaps, []);
   });
 
+  test("a malformed message on the broker's channels is reported, never thrown, and delivery goes on", async (t) => {
+    const { h, a, b } = await twoNodes(t);
+    for (const n of [a, b]) n.ep.topic('/ticks' as never);
+    const got: number[] = [];
+    const c = h.client(a.url);
+    await c.subscribe('/ticks', (m) => void got.push(m as number)).ready;
+    await until(() => a.ep.sessions.count === 1, 'the session on A');
+    const id = a.ep.sessions.list()[0]!.id;
+    await delay(50); // node A listens to the session's channel
+    const prefix = a.broker.prefix;
+    for (const [channel, junk] of [
+      [`${prefix}t:/ticks`, 'no-offset-here'],
+      [`${prefix}t:/ticks`, 'x:e:{}'],
+      [`${prefix}s:${id}`, '"not a list"'],
+      [`${prefix}b`, '{'],
+    ] as const)
+      assert.match(await redis.command('PUBLISH', channel, junk), /^:[1-9]/, `someone heard ${channel}`);
+    await b.ep.publish('/ticks' as never, 1 as never);
+    await until(() => got.length === 1, 'delivery after the junk');
+    assert.deepEqual(got, [1]);
+    const reported = a.errors.filter((e) => /could not be read/.test(e.causeText));
+    assert.ok(reported.length >= 3, `each junk message reported: ${a.errors.map((e) => e.causeText).join(' | ')}`);
+  });
+
   test('Redis down: publish and subscribe fail with 502 naming what failed, within timeoutMs; when it is back (empty) the reset is a gap', async (t) => {
     const h = new Harness(t);
     const own = await RedisServer.start();
