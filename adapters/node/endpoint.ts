@@ -18,7 +18,7 @@ import { jsonProto } from '../../src/proto/json.ts';
 import { Router, type CallContext, type CallHandler, type PushHandler } from '../../src/router.ts';
 import { Session, type CallOptions, type PushOptions, type SessionOwner } from '../../src/session.ts';
 import { serveCalls } from '../../src/serve.ts';
-import { broadcast, type BroadcastResult } from '../../src/broadcast.ts';
+import type { BroadcastResult } from '../../src/broadcast.ts';
 import { ReplyCache, type ClientReplies } from '../../src/reply-cache.ts';
 import { Backlogs } from '../../src/backlog.ts';
 import { TopicHub, type Topic, type TopicOptions } from '../../src/topics.ts';
@@ -203,9 +203,9 @@ export class Endpoint<C extends AnyContract = Untyped, Published extends number 
 
   /** Pushes to one session (by session or id); typed from the contract's pushes. */
   push<M extends PushName<C>>(target: Target, serviceMethod: M, payload: PushInput<C, M>, options?: PushOptions): Promise<void> {
-    const link = this.#link;
-    if (link && typeof target === 'string' && !this.sessions.get(target)) return link.push(target, serviceMethod, payload, options);
-    return this.#session(target).then((s) => s.push(serviceMethod, payload, options));
+    const remote = this.#remote(target);
+    if (remote) return remote.push(target as string, serviceMethod, payload, options);
+    return this.sessions.require(target).then((s) => s.push(serviceMethod, payload, options));
   }
 
   /**
@@ -252,15 +252,10 @@ export class Endpoint<C extends AnyContract = Untyped, Published extends number 
     payload: unknown,
     options: PushOptions & { to?: Iterable<Target>; room?: string },
   ): BroadcastResult {
-    const targets = options.room !== undefined ? this.rooms.members(options.room) : options.to;
-    const to = targets ? [...targets].map((t) => (typeof t === 'string' ? this.sessions.get(t) : t)) : this.sessions.list();
-    const known = to.filter((s): s is Session => s !== undefined);
-    const result = broadcast(known, serviceMethod, payload, options);
-    for (let i = to.length - known.length; i > 0; i--) {
-      result.failed++;
-      result.errors.push(new DrpcError(Code.NotFound, codeText(Code.NotFound), 'no such session'));
-    }
-    return result;
+    return this.sessions.broadcast(serviceMethod, payload, {
+      ...options,
+      to: options.room !== undefined ? this.rooms.members(options.room) : options.to,
+    });
   }
 
   /** Calls a route the client serves (server → client call) and resolves with its reply; with a broker, on any node. */
@@ -270,17 +265,17 @@ export class Endpoint<C extends AnyContract = Untyped, Published extends number 
     input: ClientCallInput<C, M>,
     options?: CallOptions,
   ): Promise<ClientCallOutput<C, M>> {
-    const link = this.#link;
-    if (link && typeof target === 'string' && !this.sessions.get(target))
-      return link.call(target, serviceMethod, input, options ?? {}, this.#opts.timeout ?? 30_000) as Promise<ClientCallOutput<C, M>>;
-    return this.#session(target).then((s) => s.call<ClientCallOutput<C, M>>(serviceMethod, input, options));
+    const remote = this.#remote(target);
+    if (remote)
+      return remote.call(target as string, serviceMethod, input, options ?? {}, this.#opts.timeout ?? 30_000) as Promise<
+        ClientCallOutput<C, M>
+      >;
+    return this.sessions.require(target).then((s) => s.call<ClientCallOutput<C, M>>(serviceMethod, input, options));
   }
 
-  async #session(target: Target): Promise<Session> {
-    if (typeof target !== 'string') return target;
-    const s = this.sessions.get(target);
-    if (!s) throw new DrpcError(Code.NotFound, codeText(Code.NotFound), `no session ${JSON.stringify(target)}`);
-    return s;
+  /** The broker link when `target` is an id this node does not hold (another node may). */
+  #remote(target: Target): BrokerLink | undefined {
+    return typeof target === 'string' && !this.sessions.get(target) ? this.#link : undefined;
   }
 
   on<E extends keyof EndpointEvents>(event: E, cb: EndpointEvents[E]): () => void {
