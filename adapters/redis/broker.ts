@@ -18,6 +18,8 @@ import { RedisLog, type LogLink } from './log.ts';
 import { APPEND, READ } from './scripts.ts';
 import { SessionRelay } from './relay.ts';
 import { encodeFor } from './requests.ts';
+import { Liveness } from './liveness.ts';
+import { quit, ready, within } from './connection.ts';
 
 export interface RedisBrokerOptions {
   /** A connection URL, ioredis options, or an ioredis client of yours (the broker adds a subscriber from it). Default 'redis://127.0.0.1:6379'. */
@@ -28,6 +30,12 @@ export interface RedisBrokerOptions {
   timeoutMs?: number;
   /** Redis errors nobody awaits (a lost connection, a failed catch-up). Default: console.warn. */
   onError?: (err: DrpcError) => void;
+  /**
+   * How often this node tells Redis it is alive, in ms. A node waiting for a relayed call's reply
+   * takes the node holding the session for dead when it stays silent for about 3 beats (+ 2 checks),
+   * and fails the call with 102. Default 1000.
+   */
+  heartbeatMs?: number;
 }
 
 type Scripted = Redis & {
@@ -50,6 +58,8 @@ export class RedisBroker implements Broker {
   readonly #logs = new Map<string, RedisLog>();
   /** Pushes, calls and broadcasts between nodes. */
   readonly #relay: SessionRelay;
+  /** This node's beat, and the nodes it waits for. */
+  readonly #liveness: Liveness;
   #everReady = false;
   /** Connections whose loss was reported (until they are ready again). */
   readonly #down = new Set<string>();
@@ -59,7 +69,10 @@ export class RedisBroker implements Broker {
   #closing = false;
 
   constructor(options: RedisBrokerOptions = {}) {
-    checkNumbers([['timeoutMs', options.timeoutMs, 1]]);
+    checkNumbers([
+      ['timeoutMs', options.timeoutMs, 1],
+      ['heartbeatMs', options.heartbeatMs, 1],
+    ]);
     this.prefix = options.prefix ?? 'drpc:';
     this.#timeout = options.timeoutMs ?? 5000;
     this.#report = options.onError ?? ((err) => console.warn(`[drpc] redis broker: ${err.detail}`));
@@ -111,8 +124,21 @@ export class RedisBroker implements Broker {
           false,
         ),
       timeoutMs: this.#timeout,
+      watch: (node, gone) => this.#liveness.watch(node, gone),
       report: this.#report,
     });
+    const redisOf = this.#redis;
+    this.#liveness = new Liveness(
+      {
+        // None of them waits for a connection known lost: the next beat or check tries again.
+        beat: (key, ttlMs) => this.#command('heartbeat', () => redisOf.set(key, '1', 'PX', ttlMs), redisOf, false),
+        exist: (keys) => this.#command('liveness check', () => redisOf.mget(keys), redisOf, false).then((v) => v.map((x) => x !== null)),
+        forget: (key) => this.#command('forget this node', () => redisOf.del(key), redisOf, false),
+      },
+      this.#relay.address,
+      options.heartbeatMs ?? 1000,
+    );
+    this.#liveness.start();
     this.#sub.on('ready', () => {
       // ioredis re-subscribed before 'ready'; what was published while we were away is read back.
       if (this.#everReady) for (const log of this.#logs.values()) log.catchUp();
@@ -215,6 +241,7 @@ export class RedisBroker implements Broker {
     // nodes, which claim their calls from here; for `lingerMs` those claims are still answered.
     this.#closing = true;
     if (lingerMs > 0) await new Promise((r) => setTimeout(r, lingerMs));
+    await this.#liveness.stop();
     this.#closed = true;
     for (const log of [...this.#logs.values()]) log.close();
     this.#relay.close();
@@ -263,38 +290,5 @@ export class RedisBroker implements Broker {
     this.#report(
       new DrpcError(Code.BadGateway, codeText(Code.BadGateway), `${which} connection: ${err instanceof Error ? err.message : String(err)}`),
     );
-  }
-}
-
-const waiting = new WeakMap<Redis, Promise<void>>();
-
-/** Resolves when `conn` is ready (one listener however many commands wait); rejects after `ms`, or at once when it was closed for good. */
-function ready(conn: Redis, ms: number): Promise<void> {
-  if (conn.status === 'end') return Promise.reject(new Error('connection closed'));
-  let wait = waiting.get(conn);
-  if (!wait) {
-    wait = new Promise<void>((resolve) =>
-      conn.once('ready', () => {
-        waiting.delete(conn);
-        resolve();
-      }),
-    );
-    waiting.set(conn, wait);
-  }
-  return within(wait, ms, `not connected within ${ms} ms (${conn.status})`);
-}
-
-function within<T>(p: Promise<T>, ms: number, why = `no answer within ${ms} ms`): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(why)), ms)))]).finally(() =>
-    clearTimeout(timer),
-  );
-}
-
-async function quit(conn: Redis): Promise<void> {
-  try {
-    await within(conn.quit(), 1000);
-  } catch {
-    conn.disconnect();
   }
 }

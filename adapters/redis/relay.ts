@@ -4,7 +4,8 @@
  * and broadcasts on one channel every node listens to. Each message is a JSON list (payload.ts):
  *   session `s:<id>`:  ['p', method, payload, meta] | ['c', callId, replyChannel, method, payload, meta, timeout]
  *                      | ['k', status] (close it)
- *   node `r:<node>`:   a reply [callId, status | null, value] | a claim ['h', callId, replyChannel, clientId]
+ *   node `r:<node>`:   a reply [callId, status | null, value] | a take ['w', callId, node channel] (the call
+ *                      reached its session; the caller watches that node) | a claim ['h', callId, replyChannel, clientId]
  *                      | a forwarded reply ['f', clientId, n, [status, meta, bodyCodec, base64 body]]
  *   keyed `k:<key>`:   a request ['q', callId, replyChannel, request] to the node holding the key
  *   inbox `i:<id>`:    any JSON value, in order
@@ -16,11 +17,10 @@ import type { ClientRecords, HeldSession, Inbox, RelayedBroadcast, RelayedCall, 
 import type { CachedReply, ClientHandOff } from '../../src/reply-cache.ts';
 import { DrpcError, type Status } from '../../src/status.ts';
 import { decodePayload, encodePayload } from './payload.ts';
-import { Requests, encodeFor } from './requests.ts';
+import { Requests, encodeFor, type RequestsLink } from './requests.ts';
 
 /** What the relay needs from its broker. */
-export interface RelayLink {
-  readonly prefix: string;
+export interface RelayLink extends RequestsLink {
   /** PUBLISH through the command connection (a 502 naming `what` when Redis fails). */
   publish(what: string, channel: string, message: Buffer): Promise<number>;
   /** SUBSCRIBE / UNSUBSCRIBE on the subscriber connection. */
@@ -28,7 +28,7 @@ export interface RelayLink {
   unlisten(channel: string): void;
   /** Makes `node` client `id`'s node for `ttlMs`; resolves with the one before (null: none). */
   swapNode(id: string, node: string, ttlMs: number): Promise<string | null>;
-  /** How long a claim waits for the previous node, in ms. */
+  /** How long a claim waits for the previous node (and a relayed call for a node to take it), in ms. */
   readonly timeoutMs: number;
   report(err: DrpcError): void;
 }
@@ -46,6 +46,11 @@ export class SessionRelay {
 
   constructor(private readonly link: RelayLink) {
     this.#requests = new Requests(link);
+  }
+
+  /** This node's channel (replies and claims come here); also the name of its liveness key. */
+  get address(): string {
+    return this.#requests.address;
   }
 
   get #broadcasts(): string {
@@ -80,7 +85,8 @@ export class SessionRelay {
     const timeout = call.timeout === undefined ? null : Number.isFinite(call.timeout) ? call.timeout : 0;
     const rest = [call.serviceMethod, call.payload, call.meta ?? null, timeout];
     const missing = `no session ${JSON.stringify(id)} on any node`;
-    return this.#requests.request(what, this.#session(id), waitMs, missing, (n) => ['c', n, this.#requests.address, ...rest]);
+    const message = (n: string) => ['c', n, this.#requests.address, ...rest];
+    return this.#requests.request(what, this.#session(id), waitMs, missing, message, true);
   }
 
   serveClients(records: ClientRecords): void {
@@ -203,11 +209,13 @@ export class SessionRelay {
       Meta | null,
       number | null,
     ];
-    this.#requests.respond(replyTo, n, held.call({ serviceMethod, payload, meta: meta ?? undefined, timeout: timeout ?? undefined }));
+    const call = held.call({ serviceMethod, payload, meta: meta ?? undefined, timeout: timeout ?? undefined });
+    this.#requests.respond(replyTo, n, call, true);
   }
 
-  /** A reply, a claim on one of this node's clients, or a reply forwarded by a client's previous node. */
+  /** A reply, a take, a claim on one of this node's clients, or a reply forwarded by a client's previous node. */
   #toNode(m: unknown[]): void {
+    if (m[0] === 'w' && m.length === 3) return this.#requests.taken(m[1] as string, m[2] as string);
     if (m.length === 3) return this.#requests.settle(m as [string, Status | null, unknown]);
     if (m.length !== 4) return;
     const records = this.#records;

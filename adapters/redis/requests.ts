@@ -2,7 +2,9 @@
  * Requests between nodes and their replies: a request carries a number and this node's channel
  * (`r:<node>`); the node that serves it publishes [number, status | null, value] there. One waiting
  * entry per request, settled once: by the reply, by 404 when nobody listens on the request's channel,
- * by 408 after its wait, or by 102 when the broker closes.
+ * by 408 after its wait, or by 102 when the broker closes. A request that may wait long (a call to a
+ * session) is taken: the serving node answers ['w', number, its channel] at once, and this node watches
+ * that node (liveness.ts) until the reply; 102 when it dies, or when no node takes the request.
  */
 import { randomUUID } from 'node:crypto';
 import { Code, DrpcError, codeError, type Status } from '../../src/status.ts';
@@ -12,12 +14,20 @@ export interface RequestsLink {
   readonly prefix: string;
   publish(what: string, channel: string, message: Buffer): Promise<number>;
   listen(channel: string): Promise<unknown>;
+  /** How long a request that must be taken waits for that, in ms. */
+  readonly timeoutMs: number;
+  /** Calls `gone` when `node` is taken for dead (liveness.ts); returns the unwatch. */
+  watch(node: string, gone: () => void): () => void;
 }
 
 interface Waiting {
+  what: string;
   resolve(value: unknown): void;
   reject(err: DrpcError): void;
   timer?: ReturnType<typeof setTimeout>;
+  /** Until the request is taken (requests that must be). */
+  untaken?: ReturnType<typeof setTimeout>;
+  unwatch?: () => void;
 }
 
 export class Requests {
@@ -39,27 +49,40 @@ export class Requests {
     }));
   }
 
-  /** Publishes `message(n)` on `channel` and resolves with its reply: 404 (`missing`) when nobody listens, 408 after `waitMs`. */
-  async request(what: string, channel: string, waitMs: number, missing: string, message: (n: string) => unknown[]): Promise<unknown> {
+  /**
+   * Publishes `message(n)` on `channel` and resolves with its reply: 404 (`missing`) when nobody
+   * listens, 408 after `waitMs`; with `taken`, 102 when no node takes it within `timeoutMs` or the
+   * node that took it dies.
+   */
+  async request(
+    what: string,
+    channel: string,
+    waitMs: number,
+    missing: string,
+    message: (n: string) => unknown[],
+    taken = false,
+  ): Promise<unknown> {
     const n = `${++this.#count}`;
     const bytes = encodeFor(what, message(n));
     await this.listen();
     const reply = new Promise<unknown>((resolve, reject) => {
-      const w: Waiting = { resolve, reject };
+      const w: Waiting = { what, resolve, reject };
       if (Number.isFinite(waitMs))
         w.timer = setTimeout(() => this.#settle(n, codeError(Code.HandleTimeout, `${what}: no reply within ${waitMs} ms`)), waitMs);
       this.#waiting.set(n, w);
     });
     try {
       if (!(await this.link.publish(what, channel, bytes))) this.#settle(n, codeError(Code.NotFound, missing));
+      else if (taken) this.#untaken(n);
     } catch (err) {
       this.#settle(n, DrpcError.from(err, Code.BadGateway));
     }
     return reply;
   }
 
-  /** Serves request `n` from `replyTo`: its value, or its error status (also when the value cannot travel). */
-  respond(replyTo: string, n: string, work: Promise<unknown>): void {
+  /** Serves request `n` from `replyTo`: its value, or its error status (also when the value cannot travel); `take` says at once that this node took it. */
+  respond(replyTo: string, n: string, work: Promise<unknown>, take = false): void {
+    if (take) this.link.publish('a take', replyTo, encodePayload(['w', n, this.address])).catch(() => {});
     const send = (status: Status | null, value: unknown) => {
       let reply: Buffer;
       try {
@@ -75,13 +98,22 @@ export class Requests {
     );
   }
 
+  /** Node `node` took request `n`: it is watched until the reply comes. */
+  taken(n: string, node: string): void {
+    const w = this.#waiting.get(n);
+    if (!w || w.unwatch) return;
+    clearTimeout(w.untaken);
+    w.unwatch = this.link.watch(node, () =>
+      this.#settle(n, codeError(Code.ConnClosed, `${w.what}: the node holding the session is gone (it stopped telling Redis it is alive)`)),
+    );
+  }
+
   /** A reply [n, status | null, value] arrived on this node's channel. */
   settle([n, status, value]: [string, Status | null, unknown]): void {
     const w = this.#waiting.get(n);
     if (!w) return; // timed out already
     if (status) return this.#settle(n, DrpcError.fromStatus(status));
-    this.#waiting.delete(n);
-    clearTimeout(w.timer);
+    this.#end(n, w);
     w.resolve(value);
   }
 
@@ -93,9 +125,24 @@ export class Requests {
   #settle(n: string, err: DrpcError): void {
     const w = this.#waiting.get(n);
     if (!w) return;
+    this.#end(n, w);
+    w.reject(err);
+  }
+
+  /** A request some node listens for must be taken within `timeoutMs` (a message that arrives after its session closed is dropped there). */
+  #untaken(n: string): void {
+    const w = this.#waiting.get(n);
+    if (!w || w.unwatch) return;
+    const ms = this.link.timeoutMs;
+    const why = `${w.what}: no node took it within ${ms} ms (the session closed, or its node is gone)`;
+    w.untaken = setTimeout(() => this.#settle(n, codeError(Code.ConnClosed, why)), ms);
+  }
+
+  #end(n: string, w: Waiting): void {
     this.#waiting.delete(n);
     clearTimeout(w.timer);
-    w.reject(err);
+    clearTimeout(w.untaken);
+    w.unwatch?.();
   }
 }
 

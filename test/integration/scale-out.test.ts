@@ -13,7 +13,7 @@ import { http } from '../../src/transport/http.ts';
 import { Code, DrpcError } from '../../src/status.ts';
 import type { Gap } from '../../src/topics.ts';
 import { RedisServer } from '../redis-server.ts';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Harness, TRANSPORT, delay, rejection, until } from './helpers.ts';
 
@@ -41,6 +41,26 @@ async function node(h: Harness, prefix: string, options: EndpointOptions = {}, b
   h.defer(() => ep.close({ drain: 0 }));
   const { port, url } = await ep.listen({ path: '/rpc' });
   return { ep, broker, port, url, errors };
+}
+
+/** A node in a child process (scale-out-node.ts), which a test can kill as a crash would. */
+async function childNode(h: Harness, prefix: string, heartbeatMs: number): Promise<{ url: string; kill(): void }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/integration/scale-out-node.ts'], {
+    env: { ...process.env, REDIS_URL: redis.url, DRPC_PREFIX: prefix, HEARTBEAT_MS: String(heartbeatMs) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const kill = () => void child.kill('SIGKILL');
+  h.defer(kill);
+  process.once('exit', kill);
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      const m = /listening (\d+)/.exec((out += d.toString()));
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`the child node exited (${code}) before listening: ${out}`)));
+  });
+  return { url: `ws://127.0.0.1:${port}/rpc`, kill };
 }
 
 /** Two nodes on one Redis, sharing a prefix of their own (each test its own keys and channels). */
@@ -334,6 +354,26 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
     const aborted = rejection(b.ep.call('user-7', '/ui/never' as never, null as never, { signal: ac.signal }));
     ac.abort();
     assert.equal((await aborted).code, Code.Canceled);
+  });
+
+  test('a relayed call settles when the node holding its session dies (102), even without a timeout', async (t) => {
+    const h = new Harness(t);
+    const prefix = `t${++prefixes}:`;
+    const b = await node(h, prefix, {}, { heartbeatMs: 100 });
+    const a = await childNode(h, prefix, 100);
+    const c = h.client(a.url, { serve: serveCalls, reconnect: false });
+    let asked = 0;
+    let answer = () => {};
+    c.route('/ui/never', () => (asked++, new Promise<void>((r) => (answer = r))));
+    h.defer(() => answer(), true); // before the client closes (which waits for running handlers)
+    assert.equal(await c.call('/name', 'user-9'), 'user-9');
+    await delay(50); // node A listens to the renamed session's channel
+    const call = rejection(b.ep.call('user-9', '/ui/never' as never, null as never, { timeout: 0 }));
+    await until(() => asked === 1, 'the call reaching the client through node A');
+    a.kill(); // a crash: no goodbye to Redis, the session's channel and A's key just go silent
+    const gone = await call;
+    assert.equal(gone.code, Code.ConnClosed);
+    assert.match(gone.causeText, /call "\/ui\/never" on session "user-9": the node holding the session is gone/);
   });
 
   test('a broadcast to everyone or to a room reaches the sessions of every node, once; local: true stays on this node', async (t) => {

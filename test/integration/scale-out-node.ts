@@ -1,0 +1,20 @@
+/**
+ * A node in a process of its own, for the scale-out test that kills one (SIGKILL, as a crash): an
+ * endpoint with a Redis broker, from REDIS_URL, DRPC_PREFIX and HEARTBEAT_MS. It prints
+ * `listening <port>` once it serves; `/name` gives the calling session the id it is sent.
+ */
+import { createEndpoint } from '../../adapters/node/endpoint.ts';
+import { redisBroker } from '../../adapters/redis/broker.ts';
+
+const broker = redisBroker({
+  redis: process.env.REDIS_URL,
+  prefix: process.env.DRPC_PREFIX,
+  heartbeatMs: Number(process.env.HEARTBEAT_MS),
+});
+const ep = createEndpoint({ broker });
+ep.route('/name', (id: unknown, ctx) => {
+  ctx.session.setId(String(id));
+  return ctx.session.id;
+});
+const { port } = await ep.listen({ path: '/rpc' });
+console.log(`listening ${port}`);
