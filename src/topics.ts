@@ -54,7 +54,7 @@ export class Topic<Published extends number | Promise<number> = number> {
   readonly subscribers = new Set<Session>();
   readonly #log: TopicLog;
   /** Sessions whose subscribe waits for a shared log's answer: their live messages wait here, in order. */
-  readonly #joining = new Map<Session, LogEntry[]>();
+  readonly #joining = new Map<Session, (LogEntry & { epoch: string })[]>();
 
   constructor(
     readonly name: string,
@@ -97,6 +97,7 @@ export class Topic<Published extends number | Promise<number> = number> {
    * With a shared log this waits for the broker; live messages meanwhile are held, then sent in order.
    */
   subscribe(session: Session, since?: { offset?: number; epoch?: string }): SubscribeReply | Promise<SubscribeReply> {
+    const already = this.subscribers.has(session);
     this.subscribers.add(session);
     const state = this.#log.read(since?.offset);
     if (!(state instanceof Promise)) return this.#joined(session, state, since);
@@ -110,12 +111,14 @@ export class Topic<Published extends number | Promise<number> = number> {
       (s) => {
         const reply = this.#joined(session, s, since);
         // Held messages that the read already covered reach the client as duplicates it drops.
-        for (const e of held()) if (e.offset > s.offset) this.#send(session, e.offset, reply.epoch, e.payload);
+        for (const e of held()) if (e.offset > s.offset) this.#send(session, e.offset, e.epoch, e.payload);
         return reply;
       },
       (err: unknown) => {
-        held();
-        this.subscribers.delete(session);
+        // A session that was subscribed already stays so, and gets the live messages held meanwhile.
+        const h = held();
+        if (!already) this.subscribers.delete(session);
+        else for (const e of h) this.#send(session, e.offset, e.epoch, e.payload);
         throw err;
       },
     );
@@ -170,7 +173,7 @@ export class Topic<Published extends number | Promise<number> = number> {
     const fast: Session[] = [];
     for (const s of this.subscribers) {
       const held = joining.get(s);
-      if (held) held.push({ offset, payload });
+      if (held) held.push({ offset, epoch, payload });
       else if (!backlogs?.isSlow(s)) fast.push(s);
       else {
         const frame = packPush(s, payload, meta);
