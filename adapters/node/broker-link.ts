@@ -12,9 +12,12 @@ import type { Broker, RelayedBroadcast } from './broker.ts';
 import type { Clock, TimerHandle } from '../../src/clock.ts';
 import type { ClientHandOff, ReplyCache } from '../../src/reply-cache.ts';
 import type { SessionHub } from './hub.ts';
+import type { Rooms } from './rooms.ts';
+import { answerPresence, type Presence, type PresenceRequest, type PresentSession } from './presence.ts';
 
 export interface LinkOwner {
   readonly sessions: SessionHub;
+  readonly rooms: Rooms;
   readonly clock: Clock;
   /** The endpoint's reply cache: with one, a client's calls run once on whichever node it reaches. */
   readonly replyCache?: ReplyCache;
@@ -32,6 +35,8 @@ export class BrokerLink {
   readonly #stop: () => void;
   /** Timers that fail copies of calls whose previous node never forwarded their replies. */
   readonly #abandons = new Set<TimerHandle>();
+  /** Resolves once this node answers other nodes' presence requests (and its own). */
+  readonly #answering: Promise<void>;
 
   constructor(
     readonly broker: Broker,
@@ -40,6 +45,7 @@ export class BrokerLink {
     this.#stop = broker.onFanOut((b) => {
       if (b.origin !== this.origin) owner.broadcastHere(b);
     });
+    this.#answering = broker.onGather(async (request) => answerPresence(request, owner.sessions, owner.rooms)).catch(() => {});
     const cache = owner.replyCache;
     if (cache)
       broker.serveClients({
@@ -134,6 +140,14 @@ export class BrokerLink {
   fanOut(serviceMethod: string, payload: unknown, options: PushOptions & { room?: string }): void {
     const b = { origin: this.origin, serviceMethod, payload, meta: options.meta, room: options.room };
     this.broker.fanOut(b).catch((err: unknown) => this.owner.report(DrpcError.from(err, Code.BadGateway)));
+  }
+
+  /** The sessions of every node (in `room`, when given); `missing` counts the nodes that did not answer within `waitMs`. */
+  async presence(room: string | undefined, waitMs: number): Promise<Presence> {
+    await this.#answering; // this node's own sessions are in the answers
+    const request: PresenceRequest = ['presence', room ?? null];
+    const { answers, missing } = await this.broker.gather(request, waitMs);
+    return { sessions: (answers as PresentSession[][]).flat(), missing };
   }
 
   close(): void {

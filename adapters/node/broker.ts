@@ -87,6 +87,13 @@ export interface Broker {
   fanOut(broadcast: RelayedBroadcast): Promise<void>;
   /** Broadcasts from every node (its own included) arrive at `deliver`; returns the unsubscribe. */
   onFanOut(deliver: (broadcast: RelayedBroadcast) => void): () => void;
+  /** This node answers every node's `gather` with `answer` (its error status counts as no answer); resolves once they can reach it. */
+  onGather(answer: (request: unknown) => Promise<unknown>): Promise<void>;
+  /**
+   * Asks every node (this one included) and resolves with their answers once all the nodes the
+   * request reached answered, or after `waitMs` with those that did; `missing` counts the others.
+   */
+  gather(request: unknown, waitMs: number): Promise<{ answers: unknown[]; missing: number }>;
   /** Closes the broker's connections (after every endpoint using it closed), serving other nodes for `lingerMs` first. */
   close(options?: { lingerMs?: number }): Promise<void>;
 }

@@ -24,6 +24,7 @@ import { Backlogs } from '../../src/backlog.ts';
 import { TopicHub, type Topic, type TopicOptions } from '../../src/topics.ts';
 import type { Broker } from './broker.ts';
 import { BrokerLink } from './broker-link.ts';
+import { checkPresence, presenceHere, type Presence, type PresenceOptions } from './presence.ts';
 import {
   specOf,
   validate,
@@ -40,7 +41,7 @@ import {
   type TopicName,
   type Untyped,
 } from '../../src/contract.ts';
-import { Code, DrpcError, codeText, type Status } from '../../src/status.ts';
+import { Code, DrpcError, codeError, codeText, type Status } from '../../src/status.ts';
 import type { Transport } from '../../src/transport/transport.ts';
 import { SessionHub } from './hub.ts';
 import { Pong } from './pong.ts';
@@ -144,6 +145,7 @@ export class Endpoint<C extends AnyContract = Untyped, Published extends number 
     if (options.broker)
       this.#link = new BrokerLink(options.broker, {
         sessions: this.sessions,
+        rooms: this.rooms,
         clock: this.clock,
         replyCache: this.#replyCache,
         broadcastHere: (b) => this.#broadcastHere(b.serviceMethod, b.payload, { meta: b.meta, room: b.room }),
@@ -217,6 +219,16 @@ export class Endpoint<C extends AnyContract = Untyped, Published extends number 
     return this.#link ? this.#link.broker.kick(id, status) : false;
   }
 
+  /**
+   * Who is connected: each session's id and rooms, on every node (with a broker; `missing` counts the
+   * nodes that did not answer within `waitMs`) or on this one; only the members of `room` when given.
+   */
+  async presence(options: PresenceOptions = {}): Promise<Presence> {
+    checkPresence(options);
+    if (this.#link) return this.#link.presence(options.room, options.waitMs ?? 5000);
+    return { sessions: presenceHere(this.sessions, this.rooms, options.room), missing: 0 };
+  }
+
   /** Topic messages waiting for a slow subscriber (count and bytes; 0 when it keeps up). */
   backlogOf(target: Session): { count: number; bytes: number } {
     return this.#backlogs?.waiting(target) ?? { count: 0, bytes: 0 };
@@ -252,10 +264,8 @@ export class Endpoint<C extends AnyContract = Untyped, Published extends number 
     payload: unknown,
     options: PushOptions & { to?: Iterable<Target>; room?: string },
   ): BroadcastResult {
-    return this.sessions.broadcast(serviceMethod, payload, {
-      ...options,
-      to: options.room !== undefined ? this.rooms.members(options.room) : options.to,
-    });
+    const to = options.room !== undefined ? this.rooms.members(options.room) : options.to;
+    return this.sessions.broadcast(serviceMethod, payload, { ...options, to });
   }
 
   /** Calls a route the client serves (server → client call) and resolves with its reply; with a broker, on any node. */
@@ -346,14 +356,8 @@ export class Endpoint<C extends AnyContract = Untyped, Published extends number 
    * `clientId`: the id the peer dialed with: its calls with an identity go through the reply cache.
    */
   async serve(transport: Transport, options: { proto?: Proto; hello?: boolean; clientId?: string } = {}): Promise<Session | undefined> {
-    if (this.#closing) {
-      transport.close('endpoint is shutting down', {
-        code: Code.ConnClosed,
-        msg: codeText(Code.ConnClosed),
-        cause: 'endpoint is shutting down',
-      });
-      return undefined;
-    }
+    if (this.#closing)
+      return void transport.close('endpoint is shutting down', codeError(Code.ConnClosed, 'endpoint is shutting down').toStatus());
     this.#connections++;
     const o = this.#opts;
     this.#transports.add(transport);

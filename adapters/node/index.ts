@@ -4,4 +4,5 @@ export { SessionHub } from './hub.ts';
 export { NodeWebSocketTransport } from './ws-transport.ts';
 export { NodeTcpTransport, dialTcp, type DialTcpOptions, type TcpTransportOptions } from './tcp.ts';
 export { Rooms } from './rooms.ts';
+export type { Presence, PresenceOptions, PresentSession } from './presence.ts';
 export { nodeFetch } from '../../src/transport/node-fetch.ts';

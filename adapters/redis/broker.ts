@@ -229,6 +229,14 @@ export class RedisBroker implements Broker {
     return this.#relay.onFanOut(deliver);
   }
 
+  onGather(answer: (request: unknown) => Promise<unknown>): Promise<void> {
+    return this.#relay.onGather(answer);
+  }
+
+  gather(request: unknown, waitMs: number): Promise<{ answers: unknown[]; missing: number }> {
+    return this.#relay.gather(request, waitMs);
+  }
+
   /**
    * Closes both connections (ours: QUIT; yours: only the subscriber the broker made), after
    * `lingerMs` (default 0) in which it goes on serving other nodes: give it your clients' reconnect

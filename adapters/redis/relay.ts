@@ -11,13 +11,14 @@
  *   inbox `i:<id>`:    any JSON value, in order
  * A client's node is `o:{clientId}` (its node channel): the node it connects to next claims it there.
  *   broadcast `b`:     [origin, method, payload, meta, room]
+ *   gather `g`:        ['g', callId, replyChannel, request]: every node answers on replyChannel
  */
 import { randomUUID } from 'node:crypto';
 import type { ClientRecords, HeldSession, Inbox, RelayedBroadcast, RelayedCall, RelayedPush } from '../node/broker.ts';
 import type { CachedReply, ClientHandOff } from '../../src/reply-cache.ts';
 import { DrpcError, type Status } from '../../src/status.ts';
 import { decodePayload, encodePayload } from './payload.ts';
-import { Requests, encodeFor, type RequestsLink } from './requests.ts';
+import { Requests, encodeFor, type Gathered, type RequestsLink } from './requests.ts';
 
 /** What the relay needs from its broker. */
 export interface RelayLink extends RequestsLink {
@@ -42,6 +43,7 @@ export class SessionRelay {
   readonly #keys = new Map<string, (request: unknown) => Promise<unknown>>();
   readonly #inboxes = new Map<string, (message: unknown) => void>();
   readonly #fanOut = new Set<(b: RelayedBroadcast) => void>();
+  #gatherAnswer?: (request: unknown) => Promise<unknown>;
   #records?: ClientRecords;
 
   constructor(private readonly link: RelayLink) {
@@ -55,6 +57,10 @@ export class SessionRelay {
 
   get #broadcasts(): string {
     return `${this.link.prefix}b`;
+  }
+
+  get #gathers(): string {
+    return `${this.link.prefix}g`;
   }
 
   hold(id: string, session: HeldSession): void {
@@ -130,6 +136,16 @@ export class SessionRelay {
     };
   }
 
+  gather(request: unknown, waitMs: number): Promise<Gathered> {
+    const what = 'ask every node';
+    return this.#requests.gather(what, this.#gathers, waitMs, (n) => ['g', n, this.#requests.address, request]);
+  }
+
+  async onGather(answer: (request: unknown) => Promise<unknown>): Promise<void> {
+    this.#gatherAnswer = answer;
+    await this.link.listen(this.#gathers);
+  }
+
   async holdKey(key: string, answer: (request: unknown) => Promise<unknown>): Promise<void> {
     const channel = `${this.link.prefix}k:${key}`;
     this.#keys.set(channel, answer);
@@ -178,6 +194,7 @@ export class SessionRelay {
     else if (held) this.#toSession(held, this.#list(message));
     else if (channel === this.#requests.address) this.#toNode(this.#list(message));
     else if (channel === this.#broadcasts) this.#broadcast(this.#list(message));
+    else if (channel === this.#gathers && this.#gatherAnswer) this.#answer(this.#gatherAnswer, this.#list(message), 'g');
     else return false;
     return true;
   }
@@ -188,6 +205,7 @@ export class SessionRelay {
     this.#keys.clear();
     this.#inboxes.clear();
     this.#fanOut.clear();
+    this.#gatherAnswer = undefined;
     this.#requests.close();
   }
 
@@ -229,9 +247,9 @@ export class SessionRelay {
     this.#requests.respond(replyTo, n, Promise.resolve(packed ?? null));
   }
 
-  /** A keyed request: its answer (or its error status) goes back to the asking node. */
-  #answer(answer: (request: unknown) => Promise<unknown>, m: unknown[]): void {
-    if (m[0] !== 'q' || m.length !== 4) return;
+  /** A keyed request (or a gather): its answer (or its error status) goes back to the asking node. */
+  #answer(answer: (request: unknown) => Promise<unknown>, m: unknown[], tag = 'q'): void {
+    if (m[0] !== tag || m.length !== 4) return;
     const [, n, replyTo, request] = m as [string, string, string, unknown];
     this.#requests.respond(replyTo, n, answer(request));
   }

@@ -30,11 +30,26 @@ interface Waiting {
   unwatch?: () => void;
 }
 
+/** What asking every node gathered: their answers, and how many nodes failed or did not answer in time. */
+export interface Gathered {
+  answers: unknown[];
+  missing: number;
+}
+
+interface Gathering {
+  answers: unknown[];
+  failed: number;
+  /** How many nodes the request reached (unknown until the PUBLISH returns). */
+  expected?: number;
+  done(): void;
+}
+
 export class Requests {
   /** This node's channel: replies come here (and the requests addressed to this node, see relay.ts). */
   readonly address: string;
   #listening?: Promise<unknown>;
   readonly #waiting = new Map<string, Waiting>();
+  readonly #gathering = new Map<string, Gathering>();
   #count = 0;
 
   constructor(private readonly link: RequestsLink) {
@@ -80,6 +95,31 @@ export class Requests {
     return reply;
   }
 
+  /**
+   * Publishes `message(n)` on a channel every node listens to and gathers their replies: resolves once
+   * every node the PUBLISH reached answered, or after `waitMs` with those that did (`missing`: the rest).
+   */
+  async gather(what: string, channel: string, waitMs: number, message: (n: string) => unknown[]): Promise<Gathered> {
+    const n = `${++this.#count}`;
+    const bytes = encodeFor(what, message(n));
+    await this.listen();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const all = new Promise<void>((done) => {
+      this.#gathering.set(n, { answers: [], failed: 0, done });
+      timer = setTimeout(done, waitMs);
+    });
+    const g = this.#gathering.get(n)!;
+    try {
+      g.expected = await this.link.publish(what, channel, bytes);
+      if (g.answers.length + g.failed >= g.expected) g.done();
+      await all;
+    } finally {
+      clearTimeout(timer);
+      this.#gathering.delete(n);
+    }
+    return { answers: g.answers, missing: g.expected - g.answers.length };
+  }
+
   /** Serves request `n` from `replyTo`: its value, or its error status (also when the value cannot travel); `take` says at once that this node took it. */
   respond(replyTo: string, n: string, work: Promise<unknown>, take = false): void {
     if (take) this.link.publish('a take', replyTo, encodePayload(['w', n, this.address])).catch(() => {});
@@ -110,6 +150,13 @@ export class Requests {
 
   /** A reply [n, status | null, value] arrived on this node's channel. */
   settle([n, status, value]: [string, Status | null, unknown]): void {
+    const g = this.#gathering.get(n);
+    if (g) {
+      if (status) g.failed++;
+      else g.answers.push(value);
+      if (g.expected !== undefined && g.answers.length + g.failed >= g.expected) g.done();
+      return;
+    }
     const w = this.#waiting.get(n);
     if (!w) return; // timed out already
     if (status) return this.#settle(n, DrpcError.fromStatus(status));
@@ -117,8 +164,9 @@ export class Requests {
     w.resolve(value);
   }
 
-  /** Every request still waiting fails with 102 (the broker is closing). */
+  /** Every request still waiting fails with 102, and every gather ends with what it has (the broker is closing). */
   close(): void {
+    for (const g of this.#gathering.values()) g.done(); // with the answers so far
     for (const n of [...this.#waiting.keys()]) this.#settle(n, codeError(Code.ConnClosed, 'the redis broker closed before the reply came'));
   }
 

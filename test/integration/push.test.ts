@@ -297,6 +297,26 @@ describe('broadcast', { timeout: 30_000 }, () => {
 });
 
 describe('rooms', { timeout: 30_000 }, () => {
+  test("presence without a broker lists this endpoint's open sessions with their rooms, or a room's members", async (t) => {
+    const h = new Harness(t);
+    const { ep, url } = await h.endpoint();
+    ep.route('/login', (name: any, ctx) => (ctx.session.setId(name), ep.rooms.join(ctx.session, name.length > 3 ? 'long' : 'short'), null));
+    const [a, b] = [h.client(url), h.client(url)];
+    await a.call('/login', 'ann');
+    await b.call('/login', 'bobby');
+    assert.deepEqual(await ep.presence(), {
+      sessions: [
+        { id: 'ann', rooms: ['short'] },
+        { id: 'bobby', rooms: ['long'] },
+      ],
+      missing: 0,
+    });
+    assert.deepEqual((await ep.presence({ room: 'long' })).sessions, [{ id: 'bobby', rooms: ['long'] }]);
+    await b.close();
+    await until(() => ep.sessions.count === 1, 'the closed session to leave');
+    assert.deepEqual((await ep.presence()).sessions, [{ id: 'ann', rooms: ['short'] }]);
+  });
+
   test('broadcast to a room reaches its members only; leaving and closing take a session out', async (t) => {
     const h = new Harness(t);
     const { ep, url } = await h.endpoint();

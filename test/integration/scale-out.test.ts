@@ -413,6 +413,47 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
     assert.deepEqual([...a.errors, ...b.errors], []);
   });
 
+  test('presence lists the sessions of every node (or of a room), and counts a node that does not answer as missing', async (t) => {
+    const { h, a, b } = await twoNodes(t);
+    for (const n of [a, b])
+      n.ep.route('/name' as never, ((id: string, ctx: { session: { setId(id: string): void } }) => ctx.session.setId(id)) as never);
+    for (const [id, n] of [
+      ['ann', a],
+      ['bob', b],
+      ['cid', b],
+    ] as const)
+      await h.client(n.url).call('/name', id);
+    a.ep.rooms.join(a.ep.sessions.get('ann')!, 'ops');
+    b.ep.rooms.join(b.ep.sessions.get('cid')!, 'ops');
+    const byId = (p: { sessions: { id: string; rooms: string[] }[] }) => p.sessions.map((s) => `${s.id}:${s.rooms.join(',')}`).sort();
+    for (const n of [a, b]) {
+      const everyone = await n.ep.presence();
+      assert.deepEqual(byId(everyone), ['ann:ops', 'bob:', 'cid:ops']);
+      assert.equal(everyone.missing, 0);
+      assert.deepEqual(byId(await n.ep.presence({ room: 'ops' })), ['ann:ops', 'cid:ops']);
+    }
+    assert.deepEqual((await a.ep.presence({ room: 'nobody-here' })).sessions, []);
+    assert.deepEqual(
+      a.ep.sessions.list().map((s) => s.id),
+      ['ann'],
+      '`sessions` stays this node only',
+    );
+
+    // A node that takes the request but never answers (hung): the others' answers come after waitMs, and it is counted.
+    const hung = redisBroker({ redis: redis.url, prefix: `t${prefixes}:` });
+    h.defer(() => hung.close());
+    await hung.onGather(() => new Promise(() => {}));
+    const partial = await a.ep.presence({ waitMs: 300 });
+    assert.deepEqual(byId(partial), ['ann:ops', 'bob:', 'cid:ops']);
+    assert.equal(partial.missing, 1);
+
+    const bad = await rejection(a.ep.presence({ room: '' }));
+    assert.equal(bad.code, Code.BadMessage);
+    assert.match(bad.causeText, /presence: room must be a non-empty string/);
+    assert.equal((await rejection(a.ep.presence({ waitMs: Infinity }))).code, Code.BadMessage);
+    assert.deepEqual([...a.errors, ...b.errors], []);
+  });
+
   test('a node whose Redis subscription drops reads back what it missed: nothing lost, no gap', async (t) => {
     const { h, a, b } = await twoNodes(t);
     for (const n of [a, b]) n.ep.topic('/ticks' as never);
