@@ -8,19 +8,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Code } from '../../src/status.ts';
 import type { Gap } from '../../src/topics.ts';
-import { Harness, delay, until } from './helpers.ts';
+import { Harness, delay, prng, until } from './helpers.ts';
 
 const kill = { code: Code.InternalServerError, msg: 'Internal Server Error', cause: 'chaos' };
-
-/** A small deterministic PRNG (mulberry32), so a failing run can be replayed. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('chaos: random socket kills during a stream and non-idempotent calls', { timeout: 60_000 }, () => {
   test('exactly once, in order, nothing lost silently, nothing hangs', async (t) => {

@@ -4,18 +4,18 @@
  * test can move it from one node to the other as a load balancer would.
  */
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { after, before, describe, test, type TestContext } from 'node:test';
-import { createEndpoint, type Endpoint, type EndpointOptions } from '../../adapters/node/endpoint.ts';
-import { redisBroker, type RedisBroker, type RedisBrokerOptions } from '../../adapters/redis/broker.ts';
+import { createEndpoint } from '../../adapters/node/endpoint.ts';
+import { redisBroker } from '../../adapters/redis/broker.ts';
 import { serveCalls } from '../../src/serve.ts';
 import { http } from '../../src/transport/http.ts';
 import { Code, DrpcError } from '../../src/status.ts';
 import type { Gap } from '../../src/topics.ts';
 import { RedisServer } from '../redis-server.ts';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Harness, TRANSPORT, delay, rejection, until } from './helpers.ts';
+import { clusterOn, tcpSwitch } from './cluster.ts';
 
 let redis: RedisServer;
 before(async () => {
@@ -23,52 +23,12 @@ before(async () => {
 });
 after(() => redis.stop());
 
-type Node = { ep: Endpoint<never, Promise<number>>; broker: RedisBroker; port: number; url: string; errors: DrpcError[] };
-
-let prefixes = 0;
 /** How long a closing node's broker serves other nodes in the rolling-restart test. */
 const LINGER = Number(process.env.SCALE_OUT_LINGER ?? 1000);
 const kicked = { code: 1403, msg: 'Forbidden', cause: 'kicked from node B' };
 /** An HTTP session does not move to another node: its requests are relayed to its node instead (tested below). */
 const NO_MOVE_OVER_HTTP = TRANSPORT === 'http' ? { skip: 'WebSocket only: an HTTP session stays on its node' } : {};
-
-/** An endpoint with a Redis broker of its own, as on a separate node; all nodes of a test share one prefix. */
-async function node(h: Harness, prefix: string, options: EndpointOptions = {}, brokerOptions: RedisBrokerOptions = {}): Promise<Node> {
-  const errors: DrpcError[] = [];
-  const broker = redisBroker({ redis: redis.url, prefix, onError: (e) => errors.push(e), ...brokerOptions });
-  h.defer(() => broker.close());
-  const ep = createEndpoint({ broker, onError: (e) => errors.push(e), ...options }) as unknown as Node['ep'];
-  h.defer(() => ep.close({ drain: 0 }));
-  const { port, url } = await ep.listen({ path: '/rpc' });
-  return { ep, broker, port, url, errors };
-}
-
-/** A node in a child process (scale-out-node.ts), which a test can kill as a crash would. */
-async function childNode(h: Harness, prefix: string, heartbeatMs: number): Promise<{ url: string; kill(): void }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/integration/scale-out-node.ts'], {
-    env: { ...process.env, REDIS_URL: redis.url, DRPC_PREFIX: prefix, HEARTBEAT_MS: String(heartbeatMs) },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const kill = () => void child.kill('SIGKILL');
-  h.defer(kill);
-  process.once('exit', kill);
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      const m = /listening (\d+)/.exec((out += d.toString()));
-      if (m) resolve(Number(m[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`the child node exited (${code}) before listening: ${out}`)));
-  });
-  return { url: `ws://127.0.0.1:${port}/rpc`, kill };
-}
-
-/** Two nodes on one Redis, sharing a prefix of their own (each test its own keys and channels). */
-async function twoNodes(t: TestContext, options: EndpointOptions = {}): Promise<{ h: Harness; a: Node; b: Node }> {
-  const h = new Harness(t);
-  const prefix = `t${++prefixes}:`;
-  return { h, a: await node(h, prefix, options), b: await node(h, prefix, options) };
-}
+const { node, childNode, twoNodes, nextPrefix } = clusterOn(() => redis.url);
 
 /**
  * Two nodes, a client behind a TCP switch on node A, and a durable call `/slow` running on A until
@@ -95,54 +55,6 @@ async function slowCallOnA(t: TestContext) {
   result.catch(() => {}); // awaited by the test; a failure shows there
   await until(() => runs === 1, 'the call running on A');
   return { h, a, b, lb, result, runs: () => runs, open };
-}
-
-/** A TCP switch in front of the nodes: `to(port)` sends new connections there and cuts the current ones. */
-async function tcpSwitch(
-  h: Harness,
-  port: number,
-  next?: () => number,
-): Promise<{ url: string; to(port: number): void; pause(): void; counts: Map<number, number> }> {
-  let target = port;
-  let paused = false;
-  const open = new Set<net.Socket>();
-  const counts = new Map<number, number>();
-  const server = net.createServer((inbound) => {
-    if (paused) return void inbound.destroy();
-    if (next) target = next();
-    counts.set(target, (counts.get(target) ?? 0) + 1);
-    const outbound = net.connect(target, '127.0.0.1');
-    for (const s of [inbound, outbound]) {
-      open.add(s);
-      s.on('error', () => {});
-      s.on('close', () => {
-        open.delete(s);
-        inbound.destroy();
-        outbound.destroy();
-      });
-    }
-    inbound.pipe(outbound).pipe(inbound);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  h.defer(() => {
-    for (const s of open) s.destroy();
-    return new Promise<void>((r) => server.close(() => r()));
-  });
-  const { port: own } = server.address() as net.AddressInfo;
-  return {
-    counts,
-    url: `ws://127.0.0.1:${own}/rpc`,
-    to(next: number) {
-      target = next;
-      paused = false;
-      for (const s of open) s.destroy();
-    },
-    /** Cuts the current connections and refuses new ones until `to()`. */
-    pause() {
-      paused = true;
-      for (const s of open) s.destroy();
-    },
-  };
 }
 
 describe('scale-out over Redis: topics and session pushes across nodes', { timeout: 60_000 }, () => {
@@ -358,7 +270,7 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
 
   test('a relayed call settles when the node holding its session dies (102), even without a timeout', async (t) => {
     const h = new Harness(t);
-    const prefix = `t${++prefixes}:`;
+    const prefix = nextPrefix();
     const b = await node(h, prefix, {}, { heartbeatMs: 100 });
     const a = await childNode(h, prefix, 100);
     const c = h.client(a.url, { serve: serveCalls, reconnect: false });
@@ -414,7 +326,7 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
   });
 
   test('presence lists the sessions of every node (or of a room), and counts a node that does not answer as missing', async (t) => {
-    const { h, a, b } = await twoNodes(t);
+    const { h, a, b, prefix } = await twoNodes(t);
     for (const n of [a, b])
       n.ep.route('/name' as never, ((id: string, ctx: { session: { setId(id: string): void } }) => ctx.session.setId(id)) as never);
     for (const [id, n] of [
@@ -440,7 +352,7 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
     );
 
     // A node that takes the request but never answers (hung): the others' answers come after waitMs, and it is counted.
-    const hung = redisBroker({ redis: redis.url, prefix: `t${prefixes}:` });
+    const hung = redisBroker({ redis: redis.url, prefix });
     h.defer(() => hung.close());
     await hung.onGather(() => new Promise(() => {}));
     const partial = await a.ep.presence({ waitMs: 300 });
@@ -569,7 +481,7 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
       (e: unknown) => e instanceof DrpcError && e.code === Code.BadMessage && /timeoutMs/.test(e.message + e.causeText),
     );
     const h = new Harness(t);
-    const a = await node(h, `t${++prefixes}:`);
+    const a = await node(h, nextPrefix());
     a.ep.topic('/t' as never);
     const bad = await rejection(a.ep.publish('/t' as never, { n: 1n } as never));
     assert.equal(bad.code, Code.BadMessage);

@@ -1,0 +1,118 @@
+/**
+ * Nodes for the scale-out tests: endpoints with a Redis broker each (as on separate machines; each
+ * test its own key prefix), a node in a child process that a test can kill, and a TCP switch that
+ * moves clients between nodes as a load balancer would.
+ */
+import net from 'node:net';
+import { spawn } from 'node:child_process';
+import type { TestContext } from 'node:test';
+import { createEndpoint, type Endpoint, type EndpointOptions } from '../../adapters/node/endpoint.ts';
+import { redisBroker, type RedisBroker, type RedisBrokerOptions } from '../../adapters/redis/broker.ts';
+import type { DrpcError } from '../../src/status.ts';
+import { Harness } from './helpers.ts';
+
+let prefixes = 0;
+
+/** The nodes of a cluster on the Redis at `redisUrl()` (read when a node starts). */
+export function clusterOn(redisUrl: () => string) {
+  return {
+    /** A key and channel prefix no other test uses. */
+    nextPrefix: () => `t${++prefixes}:`,
+    node: (h: Harness, prefix: string, options: EndpointOptions = {}, brokerOptions: RedisBrokerOptions = {}) =>
+      node(h, redisUrl(), prefix, options, brokerOptions),
+    childNode: (h: Harness, prefix: string, heartbeatMs: number) => childNode(h, redisUrl(), prefix, heartbeatMs),
+    /** Two nodes on one Redis, sharing a prefix of their own. */
+    async twoNodes(t: TestContext, options: EndpointOptions = {}): Promise<{ h: Harness; a: Node; b: Node; prefix: string }> {
+      const h = new Harness(t);
+      const prefix = `t${++prefixes}:`;
+      return { h, prefix, a: await node(h, redisUrl(), prefix, options), b: await node(h, redisUrl(), prefix, options) };
+    },
+  };
+}
+
+export type Node = { ep: Endpoint<never, Promise<number>>; broker: RedisBroker; port: number; url: string; errors: DrpcError[] };
+
+/** An endpoint with a Redis broker of its own, as on a separate node; all nodes of a test share one prefix. */
+async function node(
+  h: Harness,
+  redisUrl: string,
+  prefix: string,
+  options: EndpointOptions = {},
+  brokerOptions: RedisBrokerOptions = {},
+): Promise<Node> {
+  const errors: DrpcError[] = [];
+  const broker = redisBroker({ redis: redisUrl, prefix, onError: (e) => errors.push(e), ...brokerOptions });
+  h.defer(() => broker.close());
+  const ep = createEndpoint({ broker, onError: (e) => errors.push(e), ...options }) as unknown as Node['ep'];
+  h.defer(() => ep.close({ drain: 0 }));
+  const { port, url } = await ep.listen({ path: '/rpc' });
+  return { ep, broker, port, url, errors };
+}
+
+/** A node in a child process (scale-out-node.ts), which a test can kill as a crash would. */
+async function childNode(h: Harness, redisUrl: string, prefix: string, heartbeatMs: number): Promise<{ url: string; kill(): void }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/integration/scale-out-node.ts'], {
+    env: { ...process.env, REDIS_URL: redisUrl, DRPC_PREFIX: prefix, HEARTBEAT_MS: String(heartbeatMs) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const kill = () => void child.kill('SIGKILL');
+  h.defer(kill);
+  process.once('exit', kill);
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      const m = /listening (\d+)/.exec((out += d.toString()));
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`the child node exited (${code}) before listening: ${out}`)));
+  });
+  return { url: `ws://127.0.0.1:${port}/rpc`, kill };
+}
+
+/** A TCP switch in front of the nodes: `to(port)` sends new connections there and cuts the current ones. */
+export async function tcpSwitch(
+  h: Harness,
+  port: number,
+  next?: () => number,
+): Promise<{ url: string; to(port: number): void; pause(): void; counts: Map<number, number> }> {
+  let target = port;
+  let paused = false;
+  const open = new Set<net.Socket>();
+  const counts = new Map<number, number>();
+  const server = net.createServer((inbound) => {
+    if (paused) return void inbound.destroy();
+    if (next) target = next();
+    counts.set(target, (counts.get(target) ?? 0) + 1);
+    const outbound = net.connect(target, '127.0.0.1');
+    for (const s of [inbound, outbound]) {
+      open.add(s);
+      s.on('error', () => {});
+      s.on('close', () => {
+        open.delete(s);
+        inbound.destroy();
+        outbound.destroy();
+      });
+    }
+    inbound.pipe(outbound).pipe(inbound);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  h.defer(() => {
+    for (const s of open) s.destroy();
+    return new Promise<void>((r) => server.close(() => r()));
+  });
+  const { port: own } = server.address() as net.AddressInfo;
+  return {
+    counts,
+    url: `ws://127.0.0.1:${own}/rpc`,
+    to(next: number) {
+      target = next;
+      paused = false;
+      for (const s of open) s.destroy();
+    },
+    /** Cuts the current connections and refuses new ones until `to()`. */
+    pause() {
+      paused = true;
+      for (const s of open) s.destroy();
+    },
+  };
+}
