@@ -86,6 +86,9 @@ export class Requests {
         w.timer = setTimeout(() => this.#settle(n, codeError(Code.HandleTimeout, `${what}: no reply within ${waitMs} ms`)), waitMs);
       this.#waiting.set(n, w);
     });
+    // It may settle (closed, timed out) while the PUBLISH below is still on its way, before the caller
+    // holds it: handled here so that is no unhandled rejection; the caller still gets it.
+    reply.catch(() => {});
     try {
       if (!(await this.link.publish(what, channel, bytes))) this.#settle(n, codeError(Code.NotFound, missing));
       else if (taken) this.#untaken(n);

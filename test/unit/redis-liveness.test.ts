@@ -175,4 +175,26 @@ describe('a relayed request that must be taken (a call to a session on another n
     const none = await failure(caller.request('call y', 'p:s:nobody', Infinity, 'no session "nobody"', (n) => ['c', n], true));
     assert.equal(none.code, Code.NotFound);
   });
+
+  it('a request that times out (or is closed) while its PUBLISH is still on its way rejects through its caller, never as an unhandled rejection', async () => {
+    let arrived!: (count: number) => void;
+    const slow: RequestsLink = {
+      prefix: 'p:',
+      timeoutMs: 1000,
+      publish: () => new Promise<number>((r) => (arrived = r)), // Redis is slow to answer the PUBLISH
+      listen: () => Promise.resolve(),
+      watch: () => () => {},
+    };
+    const requests = new Requests(slow);
+    const timedOut = requests.request('call z', 'p:s:slow', 10, 'missing', (n) => ['c', n]);
+    await beats(2); // the 10 ms wait ends first; the test runner fails the test on an unhandled rejection
+    arrived(1);
+    assert.equal((await failure(timedOut)).code, Code.HandleTimeout);
+    const closed = requests.request('call y', 'p:s:slow', 1000, 'missing', (n) => ['c', n]);
+    await beats(1);
+    requests.close();
+    await beats(1);
+    arrived(1);
+    assert.equal((await failure(closed)).code, Code.ConnClosed);
+  });
 });
