@@ -4,11 +4,14 @@
  * client resumes on any node; live messages reach every node by pub/sub; a push to a session id is
  * published on that session's channel, which only the node holding it listens to.
  *
+ * On a Redis Cluster (`cluster: [{ host, port }]`, or `redis:` an ioredis Cluster) the pub/sub is
+ * sharded (connection.ts).
+ *
  *   const broker = redisBroker({ redis: 'redis://127.0.0.1:6379' });
  *   const ep = createEndpoint({ broker });        // on every node
  *   await ep.close(); await broker.close();
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Cluster, ClusterNode, Redis, RedisOptions } from 'ioredis';
 import type { Broker, ClientRecords, HeldSession, Inbox, RelayedBroadcast, RelayedCall, RelayedPush } from '../node/broker.ts';
 import type { ClientHandOff } from '../../src/reply-cache.ts';
 import type { Deliver, LogLimits, TopicLog } from '../../src/topic-log.ts';
@@ -19,11 +22,16 @@ import { APPEND, READ } from './scripts.ts';
 import { SessionRelay } from './relay.ts';
 import { encodeFor } from './requests.ts';
 import { Liveness } from './liveness.ts';
-import { quit, ready, within } from './connection.ts';
+import { openConnections, pubSub, quit, ready, within, type Conn, type PubSub } from './connection.ts';
 
 export interface RedisBrokerOptions {
-  /** A connection URL, ioredis options, or an ioredis client of yours (the broker adds a subscriber from it). Default 'redis://127.0.0.1:6379'. */
-  redis?: string | RedisOptions | Redis;
+  /**
+   * A connection URL, ioredis options, or an ioredis client of yours: a `Redis`, or a `Cluster` for a
+   * Redis Cluster (Redis 7: sharded pub/sub). The broker adds a subscriber from it. Default 'redis://127.0.0.1:6379'.
+   */
+  redis?: string | RedisOptions | Redis | Cluster;
+  /** A Redis Cluster's startup nodes (instead of `redis`): the broker connects with ioredis's `Cluster`. */
+  cluster?: ClusterNode[];
   /** Prefix of every key and channel, so several apps can share one Redis. Default 'drpc:'. */
   prefix?: string;
   /** How long a publish or a subscribe waits for Redis before it fails with 502, in ms. Default 5000. */
@@ -38,8 +46,16 @@ export interface RedisBrokerOptions {
   heartbeatMs?: number;
 }
 
-type Scripted = Redis & {
-  drpcAppend(hash: string, stream: string, epoch: string, payload: Buffer, count: number, channel: string): Promise<[number, string]>;
+type Scripted = Conn & {
+  drpcAppend(
+    hash: string,
+    stream: string,
+    epoch: string,
+    payload: Buffer,
+    count: number,
+    channel: string,
+    publish: string,
+  ): Promise<[number, string]>;
   drpcReadBuffer(hash: string, stream: string, epoch: string, after: number, maxAge: number): Promise<unknown>;
 };
 
@@ -50,8 +66,10 @@ export function redisBroker(options: RedisBrokerOptions = {}): RedisBroker {
 export class RedisBroker implements Broker {
   readonly prefix: string;
   readonly #redis: Scripted;
-  readonly #sub: Redis;
+  readonly #sub: Conn;
   readonly #owned: boolean;
+  /** PUBLISH / SUBSCRIBE, or on a cluster their sharded forms. */
+  readonly #pubsub: PubSub;
   readonly #timeout: number;
   readonly #report: (err: DrpcError) => void;
   /** Topic logs by channel. */
@@ -76,21 +94,14 @@ export class RedisBroker implements Broker {
     this.prefix = options.prefix ?? 'drpc:';
     this.#timeout = options.timeoutMs ?? 5000;
     this.#report = options.onError ?? ((err) => console.warn(`[drpc] redis broker: ${err.detail}`));
-    const given = options.redis;
-    this.#owned = !(given instanceof Redis);
-    // Our own connections do not resend a command after a reconnect: a publish that failed must not
-    // land later behind the caller's back. Waiting for Redis is bounded by `timeoutMs` instead.
-    const own = { maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false, lazyConnect: false };
-    const redis =
-      given instanceof Redis
-        ? given
-        : typeof given === 'string' || given === undefined
-          ? new Redis(given ?? 'redis://127.0.0.1:6379', own)
-          : new Redis({ ...given, ...own });
+    const conns = openConnections(options);
+    const { redis } = conns;
+    this.#owned = conns.owned;
+    this.#pubsub = pubSub(conns);
     redis.defineCommand('drpcAppend', { numberOfKeys: 2, lua: APPEND });
     redis.defineCommand('drpcRead', { numberOfKeys: 2, lua: READ });
     this.#redis = redis as Scripted;
-    this.#sub = redis.duplicate({ maxRetriesPerRequest: null, autoResubscribe: true });
+    this.#sub = conns.sub;
     // ioredis reports every failed reconnect attempt: one report per outage and connection is enough.
     for (const [conn, which] of [
       [redis, 'commands'],
@@ -102,18 +113,18 @@ export class RedisBroker implements Broker {
         this.#seen.add(which);
       });
     }
-    this.#sub.on('messageBuffer', (channel: Buffer, message: Buffer) => this.#message(channel.toString(), message));
+    this.#sub.on(this.#pubsub.event, (channel: Buffer, message: Buffer) => this.#message(channel.toString(), message));
     this.#relay = new SessionRelay({
       prefix: this.prefix,
-      publish: (what, channel, message) => this.#command(what, () => this.#redis.publish(channel, message)),
+      publish: (what, channel, message) => this.#command(what, () => this.#pubsub.publish(channel, message)),
       // While Redis is away, a session or inbox does not wait for it: the SUBSCRIBE goes out (and
       // holds) once the subscriber is back.
       listen: (channel) =>
         this.#lostNow(this.#sub)
-          ? (this.#sub.subscribe(channel).catch(() => {}), Promise.resolve())
-          : this.#command(`listen to ${channel}`, () => this.#sub.subscribe(channel), this.#sub),
+          ? (this.#pubsub.subscribe(channel).catch(() => {}), Promise.resolve())
+          : this.#command(`listen to ${channel}`, () => this.#pubsub.subscribe(channel), this.#sub),
       unlisten: (channel) => {
-        if (!this.#closed) this.#sub.unsubscribe(channel).catch(() => {});
+        if (!this.#closed) this.#pubsub.unsubscribe(channel).catch(() => {});
       },
       // A connection is not held up while Redis is away: its claim fails at once (see BrokerLink.claim).
       swapNode: (id, node, ttlMs) =>
@@ -132,7 +143,9 @@ export class RedisBroker implements Broker {
       {
         // None of them waits for a connection known lost: the next beat or check tries again.
         beat: (key, ttlMs) => this.#command('heartbeat', () => redisOf.set(key, '1', 'PX', ttlMs), redisOf, false),
-        exist: (keys) => this.#command('liveness check', () => redisOf.mget(keys), redisOf, false).then((v) => v.map((x) => x !== null)),
+        // One EXISTS per key: on a cluster the keys live in different slots.
+        exist: (keys) =>
+          this.#command('liveness check', () => Promise.all(keys.map((k) => redisOf.exists(k).then((n) => n > 0))), redisOf, false),
         forget: (key) => this.#command('forget this node', () => redisOf.del(key), redisOf, false),
       },
       this.#relay.address,
@@ -148,23 +161,26 @@ export class RedisBroker implements Broker {
 
   readonly logs = (topic: string, limits: LogLimits, deliver: Deliver): TopicLog => {
     const key = `${this.prefix}{t:${topic}}`;
-    const channel = `${this.prefix}t:${topic}`;
+    // The channel has the keys' hash tag: on a cluster the script's SPUBLISH stays in their slot.
+    const channel = `${key}:c`;
     const link: LogLink = {
       topic,
       limits,
       append: (payload, epoch) => {
         const what = `publish to ${JSON.stringify(topic)}`;
         const bytes = encodeFor(what, payload);
-        return this.#command(what, () => this.#redis.drpcAppend(`${key}:m`, `${key}:l`, epoch, bytes, limits.count, channel));
+        return this.#command(what, () =>
+          this.#redis.drpcAppend(`${key}:m`, `${key}:l`, epoch, bytes, limits.count, channel, this.#pubsub.command),
+        );
       },
       read: (after, epoch) =>
         this.#command(`read ${JSON.stringify(topic)}`, () =>
           this.#redis.drpcReadBuffer(`${key}:m`, `${key}:l`, epoch, after ?? -1, limits.maxAgeMs),
         ),
-      subscribe: () => this.#command(`listen to ${JSON.stringify(topic)}`, () => this.#sub.subscribe(channel), this.#sub),
+      subscribe: () => this.#command(`listen to ${JSON.stringify(topic)}`, () => this.#pubsub.subscribe(channel), this.#sub),
       unsubscribe: () => {
         this.#logs.delete(channel);
-        if (!this.#closed) this.#sub.unsubscribe(channel).catch(() => {});
+        if (!this.#closed) this.#pubsub.unsubscribe(channel).catch(() => {});
       },
       report: (err) => this.#report(DrpcError.from(err, Code.BadGateway)),
     };
@@ -268,7 +284,7 @@ export class RedisBroker implements Broker {
   }
 
   /** Runs a command once its connection is ready (waiting at most `timeoutMs`; with `wait` false, not at all for a connection known lost); a failure is a 502 naming what failed. */
-  async #command<T>(what: string, run: () => Promise<T>, conn: Redis = this.#redis, wait = true): Promise<T> {
+  async #command<T>(what: string, run: () => Promise<T>, conn: Conn = this.#redis, wait = true): Promise<T> {
     if (this.#closed) throw new DrpcError(Code.ConnClosed, codeText(Code.ConnClosed), `${what}: the redis broker is closed`);
     try {
       if (conn.status !== 'ready') {
@@ -287,7 +303,7 @@ export class RedisBroker implements Broker {
   }
 
   /** `conn` is not ready and that is a loss (it was ready before, or its attempts fail), not its first attempt. */
-  #lostNow(conn: Redis): boolean {
+  #lostNow(conn: Conn): boolean {
     const which = conn === this.#sub ? 'subscriber' : 'commands';
     return conn.status !== 'ready' && (this.#seen.has(which) || this.#down.has(which));
   }

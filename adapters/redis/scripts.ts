@@ -3,7 +3,7 @@
  *
  * A topic is two keys with one hash tag (one cluster slot): a hash `{…}:m` with `epoch` and `offset`,
  * and a stream `{…}:l` whose entry ids are `0-<offset>` with fields `a` (Redis time, ms) and `p`
- * (the payload). Live messages go out on the topic's channel as `<offset>:<epoch>:<payload>`.
+ * (the payload). Live messages go out on the topic's channel `{…}:c` (same slot) as `<offset>:<epoch>:<payload>`.
  * A missing hash means the history is gone (a flushed or new Redis): a new epoch starts, so clients
  * report the loss as a gap instead of mixing two histories.
  */
@@ -19,14 +19,14 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 `;
 
-/** KEYS: hash, stream. ARGV: epoch if new, payload, history count, channel. Returns {offset, epoch}. */
+/** KEYS: hash, stream. ARGV: epoch if new, payload, history count, channel, PUBLISH or SPUBLISH (a cluster). Returns {offset, epoch}. */
 export const APPEND = `${EPOCH}
 local offset = redis.call('HINCRBY', KEYS[1], 'offset', 1)
 local count = tonumber(ARGV[3])
 if count > 0 then
   redis.call('XADD', KEYS[2], 'MAXLEN', count, '0-' .. offset, 'a', now, 'p', ARGV[2])
 end
-redis.call('PUBLISH', ARGV[4], offset .. ':' .. epoch .. ':' .. ARGV[2])
+redis.call(ARGV[5], ARGV[4], offset .. ':' .. epoch .. ':' .. ARGV[2])
 return {offset, epoch}
 `;
 

@@ -1,31 +1,56 @@
 /**
  * Nodes for the scale-out tests: endpoints with a Redis broker each (as on separate machines; each
- * test its own key prefix), a node in a child process that a test can kill, and a TCP switch that
- * moves clients between nodes as a load balancer would.
+ * test its own key prefix) on one redis-server or a Redis Cluster (DRPC_TEST_REDIS=cluster), a node
+ * in a child process that a test can kill, and a TCP switch that moves clients between nodes as a
+ * load balancer would.
  */
 import net from 'node:net';
 import { spawn } from 'node:child_process';
 import type { TestContext } from 'node:test';
 import { createEndpoint, type Endpoint, type EndpointOptions } from '../../adapters/node/endpoint.ts';
 import { redisBroker, type RedisBroker, type RedisBrokerOptions } from '../../adapters/redis/broker.ts';
-import type { DrpcError } from '../../src/status.ts';
+import { Code, type DrpcError } from '../../src/status.ts';
+import type { Client } from '../../src/client.ts';
 import { Harness } from './helpers.ts';
+import type { RedisServer } from '../redis-server.ts';
+import { RedisCluster } from '../redis-cluster.ts';
 
 let prefixes = 0;
 
-/** The nodes of a cluster on the Redis at `redisUrl()` (read when a node starts). */
-export function clusterOn(redisUrl: () => string) {
+/** Where the tests' brokers connect: one redis-server, or with DRPC_TEST_REDIS=cluster a Redis Cluster. */
+export const ON_CLUSTER = process.env.DRPC_TEST_REDIS === 'cluster';
+/** For tests that drive one redis-server directly (CLIENT KILL, a raw PUBLISH). */
+export const STANDALONE_ONLY = ON_CLUSTER ? { skip: 'one redis-server only (it drives the server directly)' } : {};
+
+export interface Backend {
+  /** The `redis` or `cluster` option of redisBroker(). */
+  target: Pick<RedisBrokerOptions, 'redis' | 'cluster'>;
+  /** The environment a node in a child process reads it from. */
+  env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/** Starts what the tests' brokers connect to (see ON_CLUSTER); `standalone` is started either way. */
+export async function startBackend(standalone: RedisServer): Promise<Backend> {
+  if (!ON_CLUSTER) return { target: { redis: standalone.url }, env: { REDIS_URL: standalone.url }, stop: async () => {} };
+  const cluster = await RedisCluster.start();
+  return { target: { cluster: cluster.nodes }, env: { REDIS_CLUSTER: JSON.stringify(cluster.nodes) }, stop: () => cluster.stop() };
+}
+
+/** The nodes of a test cluster on `backend()` (read when a node starts). */
+export function nodesOn(backend: () => Backend) {
+  const node = (h: Harness, prefix: string, options: EndpointOptions = {}, brokerOptions: RedisBrokerOptions = {}) =>
+    startNode(h, backend().target, prefix, options, brokerOptions);
   return {
     /** A key and channel prefix no other test uses. */
     nextPrefix: () => `t${++prefixes}:`,
-    node: (h: Harness, prefix: string, options: EndpointOptions = {}, brokerOptions: RedisBrokerOptions = {}) =>
-      node(h, redisUrl(), prefix, options, brokerOptions),
-    childNode: (h: Harness, prefix: string, heartbeatMs: number) => childNode(h, redisUrl(), prefix, heartbeatMs),
+    node,
+    childNode: (h: Harness, prefix: string, heartbeatMs: number) => childNode(h, backend().env, prefix, heartbeatMs),
     /** Two nodes on one Redis, sharing a prefix of their own. */
     async twoNodes(t: TestContext, options: EndpointOptions = {}): Promise<{ h: Harness; a: Node; b: Node; prefix: string }> {
       const h = new Harness(t);
       const prefix = `t${++prefixes}:`;
-      return { h, prefix, a: await node(h, redisUrl(), prefix, options), b: await node(h, redisUrl(), prefix, options) };
+      return { h, prefix, a: await node(h, prefix, options), b: await node(h, prefix, options) };
     },
   };
 }
@@ -33,15 +58,15 @@ export function clusterOn(redisUrl: () => string) {
 export type Node = { ep: Endpoint<never, Promise<number>>; broker: RedisBroker; port: number; url: string; errors: DrpcError[] };
 
 /** An endpoint with a Redis broker of its own, as on a separate node; all nodes of a test share one prefix. */
-async function node(
+async function startNode(
   h: Harness,
-  redisUrl: string,
+  target: Backend['target'],
   prefix: string,
   options: EndpointOptions = {},
   brokerOptions: RedisBrokerOptions = {},
 ): Promise<Node> {
   const errors: DrpcError[] = [];
-  const broker = redisBroker({ redis: redisUrl, prefix, onError: (e) => errors.push(e), ...brokerOptions });
+  const broker = redisBroker({ ...target, prefix, onError: (e) => errors.push(e), ...brokerOptions });
   h.defer(() => broker.close());
   const ep = createEndpoint({ broker, onError: (e) => errors.push(e), ...options }) as unknown as Node['ep'];
   h.defer(() => ep.close({ drain: 0 }));
@@ -50,9 +75,14 @@ async function node(
 }
 
 /** A node in a child process (scale-out-node.ts), which a test can kill as a crash would. */
-async function childNode(h: Harness, redisUrl: string, prefix: string, heartbeatMs: number): Promise<{ url: string; kill(): void }> {
+async function childNode(
+  h: Harness,
+  env: Record<string, string>,
+  prefix: string,
+  heartbeatMs: number,
+): Promise<{ url: string; kill(): void }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/integration/scale-out-node.ts'], {
-    env: { ...process.env, REDIS_URL: redisUrl, DRPC_PREFIX: prefix, HEARTBEAT_MS: String(heartbeatMs) },
+    env: { ...process.env, ...env, DRPC_PREFIX: prefix, HEARTBEAT_MS: String(heartbeatMs) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const kill = () => void child.kill('SIGKILL');
@@ -67,6 +97,22 @@ async function childNode(h: Harness, redisUrl: string, prefix: string, heartbeat
     child.once('exit', (code) => reject(new Error(`the child node exited (${code}) before listening: ${out}`)));
   });
   return { url: `ws://127.0.0.1:${port}/rpc`, kill };
+}
+
+/**
+ * Waits until session `id` is reachable from `ep` (its node listens to its channel: a few ms after it
+ * opened or was renamed, longer on a cluster's first sharded subscription): probes with a push that
+ * `client`, the session's client, listens to.
+ */
+export async function reachable(ep: Node['ep'], id: string, client: Client): Promise<void> {
+  client.onPush('/probe', () => {});
+  for (const end = Date.now() + 5000; ; await new Promise((r) => setTimeout(r, 20))) {
+    try {
+      return await ep.push(id, '/probe' as never, null as never);
+    } catch (err) {
+      if ((err as DrpcError).code !== Code.NotFound || Date.now() > end) throw err;
+    }
+  }
 }
 
 /** A TCP switch in front of the nodes: `to(port)` sends new connections there and cuts the current ones. */

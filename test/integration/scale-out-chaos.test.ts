@@ -9,15 +9,20 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Gap } from '../../src/topics.ts';
 import { RedisServer } from '../redis-server.ts';
-import { clusterOn, tcpSwitch } from './cluster.ts';
+import { nodesOn, startBackend, tcpSwitch, type Backend } from './nodes.ts';
 import { TRANSPORT, delay, prng, until } from './helpers.ts';
 
 let redis: RedisServer;
+let backend: Backend;
 before(async () => {
   redis = await RedisServer.start();
+  backend = await startBackend(redis);
 });
-after(() => redis.stop());
-const { twoNodes } = clusterOn(() => redis.url);
+after(async () => {
+  await backend.stop();
+  await redis.stop();
+});
+const { twoNodes } = nodesOn(() => backend);
 
 describe(
   'scale-out chaos: random cuts and random nodes during a two-node stream and non-idempotent calls',

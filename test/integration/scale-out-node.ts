@@ -1,13 +1,16 @@
 /**
  * A node in a process of its own, for the scale-out test that kills one (SIGKILL, as a crash): an
- * endpoint with a Redis broker, from REDIS_URL, DRPC_PREFIX and HEARTBEAT_MS. It prints
- * `listening <port>` once it serves; `/name` gives the calling session the id it is sent.
+ * endpoint with a Redis broker, from REDIS_URL (or REDIS_CLUSTER: startup nodes as JSON),
+ * DRPC_PREFIX and HEARTBEAT_MS. It prints `listening <port>` once it serves; `/name` gives the
+ * calling session the id it is sent.
  */
 import { createEndpoint } from '../../adapters/node/endpoint.ts';
 import { redisBroker } from '../../adapters/redis/broker.ts';
 
+const cluster = process.env.REDIS_CLUSTER ? (JSON.parse(process.env.REDIS_CLUSTER) as { host: string; port: number }[]) : undefined;
 const broker = redisBroker({
   redis: process.env.REDIS_URL,
+  cluster,
   prefix: process.env.DRPC_PREFIX,
   heartbeatMs: Number(process.env.HEARTBEAT_MS),
 });

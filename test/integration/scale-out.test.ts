@@ -15,20 +15,25 @@ import { RedisServer } from '../redis-server.ts';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Harness, TRANSPORT, delay, rejection, until } from './helpers.ts';
-import { clusterOn, tcpSwitch } from './cluster.ts';
+import { nodesOn, reachable, startBackend, tcpSwitch, ON_CLUSTER, STANDALONE_ONLY, type Backend } from './nodes.ts';
 
 let redis: RedisServer;
+let backend: Backend;
 before(async () => {
   redis = await RedisServer.start();
+  backend = await startBackend(redis);
 });
-after(() => redis.stop());
+after(async () => {
+  await backend.stop();
+  await redis.stop();
+});
 
 /** How long a closing node's broker serves other nodes in the rolling-restart test. */
 const LINGER = Number(process.env.SCALE_OUT_LINGER ?? 1000);
 const kicked = { code: 1403, msg: 'Forbidden', cause: 'kicked from node B' };
 /** An HTTP session does not move to another node: its requests are relayed to its node instead (tested below). */
 const NO_MOVE_OVER_HTTP = TRANSPORT === 'http' ? { skip: 'WebSocket only: an HTTP session stays on its node' } : {};
-const { node, childNode, twoNodes, nextPrefix } = clusterOn(() => redis.url);
+const { node, childNode, twoNodes, nextPrefix } = nodesOn(() => backend);
 
 /**
  * Two nodes, a client behind a TCP switch on node A, and a durable call `/slow` running on A until
@@ -223,7 +228,7 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
     await until(() => a.ep.sessions.count === 1, 'the session on A');
     const session = a.ep.sessions.list()[0]!;
     session.setId('user-42');
-    await delay(50); // the subscription to the renamed session's channel
+    await reachable(b.ep, 'user-42', c); // node A listens to the renamed session's channel
     await b.ep.push('user-42', '/note' as never, { hi: 'from B' } as never, { meta: { k: 'v' } });
     await until(() => notes.length === 1, 'the relayed push');
     assert.deepEqual(notes, [{ hi: 'from B' }]);
@@ -253,7 +258,7 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
     await c.ready();
     await until(() => a.ep.sessions.count === 1, 'the session on A');
     a.ep.sessions.list()[0]!.setId('user-7');
-    await delay(50); // node A listens to the renamed session's channel
+    await reachable(b.ep, 'user-7', c); // node A listens to the renamed session's channel
     assert.equal(await b.ep.call('user-7', '/ui/confirm' as never, 'ship it?' as never), 'yes to ship it?');
     const refused = await rejection(b.ep.call('user-7', '/ui/refuse' as never, null as never));
     assert.deepEqual([refused.code, refused.message, refused.causeText], [1409, 'refused', 'the user said no']);
@@ -279,7 +284,7 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
     c.route('/ui/never', () => (asked++, new Promise<void>((r) => (answer = r))));
     h.defer(() => answer(), true); // before the client closes (which waits for running handlers)
     assert.equal(await c.call('/name', 'user-9'), 'user-9');
-    await delay(50); // node A listens to the renamed session's channel
+    await reachable(b.ep, 'user-9', c); // node A listens to the renamed session's channel
     const call = rejection(b.ep.call('user-9', '/ui/never' as never, null as never, { timeout: 0 }));
     await until(() => asked === 1, 'the call reaching the client through node A');
     a.kill(); // a crash: no goodbye to Redis, the session's channel and A's key just go silent
@@ -352,7 +357,7 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
     );
 
     // A node that takes the request but never answers (hung): the others' answers come after waitMs, and it is counted.
-    const hung = redisBroker({ redis: redis.url, prefix });
+    const hung = redisBroker({ ...backend.target, prefix });
     h.defer(() => hung.close());
     await hung.onGather(() => new Promise(() => {}));
     const partial = await a.ep.presence({ waitMs: 300 });
@@ -366,7 +371,7 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
     assert.deepEqual([...a.errors, ...b.errors], []);
   });
 
-  test('a node whose Redis subscription drops reads back what it missed: nothing lost, no gap', async (t) => {
+  test('a node whose Redis subscription drops reads back what it missed: nothing lost, no gap', STANDALONE_ONLY, async (t) => {
     const { h, a, b } = await twoNodes(t);
     for (const n of [a, b]) n.ep.topic('/ticks' as never);
     const got: number[] = [];
@@ -386,7 +391,7 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
     assert.deepEqual(gaps, []);
   });
 
-  test("a malformed message on the broker's channels is reported, never thrown, and delivery goes on", async (t) => {
+  test("a malformed message on the broker's channels is reported, never thrown, and delivery goes on", STANDALONE_ONLY, async (t) => {
     const { h, a, b } = await twoNodes(t);
     for (const n of [a, b]) n.ep.topic('/ticks' as never);
     const got: number[] = [];
@@ -397,8 +402,8 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
     await delay(50); // node A listens to the session's channel
     const prefix = a.broker.prefix;
     for (const [channel, junk] of [
-      [`${prefix}t:/ticks`, 'no-offset-here'],
-      [`${prefix}t:/ticks`, 'x:e:{}'],
+      [`${prefix}{t:/ticks}:c`, 'no-offset-here'],
+      [`${prefix}{t:/ticks}:c`, 'x:e:{}'],
       [`${prefix}s:${id}`, '"not a list"'],
       [`${prefix}b`, '{'],
     ] as const)
@@ -491,7 +496,7 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
 
   test(
     'the README example (examples/two-nodes.ts) runs against a real Redis',
-    { skip: TRANSPORT === 'http' ? 'runs once' : false },
+    { skip: TRANSPORT === 'http' || ON_CLUSTER ? 'runs once' : false },
     async () => {
       const run = promisify(execFile);
       const { stdout } = await run(process.execPath, ['--import', 'tsx', 'examples/two-nodes.ts'], {
