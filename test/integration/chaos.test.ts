@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Code } from '../../src/status.ts';
 import type { Gap } from '../../src/topics.ts';
-import { Harness, delay, prng, until } from './helpers.ts';
+import { Harness, delay, prng, underChaos } from './helpers.ts';
 
 const kill = { code: Code.InternalServerError, msg: 'Internal Server Error', cause: 'chaos' };
 
@@ -40,14 +40,6 @@ describe('chaos: random socket kills during a stream and non-idempotent calls', 
       }
     })();
     const CALLS = 150;
-    // Settled as they come (no rejection waits unobserved); checked at the end.
-    const calls: Promise<unknown>[] = [];
-    const caller = (async () => {
-      for (let n = 1; n <= CALLS; n++) {
-        calls.push(c.call('/count', n, { timeout: 20_000 }).catch((err: unknown) => err));
-        await delay(1 + Math.floor(random() * 3));
-      }
-    })();
     let kills = 0;
     const chaos = (async () => {
       for (let k = 0; k < 25; k++) {
@@ -59,17 +51,9 @@ describe('chaos: random socket kills during a stream and non-idempotent calls', 
         }
       }
     })();
-
-    let values: unknown[];
-    try {
-      await Promise.all([caller, chaos]);
-      values = await Promise.all(calls);
-    } finally {
-      streaming = false;
-      await publisher;
-    }
-    const missed = () => gaps.reduce((n, g) => n + (g.to - g.from + 1), 0);
-    await until(() => got.length + missed() >= published, `all ${published} messages (seed ${seed})`, 10_000);
+    const stop = () => ((streaming = false), publisher);
+    const received = () => got.length;
+    const values = await underChaos({ client: c, count: CALLS, random, chaos, stop, received, gaps, published: () => published, seed });
 
     assert.ok(kills >= 10, `the socket was killed ${kills} times`);
     assert.ok(log.states.filter((s) => s === 'reconnecting').length >= 10, 'and the client reconnected each time');

@@ -16,6 +16,7 @@ import { http } from '../../src/transport/http.ts';
 import { nodeFetch } from '../../src/transport/node-fetch.ts';
 import type { Session } from '../../src/session.ts';
 import type { DrpcError } from '../../src/status.ts';
+import type { Gap } from '../../src/topics.ts';
 
 /**
  * The transport the suites run over: `DRPC_TEST_TRANSPORT=http` runs every client/endpoint and
@@ -300,4 +301,40 @@ export function prng(seed: number): () => number {
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/**
+ * What the chaos tests share: `count` counted calls to `/count`, 1–3 ms apart, settled as they come
+ * (no rejection waits unobserved), alongside `chaos`. Once both ended and every call settled, `stop()`
+ * ends the publisher; then every published message must arrive or lie in a reported gap. Resolves
+ * with the calls' values, in call order.
+ */
+export async function underChaos(o: {
+  client: Client;
+  count: number;
+  random: () => number;
+  chaos: Promise<unknown>;
+  stop: () => Promise<unknown>;
+  received: () => number;
+  gaps: readonly Gap[];
+  published: () => number;
+  seed: number;
+}): Promise<unknown[]> {
+  const calls: Promise<unknown>[] = [];
+  const caller = (async () => {
+    for (let n = 1; n <= o.count; n++) {
+      calls.push(o.client.call('/count', n, { timeout: 20_000 }).catch((err: unknown) => err));
+      await delay(1 + Math.floor(o.random() * 3));
+    }
+  })();
+  let values: unknown[];
+  try {
+    await Promise.all([caller, o.chaos]);
+    values = await Promise.all(calls);
+  } finally {
+    await o.stop();
+  }
+  const missed = () => o.gaps.reduce((n, g) => n + (g.to - g.from + 1), 0);
+  await until(() => o.received() + missed() >= o.published(), `all ${o.published()} messages (seed ${o.seed})`, 10_000);
+  return values;
 }

@@ -6,13 +6,13 @@
  */
 import net from 'node:net';
 import { spawn } from 'node:child_process';
-import type { TestContext } from 'node:test';
+import { after, before, type TestContext } from 'node:test';
 import { createEndpoint, type Endpoint, type EndpointOptions } from '../../adapters/node/endpoint.ts';
 import { redisBroker, type RedisBroker, type RedisBrokerOptions } from '../../adapters/redis/broker.ts';
 import { Code, type DrpcError } from '../../src/status.ts';
 import type { Client } from '../../src/client.ts';
 import { Harness } from './helpers.ts';
-import type { RedisServer } from '../redis-server.ts';
+import { RedisServer } from '../redis-server.ts';
 import { RedisCluster } from '../redis-cluster.ts';
 
 let prefixes = 0;
@@ -35,6 +35,21 @@ export async function startBackend(standalone: RedisServer): Promise<Backend> {
   if (!ON_CLUSTER) return { target: { redis: standalone.url }, env: { REDIS_URL: standalone.url }, stop: async () => {} };
   const cluster = await RedisCluster.start();
   return { target: { cluster: cluster.nodes }, env: { REDIS_CLUSTER: JSON.stringify(cluster.nodes) }, stop: () => cluster.stop() };
+}
+
+/** A redis-server, and the backend the tests' brokers use (see ON_CLUSTER), for the tests of one file: started before them, stopped after. */
+export function backendPerFile(): { redis: () => RedisServer; backend: () => Backend } {
+  let redis: RedisServer | undefined;
+  let backend: Backend | undefined;
+  before(async () => {
+    redis = await RedisServer.start();
+    backend = await startBackend(redis);
+  });
+  after(async () => {
+    await backend?.stop();
+    await redis?.stop();
+  });
+  return { redis: () => redis!, backend: () => backend! };
 }
 
 /** The nodes of a test cluster on `backend()` (read when a node starts). */

@@ -6,23 +6,12 @@
  * the client is on; every call takes effect exactly once, wherever it ran; nothing hangs.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { Gap } from '../../src/topics.ts';
-import { RedisServer } from '../redis-server.ts';
-import { nodesOn, startBackend, tcpSwitch, type Backend } from './nodes.ts';
-import { TRANSPORT, delay, prng, until } from './helpers.ts';
+import { backendPerFile, nodesOn, tcpSwitch } from './nodes.ts';
+import { TRANSPORT, delay, prng, underChaos } from './helpers.ts';
 
-let redis: RedisServer;
-let backend: Backend;
-before(async () => {
-  redis = await RedisServer.start();
-  backend = await startBackend(redis);
-});
-after(async () => {
-  await backend.stop();
-  await redis.stop();
-});
-const { twoNodes } = nodesOn(() => backend);
+const { twoNodes } = nodesOn(backendPerFile().backend);
 
 describe(
   'scale-out chaos: random cuts and random nodes during a two-node stream and non-idempotent calls',
@@ -69,14 +58,7 @@ describe(
         await Promise.all(inFlight);
       })();
       const CALLS = 120;
-      const calls: Promise<unknown>[] = [];
-      const caller = (async () => {
-        await c.call('/count', 0); // its reply comes after the HELLO: the client knows calls may be re-sent
-        for (let n = 1; n <= CALLS; n++) {
-          calls.push(c.call('/count', n, { timeout: 20_000 }).catch((err: unknown) => err));
-          await delay(1 + Math.floor(random() * 3));
-        }
-      })();
+      await c.call('/count', 0); // its reply comes after the HELLO: the client knows calls may be re-sent
       let cuts = 0;
       const chaos = (async () => {
         for (let k = 0; k < 20; k++) {
@@ -85,17 +67,9 @@ describe(
           cuts++;
         }
       })();
-
-      let values: unknown[];
-      try {
-        await Promise.all([caller, chaos]);
-        values = await Promise.all(calls);
-      } finally {
-        streaming = false;
-        await publisher;
-      }
-      const missed = () => gaps.reduce((n, g) => n + (g.to - g.from + 1), 0);
-      await until(() => got.length + missed() >= published, `all ${published} messages (seed ${seed})`, 10_000);
+      const stop = () => ((streaming = false), publisher);
+      const received = () => got.length;
+      const values = await underChaos({ client: c, count: CALLS, random, chaos, stop, received, gaps, published: () => published, seed });
 
       assert.deepEqual(failedPublishes, [], 'every publish went through Redis');
       assert.ok(

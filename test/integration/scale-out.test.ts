@@ -4,7 +4,7 @@
  * test can move it from one node to the other as a load balancer would.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test, type TestContext } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { createEndpoint } from '../../adapters/node/endpoint.ts';
 import { redisBroker } from '../../adapters/redis/broker.ts';
 import { serveCalls } from '../../src/serve.ts';
@@ -15,25 +15,16 @@ import { RedisServer } from '../redis-server.ts';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Harness, TRANSPORT, delay, rejection, until } from './helpers.ts';
-import { nodesOn, reachable, startBackend, tcpSwitch, ON_CLUSTER, STANDALONE_ONLY, type Backend } from './nodes.ts';
+import { backendPerFile, nodesOn, reachable, tcpSwitch, ON_CLUSTER, STANDALONE_ONLY } from './nodes.ts';
 
-let redis: RedisServer;
-let backend: Backend;
-before(async () => {
-  redis = await RedisServer.start();
-  backend = await startBackend(redis);
-});
-after(async () => {
-  await backend.stop();
-  await redis.stop();
-});
+const { redis, backend } = backendPerFile();
 
 /** How long a closing node's broker serves other nodes in the rolling-restart test. */
 const LINGER = Number(process.env.SCALE_OUT_LINGER ?? 1000);
 const kicked = { code: 1403, msg: 'Forbidden', cause: 'kicked from node B' };
 /** An HTTP session does not move to another node: its requests are relayed to its node instead (tested below). */
 const NO_MOVE_OVER_HTTP = TRANSPORT === 'http' ? { skip: 'WebSocket only: an HTTP session stays on its node' } : {};
-const { node, childNode, twoNodes, nextPrefix } = nodesOn(() => backend);
+const { node, childNode, twoNodes, nextPrefix } = nodesOn(backend);
 
 /**
  * Two nodes, a client behind a TCP switch on node A, and a durable call `/slow` running on A until
@@ -357,7 +348,7 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
     );
 
     // A node that takes the request but never answers (hung): the others' answers come after waitMs, and it is counted.
-    const hung = redisBroker({ ...backend.target, prefix });
+    const hung = redisBroker({ ...backend().target, prefix });
     h.defer(() => hung.close());
     await hung.onGather(() => new Promise(() => {}));
     const partial = await a.ep.presence({ waitMs: 300 });
@@ -381,7 +372,7 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
     await c.subscribe('/ticks', (m) => void got.push(m as number)).ready;
     await b.ep.publish('/ticks' as never, 1 as never);
     await until(() => got.length === 1, 'the first');
-    assert.match(await redis.command('CLIENT', 'KILL', 'TYPE', 'pubsub'), /^:[1-9]/, 'the subscriber connections were cut');
+    assert.match(await redis().command('CLIENT', 'KILL', 'TYPE', 'pubsub'), /^:[1-9]/, 'the subscriber connections were cut');
     for (let i = 2; i <= 5; i++) await b.ep.publish('/ticks' as never, i as never); // nobody listens on the channel now
     await until(() => got.length === 5, 'the catch-up after the subscriber reconnected');
     await b.ep.publish('/ticks' as never, 6 as never);
@@ -407,7 +398,7 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
       [`${prefix}s:${id}`, '"not a list"'],
       [`${prefix}b`, '{'],
     ] as const)
-      assert.match(await redis.command('PUBLISH', channel, junk), /^:[1-9]/, `someone heard ${channel}`);
+      assert.match(await redis().command('PUBLISH', channel, junk), /^:[1-9]/, `someone heard ${channel}`);
     await b.ep.publish('/ticks' as never, 1 as never);
     await until(() => got.length === 1, 'delivery after the junk');
     assert.deepEqual(got, [1]);
@@ -482,7 +473,7 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
 
   test('bad input: out-of-range options are a 400 naming them; a payload JSON cannot carry is a 400', async (t) => {
     assert.throws(
-      () => redisBroker({ timeoutMs: -1, redis: redis.url }),
+      () => redisBroker({ timeoutMs: -1, redis: redis().url }),
       (e: unknown) => e instanceof DrpcError && e.code === Code.BadMessage && /timeoutMs/.test(e.message + e.causeText),
     );
     const h = new Harness(t);
@@ -500,7 +491,7 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
     async () => {
       const run = promisify(execFile);
       const { stdout } = await run(process.execPath, ['--import', 'tsx', 'examples/two-nodes.ts'], {
-        env: { ...process.env, REDIS_URL: redis.url },
+        env: { ...process.env, REDIS_URL: redis().url },
         timeout: 30_000,
       });
       assert.match(stdout, /client {2}got offset 1: hello from B\n/);
