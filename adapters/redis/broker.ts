@@ -12,10 +12,9 @@
  *   await ep.close(); await broker.close();
  */
 import type { Cluster, ClusterNode, Redis, RedisOptions } from 'ioredis';
-import type { Broker, ClientRecords, HeldSession, Inbox, RelayedBroadcast, RelayedCall, RelayedPush } from '../node/broker.ts';
-import type { ClientHandOff } from '../../src/reply-cache.ts';
+import type { Broker } from '../node/broker.ts';
 import type { Deliver, LogLimits, TopicLog } from '../../src/topic-log.ts';
-import { Code, DrpcError, codeText, type Status } from '../../src/status.ts';
+import { Code, DrpcError, codeText } from '../../src/status.ts';
 import { checkNumbers } from '../../src/options.ts';
 import { RedisLog, type LogLink } from './log.ts';
 import { APPEND, READ } from './scripts.ts';
@@ -189,69 +188,23 @@ export class RedisBroker implements Broker {
     return log;
   };
 
-  hold(id: string, session: HeldSession): void {
-    this.#relay.hold(id, session);
-  }
-
-  release(id: string): void {
-    this.#relay.release(id);
-  }
-
-  relay(id: string, push: RelayedPush): Promise<boolean> {
-    return this.#relay.push(id, push);
-  }
-
-  kick(id: string, status: Status): Promise<boolean> {
-    return this.#relay.kick(id, status);
-  }
-
-  relayCall(id: string, call: RelayedCall, waitMs: number): Promise<unknown> {
-    return this.#relay.call(id, call, waitMs);
-  }
-
-  serveClients(records: ClientRecords): void {
-    this.#relay.serveClients(records);
-  }
-
-  claimClient(id: string, ttlMs: number): Promise<ClientHandOff | undefined> {
-    return this.#relay.claimClient(id, ttlMs);
-  }
-
-  holdKey(key: string, answer: (request: unknown) => Promise<unknown>): Promise<void> {
-    return this.#relay.holdKey(key, answer);
-  }
-
-  releaseKey(key: string): void {
-    this.#relay.releaseKey(key);
-  }
-
-  ask(key: string, request: unknown, waitMs: number): Promise<unknown> {
-    return this.#relay.ask(key, request, waitMs);
-  }
-
-  openInbox(deliver: (message: unknown) => void): Promise<Inbox> {
-    return this.#relay.openInbox(deliver);
-  }
-
-  send(address: string, message: unknown): Promise<boolean> {
-    return this.#relay.send(address, message);
-  }
-
-  fanOut(b: RelayedBroadcast): Promise<void> {
-    return this.#relay.fanOut(b);
-  }
-
-  onFanOut(deliver: (broadcast: RelayedBroadcast) => void): () => void {
-    return this.#relay.onFanOut(deliver);
-  }
-
-  onGather(answer: (request: unknown) => Promise<unknown>): Promise<void> {
-    return this.#relay.onGather(answer);
-  }
-
-  gather(request: unknown, waitMs: number): Promise<{ answers: unknown[]; missing: number }> {
-    return this.#relay.gather(request, waitMs);
-  }
+  // What other nodes reach this one by, and reaching them: the relay's (relay.ts).
+  readonly hold: Broker['hold'] = (id, session) => this.#relay.hold(id, session);
+  readonly release: Broker['release'] = (id) => this.#relay.release(id);
+  readonly relay: Broker['relay'] = (id, push) => this.#relay.push(id, push);
+  readonly kick: Broker['kick'] = (id, status) => this.#relay.kick(id, status);
+  readonly relayCall: Broker['relayCall'] = (id, call, waitMs) => this.#relay.call(id, call, waitMs);
+  readonly serveClients: Broker['serveClients'] = (records) => this.#relay.serveClients(records);
+  readonly claimClient: Broker['claimClient'] = (id, ttlMs) => this.#relay.claimClient(id, ttlMs);
+  readonly releaseKey: Broker['releaseKey'] = (key) => this.#relay.releaseKey(key);
+  readonly ask: Broker['ask'] = (key, request, waitMs) => this.#relay.ask(key, request, waitMs);
+  readonly send: Broker['send'] = (address, message) => this.#relay.send(address, message);
+  readonly fanOut: Broker['fanOut'] = (b) => this.#relay.fanOut(b);
+  readonly onFanOut: Broker['onFanOut'] = (deliver) => this.#relay.onFanOut(deliver);
+  readonly holdKey: Broker['holdKey'] = (key, answer) => this.#relay.holdKey(key, answer);
+  readonly openInbox: Broker['openInbox'] = (deliver) => this.#relay.openInbox(deliver);
+  readonly onGather: Broker['onGather'] = (answer) => this.#relay.onGather(answer);
+  readonly gather: Broker['gather'] = (request, waitMs) => this.#relay.gather(request, waitMs);
 
   /**
    * Closes both connections (ours: QUIT; yours: only the subscriber the broker made), after
