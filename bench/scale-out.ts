@@ -3,10 +3,11 @@
  * on one node through Redis, and on two nodes through Redis (publishing on node A, half of the
  * subscribers on node B). Throughput: messages published with up to `--window` unanswered, until
  * every subscriber has every one (as many handlers publishing at once would: ioredis pipelines them); latency: one publish at a time until every subscriber has it.
+ * Then a server → client call to a session on another node, against the same call on its own node.
  * Starts its own redis-server on a free port (REDIS_URL to use yours).
  *   Run: npm run bench:scale-out [-- --messages 5000 --subscribers 10 --window 100]
  */
-import { connect, type Client } from '../src/index.ts';
+import { connect, serveCalls, type Client } from '../src/index.ts';
 import { createEndpoint, type Endpoint } from '../adapters/node/index.ts';
 import { redisBroker, type RedisBroker } from '../adapters/redis/index.ts';
 import { RedisServer } from '../test/redis-server.ts';
@@ -85,6 +86,50 @@ async function scenario(label: string, nodes: number, redis: string | undefined)
   return `| ${label} | ${Math.round(rate).toLocaleString('en')} msg/s | ${Math.round(rate * SUBSCRIBERS).toLocaleString('en')} | ${q(0.5)} ms | ${q(0.99)} ms |`;
 }
 
+/**
+ * What a server → client call costs when the session is on another node: node A calls a client of
+ * node B by its session id (published on the session's channel, taken, answered through A's node
+ * channel), one call at a time, against the same call made on the node that holds the session.
+ */
+async function relayedCalls(redis: string): Promise<string[]> {
+  const prefix = `bench-${process.pid}-calls:`;
+  const brokers = [redisBroker({ redis, prefix }), redisBroker({ redis, prefix })];
+  const [a, b] = brokers.map((broker) => createEndpoint({ broker, onError: () => {} }));
+  const { url } = await b!.listen({ path: '/rpc' });
+  const c = connect(url, { heartbeat: false, serve: serveCalls });
+  c.route('/ui/echo', (x) => x);
+  b!.route('/name', (id: unknown, ctx) => ctx.session.setId(String(id)));
+  await c.call('/name', 'bench-user');
+  for (;;) {
+    try {
+      await a!.call('bench-user', '/ui/echo' as never, 0 as never); // reachable from A: B listens to the renamed session
+      break;
+    } catch {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  const row = async (label: string, from: typeof a) => {
+    const times: number[] = [];
+    const t0 = performance.now();
+    for (let n = 1; n <= ROUND_TRIPS; n++) {
+      const t = performance.now();
+      await from!.call('bench-user', '/ui/echo' as never, n as never);
+      times.push(performance.now() - t);
+    }
+    const rate = ROUND_TRIPS / ((performance.now() - t0) / 1000);
+    times.sort((x, y) => x - y);
+    const q = (p: number) => times[Math.min(times.length - 1, Math.floor(p * times.length))]!.toFixed(2);
+    return `| ${label} | ${Math.round(rate).toLocaleString('en')} calls/s | ${q(0.5)} ms | ${q(0.99)} ms |`;
+  };
+  try {
+    return [await row('on the node holding the session', b), await row('from another node, through Redis', a)];
+  } finally {
+    await c.close();
+    await Promise.all([a!.close({ drain: 0 }), b!.close({ drain: 0 })]);
+    await Promise.all(brokers.map((broker) => broker.close()));
+  }
+}
+
 let server: RedisServer | undefined;
 const url = process.env.REDIS_URL ?? (server = await RedisServer.start()).url;
 console.log(
@@ -95,6 +140,9 @@ try {
   console.log(await scenario('one node, memory', 1, undefined));
   console.log(await scenario('one node, Redis broker', 1, url));
   console.log(await scenario('two nodes, Redis broker', 2, url));
+  console.log(`\nServer → client calls, one at a time (${ROUND_TRIPS}):\n`);
+  console.log('| call | rate | p50 | p99 |\n| --- | ---: | ---: | ---: |');
+  for (const line of await relayedCalls(url)) console.log(line);
 } finally {
   await server?.stop();
 }
