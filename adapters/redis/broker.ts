@@ -135,6 +135,7 @@ export class RedisBroker implements Broker {
         ),
       timeoutMs: this.#timeout,
       watch: (node, gone) => this.#liveness.watch(node, gone),
+      alive: (node) => this.#liveness.alive(node),
       report: this.#report,
     });
     const redisOf = this.#redis;

@@ -52,6 +52,11 @@ export class Liveness {
     await this.link.forget(this.self).catch(() => {});
   }
 
+  /** Whether `node`'s key is there now (a node that stopped beating 3 beats ago, or closed, is not). */
+  async alive(node: string): Promise<boolean> {
+    return (await this.link.exist([node]))[0] === true;
+  }
+
   /** Calls `gone` once, when `node` is taken for dead; returns the unwatch. */
   watch(node: string, gone: () => void): () => void {
     let w = this.#watched.get(node);

@@ -29,6 +29,8 @@ export interface RelayLink extends RequestsLink {
   unlisten(channel: string): void;
   /** Makes `node` client `id`'s node for `ttlMs`; resolves with the one before (null: none). */
   swapNode(id: string, node: string, ttlMs: number): Promise<string | null>;
+  /** Whether node `node` (its channel) tells Redis it is alive (liveness.ts). */
+  alive(node: string): Promise<boolean>;
   /** How long a claim waits for the previous node (and a relayed call for a node to take it), in ms. */
   readonly timeoutMs: number;
   report(err: DrpcError): void;
@@ -105,6 +107,9 @@ export class SessionRelay {
     await requests.listen(); // forwarded replies come to this node's channel
     const previous = await this.link.swapNode(id, requests.address, ttlMs);
     if (!previous || previous === requests.address) return undefined;
+    // A previous node that stopped beating (a machine that died keeps its Redis connections open
+    // until TCP gives up, so a PUBLISH still counts it) is not waited for: the client is served now.
+    if (!(await this.link.alive(previous).catch(() => true))) return undefined;
     const what = `claim client ${JSON.stringify(id)}`;
     try {
       const h = await requests.request(what, previous, this.link.timeoutMs, 'its previous node is gone', (n) => [

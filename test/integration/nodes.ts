@@ -62,10 +62,14 @@ export function nodesOn(backend: () => Backend) {
     node,
     childNode: (h: Harness, prefix: string, heartbeatMs: number) => childNode(h, backend().env, prefix, heartbeatMs),
     /** Two nodes on one Redis, sharing a prefix of their own. */
-    async twoNodes(t: TestContext, options: EndpointOptions = {}): Promise<{ h: Harness; a: Node; b: Node; prefix: string }> {
+    async twoNodes(
+      t: TestContext,
+      options: EndpointOptions = {},
+      brokerOptions: RedisBrokerOptions = {},
+    ): Promise<{ h: Harness; a: Node; b: Node; prefix: string }> {
       const h = new Harness(t);
       const prefix = `t${++prefixes}:`;
-      return { h, prefix, a: await node(h, prefix, options), b: await node(h, prefix, options) };
+      return { h, prefix, a: await node(h, prefix, options, brokerOptions), b: await node(h, prefix, options, brokerOptions) };
     },
   };
 }

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import { createEndpoint } from '../../adapters/node/endpoint.ts';
 import { redisBroker } from '../../adapters/redis/broker.ts';
+import { Redis } from 'ioredis';
 import { serveCalls } from '../../src/serve.ts';
 import { http } from '../../src/transport/http.ts';
 import { Code, DrpcError } from '../../src/status.ts';
@@ -158,6 +159,30 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
         assert.deepEqual([...a.errors, ...b.errors], []);
       },
     );
+
+  test(
+    'a client whose previous node went silent (a dead machine: its Redis connection still open) is served on the next node at once, without waiting for a hand-off',
+    { ...NO_MOVE_OVER_HTTP, ...STANDALONE_ONLY },
+    async (t) => {
+      const { h, a, b, prefix } = await twoNodes(t, {}, { timeoutMs: 4000 });
+      for (const n of [a, b]) n.ep.route('/ping' as never, (() => 'pong') as never);
+      const lb = await tcpSwitch(h, a.port);
+      const c = h.client(lb.url);
+      assert.equal(await c.call('/ping'), 'pong');
+      // A node that died with its machine: Redis still counts its subscriber, but it beats no more.
+      const ghost = `${prefix}r:ghost`;
+      const listener = new Redis(redis().url);
+      h.defer(() => listener.disconnect());
+      await listener.subscribe(ghost);
+      assert.equal(await redis().command('SET', `${prefix}o:{${c.id}}`, ghost), '+OK\r\n');
+      const cut = Date.now();
+      lb.to(b.port);
+      await until(() => b.ep.sessions.count === 1, 'the client on node B', 5000);
+      assert.equal(await c.call('/ping'), 'pong');
+      const took = Date.now() - cut;
+      assert.ok(took < 2000, `served in ${took} ms, not after the broker's 4000 ms wait for the ghost`);
+    },
+  );
 
   test(
     'a rolling restart: a node closes, its broker lingers, and a durable call running there is answered once on the next node',
