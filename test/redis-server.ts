@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
+import { writeFileSync } from 'node:fs';
 
 export class RedisServer {
   #child?: ChildProcess;
@@ -14,6 +15,8 @@ export class RedisServer {
     readonly port: number,
     /** More redis-server arguments (a cluster node's). */
     private readonly extra: string[] = [],
+    /** A config file, which redis-server takes first only (a Sentinel's, which it also writes to). */
+    private readonly config?: string,
   ) {}
 
   get url(): string {
@@ -27,8 +30,17 @@ export class RedisServer {
     return server;
   }
 
+  /** A Sentinel that monitors `master` as `name` (quorum 1); its config file is written to `config`. */
+  static async sentinel(master: RedisServer, name: string, config: string): Promise<RedisServer> {
+    writeFileSync(config, `sentinel monitor ${name} 127.0.0.1 ${master.port} 1\n`);
+    const server = new RedisServer(await freePort(), ['--sentinel'], config);
+    await server.start();
+    return server;
+  }
+
   async start(): Promise<void> {
     const args = [
+      ...(this.config ? [this.config] : []),
       '--port',
       String(this.port),
       '--bind',

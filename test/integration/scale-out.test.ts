@@ -8,6 +8,9 @@ import { describe, test, type TestContext } from 'node:test';
 import { createEndpoint } from '../../adapters/node/endpoint.ts';
 import { redisBroker } from '../../adapters/redis/broker.ts';
 import { Redis } from 'ioredis';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { serveCalls } from '../../src/serve.ts';
 import { http } from '../../src/transport/http.ts';
 import { Code, DrpcError } from '../../src/status.ts';
@@ -495,6 +498,41 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
     // Were the connection held until the broker answered, this call would time out (the broker waits 60 s).
     assert.equal(await h.client(url).call('/echo', 'still here', { timeout: 5000 }), 'still here');
   });
+
+  test(
+    'through a Sentinel: brokers that find their Redis by asking a Sentinel share topics, pushes and presence',
+    STANDALONE_ONLY,
+    async (t) => {
+      const dir = mkdtempSync(join(tmpdir(), 'drpc-sentinel-'));
+      const sentinel = await RedisServer.sentinel(redis(), 'drpc-main', join(dir, 'sentinel.conf'));
+      t.after(async () => {
+        await sentinel.stop();
+        rmSync(dir, { recursive: true, force: true });
+      });
+      const viaSentinel = { redis: { sentinels: [{ host: '127.0.0.1', port: sentinel.port }], name: 'drpc-main' } };
+      const { h, a, b } = await twoNodes(t, {}, viaSentinel);
+      for (const n of [a, b]) {
+        n.ep.topic('/feed' as never);
+        n.ep.route('/name' as never, ((id: string, ctx: { session: { setId(id: string): void } }) => ctx.session.setId(id)) as never);
+      }
+      const c = h.client(a.url);
+      const got: number[] = [];
+      const notes: unknown[] = [];
+      c.onPush('/note', (m) => void notes.push(m));
+      await c.call('/name', 'via-sentinel');
+      await c.subscribe('/feed', (m) => void got.push(m as number)).ready;
+      assert.equal(await b.ep.publish('/feed' as never, 1 as never), 1);
+      await reachable(b.ep, 'via-sentinel', c);
+      await b.ep.push('via-sentinel', '/note' as never, 'from B' as never);
+      await until(() => got.length === 1 && notes.length === 1, 'the topic message and the push, through the Redis the Sentinel named');
+      assert.deepEqual([got, notes], [[1], ['from B']]);
+      assert.deepEqual(
+        (await b.ep.presence()).sessions.map((x) => x.id),
+        ['via-sentinel'],
+      );
+      assert.deepEqual([...a.errors, ...b.errors], []);
+    },
+  );
 
   test('bad input: out-of-range options are a 400 naming them; a payload JSON cannot carry is a 400', async (t) => {
     assert.throws(
