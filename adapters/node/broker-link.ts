@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { CallOptions, PushOptions } from '../../src/session-types.ts';
 import type { Session } from '../../src/session.ts';
-import { Code, DrpcError, codeText } from '../../src/status.ts';
+import { Code, DrpcError, badMessage, codeText } from '../../src/status.ts';
 import type { Broker, RelayedBroadcast } from './broker.ts';
 import type { Clock, TimerHandle } from '../../src/clock.ts';
 import type { ClientHandOff, ReplyCache } from '../../src/reply-cache.ts';
@@ -26,6 +26,9 @@ export interface LinkOwner {
   report(err: DrpcError, session?: Session): void;
 }
 
+/** Brokers an open endpoint uses. */
+const inUse = new WeakSet<Broker>();
+
 /** How long a client's node is remembered in the broker (a later connection elsewhere claims it). */
 const CLIENT_NODE_TTL = 24 * 3600_000;
 
@@ -42,6 +45,10 @@ export class BrokerLink {
     readonly broker: Broker,
     private readonly owner: LinkOwner,
   ) {
+    // A broker answers for one endpoint (its sessions, its reply cache, its presence): two endpoints on
+    // one broker would take each other's place there. Refused with a 400 instead.
+    if (inUse.has(broker)) throw badMessage('this broker already serves another endpoint: give each endpoint its own redisBroker()');
+    inUse.add(broker);
     this.#stop = broker.onFanOut((b) => {
       if (b.origin !== this.origin) owner.broadcastHere(b);
     });
@@ -151,6 +158,7 @@ export class BrokerLink {
   }
 
   close(): void {
+    inUse.delete(this.broker);
     this.#stop();
     for (const t of this.#abandons) this.owner.clock.clearTimeout(t);
     this.#abandons.clear();

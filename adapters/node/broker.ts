@@ -94,6 +94,6 @@ export interface Broker {
    * request reached answered, or after `waitMs` with those that did; `missing` counts the others.
    */
   gather(request: unknown, waitMs: number): Promise<{ answers: unknown[]; missing: number }>;
-  /** Closes the broker's connections (after every endpoint using it closed), serving other nodes for `lingerMs` first. */
+  /** Closes the broker's connections (after the endpoint using it closed), serving other nodes for `lingerMs` first. */
   close(options?: { lingerMs?: number }): Promise<void>;
 }

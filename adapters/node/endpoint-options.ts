@@ -61,7 +61,8 @@ export interface EndpointOptions<C extends AnyContract = Untyped> extends PeerOp
   /**
    * Shares topics (offsets, history, resume on any node) and session pushes with the endpoints of
    * other nodes, e.g. `redisBroker()` from drpc/redis; `publish()` then resolves with the offset.
-   * The endpoint does not close it. Default: none, everything in this process's memory.
+   * One broker per endpoint (a second endpoint on it is a 400); the endpoint does not close it.
+   * Default: none, everything in this process's memory.
    */
   broker?: Broker;
   /** Errors nobody awaits (push handler failures, bad frames …). Default: console.warn. */

@@ -546,6 +546,14 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
     assert.equal(bad.code, Code.BadMessage);
     assert.match(bad.causeText, /publish to "\/t": the payload cannot go through the broker: .*BigInt/);
     assert.equal(await a.ep.publish('/t' as never, 'fine' as never), 1, 'nothing was taken by the failed one');
+    // One broker answers for one endpoint (its sessions, replies and presence): a second is refused, until the first closes.
+    assert.throws(
+      () => createEndpoint({ broker: a.broker }),
+      (e: unknown) =>
+        e instanceof DrpcError && e.code === Code.BadMessage && /already serves another endpoint/.test(e.message + e.causeText),
+    );
+    await a.ep.close({ drain: 0 });
+    await createEndpoint({ broker: a.broker }).close({ drain: 0 });
   });
 
   test(
