@@ -149,10 +149,10 @@ export class BrokerLink {
     this.broker.fanOut(b).catch((err: unknown) => this.owner.report(DrpcError.from(err, Code.BadGateway)));
   }
 
-  /** The sessions of every node (in `room`, when given); `missing` counts the nodes that did not answer within `waitMs`. */
-  async presence(room: string | undefined, waitMs: number): Promise<Presence> {
+  /** The sessions of every node (in `room`, when given, with their `fields`); `missing` counts the nodes that did not answer within `waitMs`. */
+  async presence(room: string | undefined, waitMs: number, fields?: string[]): Promise<Presence> {
     await this.#answering; // this node's own sessions are in the answers
-    const request: PresenceRequest = ['presence', room ?? null];
+    const request: PresenceRequest = ['presence', room ?? null, fields ?? null];
     const { answers, missing } = await this.broker.gather(request, waitMs);
     return { sessions: (answers as PresentSession[][]).flat(), missing };
   }

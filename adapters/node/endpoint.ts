@@ -220,13 +220,13 @@ export class Endpoint<C extends AnyContract = Untyped, Published extends number 
   }
 
   /**
-   * Who is connected: each session's id and rooms, on every node (with a broker; `missing` counts the
+   * Who is connected: each session's id and rooms (and the `fields` of its data asked for), on every node (with a broker; `missing` counts the
    * nodes that did not answer within `waitMs`) or on this one; only the members of `room` when given.
    */
   async presence(options: PresenceOptions = {}): Promise<Presence> {
     checkPresence(options);
-    if (this.#link) return this.#link.presence(options.room, options.waitMs ?? 5000);
-    return { sessions: presenceHere(this.sessions, this.rooms, options.room), missing: 0 };
+    if (this.#link) return this.#link.presence(options.room, options.waitMs ?? 5000, options.fields);
+    return { sessions: presenceHere(this.sessions, this.rooms, options.room, options.fields), missing: 0 };
   }
 
   /** Topic messages waiting for a slow subscriber (count and bytes; 0 when it keeps up). */

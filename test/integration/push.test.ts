@@ -312,6 +312,12 @@ describe('rooms', { timeout: 30_000 }, () => {
       missing: 0,
     });
     assert.deepEqual((await ep.presence({ room: 'long' })).sessions, [{ id: 'bobby', rooms: ['long'] }]);
+    ep.sessions.get('ann')!.data.set('name', 'Ann').set('secret', 'not asked for');
+    assert.deepEqual((await ep.presence({ fields: ['name'] })).sessions, [
+      { id: 'ann', rooms: ['short'], data: { name: 'Ann' } },
+      { id: 'bobby', rooms: ['long'], data: {} },
+    ]);
+    assert.equal((await rejection(ep.presence({ fields: 'name' as never }))).code, Code.BadMessage);
     await b.close();
     await until(() => ep.sessions.count === 1, 'the closed session to leave');
     assert.deepEqual((await ep.presence()).sessions, [{ id: 'ann', rooms: ['short'] }]);

@@ -369,6 +369,16 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
       assert.deepEqual(byId(await n.ep.presence({ room: 'ops' })), ['ann:ops', 'cid:ops']);
     }
     assert.deepEqual((await a.ep.presence({ room: 'nobody-here' })).sessions, []);
+    b.ep.sessions.get('cid')!.data.set('name', { first: 'Cid' });
+    const named = await a.ep.presence({ room: 'ops', fields: ['name'] });
+    assert.deepEqual(
+      named.sessions.map((s) => [s.id, s.data]).sort(),
+      [
+        ['ann', {}],
+        ['cid', { name: { first: 'Cid' } }],
+      ],
+      'session data of another node, as JSON',
+    );
     assert.deepEqual(
       a.ep.sessions.list().map((s) => s.id),
       ['ann'],
