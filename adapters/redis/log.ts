@@ -1,8 +1,9 @@
 /**
  * One topic's log kept in Redis (scripts.ts), seen from one node. Redis gives the offsets; this node
  * hands each live message to its Topic once, in offset order. When the subscriber connection comes
- * back after a drop, what was published meanwhile is read back from the stream before live messages
- * go on (they wait meanwhile), so subscribers on this node lose nothing the history still keeps.
+ * back after a drop, or a live message skips offsets (one the channel lost), what was published
+ * meanwhile is read back from the stream before live messages go on (they wait meanwhile), so
+ * subscribers on this node lose nothing the history still keeps.
  */
 import { newEpoch, type Deliver, type LogEntry, type LogLimits, type LogState, type TopicLog } from '../../src/topic-log.ts';
 import { decodePayload } from './payload.ts';
@@ -144,6 +145,12 @@ export class RedisLog implements TopicLog {
 
   #take(m: Live): void {
     if (this.#closed || (m.epoch === this.epoch && m.offset <= this.#delivered)) return; // read back already
+    if (m.epoch === this.epoch && this.#delivered > 0 && m.offset > this.#delivered + 1 && this.#listening) {
+      // A message the channel lost without a drop (a cluster slot that moved to another shard): read
+      // the missing ones back from the stream first; this one waits with the rest.
+      this.catchUp();
+      if (this.#holding) return void this.#holding.push(m);
+    }
     let payload: unknown;
     try {
       payload = decodePayload(m.payload);

@@ -127,6 +127,27 @@ describe('RedisLog: one topic in Redis, seen from one node', () => {
     );
   });
 
+  it('a live message that skips offsets (one the channel lost, no drop) makes it read the missing ones back first, each once', async () => {
+    const { link, log, handed } = setup();
+    await listening(link, log);
+    log.live(link.publish(1, 'a'));
+    link.publish(2, 'b'); // lost by the channel (a cluster slot moved)
+    log.live(link.publish(3, 'c'));
+    assert.deepEqual(handed.length, 1, 'offset 3 waits for the read-back of 2');
+    log.live(link.publish(4, 'd')); // arrives while the read runs
+    await link.release();
+    assert.deepEqual(
+      handed.map(([o, , p]) => [o, p]),
+      [
+        [1, 'a'],
+        [2, 'b'],
+        [3, 'c'],
+        [4, 'd'],
+      ],
+    );
+    assert.deepEqual(link.reads, [], 'one read back, not one per message');
+  });
+
   it('a history reset while away (new epoch) hands out all of the new epoch', async () => {
     const { link, log, handed } = setup();
     await listening(link, log);
