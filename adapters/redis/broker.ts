@@ -152,11 +152,17 @@ export class RedisBroker implements Broker {
       options.heartbeatMs ?? 1000,
     );
     this.#liveness.start();
+    const catchUp = () => {
+      for (const log of this.#logs.values()) log.catchUp();
+    };
     this.#sub.on('ready', () => {
       // ioredis re-subscribed before 'ready'; what was published while we were away is read back.
-      if (this.#everReady) for (const log of this.#logs.values()) log.catchUp();
+      if (this.#everReady) catchUp();
       this.#everReady = true;
     });
+    // On a cluster, a shard's subscriptions move when its slots do (a failover): ioredis subscribes
+    // again on the new owner and says so; what the old one dropped meanwhile is read back.
+    if (conns.sharded) this.#sub.on('subscribersReady', catchUp);
   }
 
   readonly logs = (topic: string, limits: LogLimits, deliver: Deliver): TopicLog => {

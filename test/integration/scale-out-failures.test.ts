@@ -13,7 +13,8 @@ import { Code, DrpcError } from '../../src/status.ts';
 import type { Gap } from '../../src/topics.ts';
 import { RedisServer } from '../redis-server.ts';
 import { Harness, TRANSPORT, delay, rejection, until } from './helpers.ts';
-import { backendPerFile, nodesOn, reachable, tcpSwitch, STANDALONE_ONLY } from './nodes.ts';
+import { backendPerFile, nodesOn, reachable, tcpSwitch, ON_CLUSTER, STANDALONE_ONLY } from './nodes.ts';
+import { RedisCluster } from '../redis-cluster.ts';
 
 const { redis, backend } = backendPerFile();
 const { childNode, twoNodes, nextPrefix, node } = nodesOn(backend);
@@ -173,4 +174,52 @@ describe('scale-out over Redis when a node, its machine, its subscription or Red
     // Were the connection held until the broker answered, this call would time out (the broker waits 60 s).
     assert.equal(await h.client(url).call('/echo', 'still here', { timeout: 5000 }), 'still here');
   });
+
+  test(
+    'a Redis Cluster failover (a replica promoted): topic delivery resumes by itself, and what the channel lost meanwhile is read back, each once, in order',
+    ON_CLUSTER ? {} : { skip: 'a Redis Cluster only (DRPC_TEST_REDIS=cluster)' },
+    async (t) => {
+      const cluster = await RedisCluster.start(3, 1);
+      t.after(() => cluster.stop());
+      const h = new Harness(t);
+      const prefix = nextPrefix();
+      const a = await node(h, prefix, {}, { cluster: cluster.nodes });
+      const b = await node(h, prefix, {}, { cluster: cluster.nodes });
+      for (const n of [a, b]) n.ep.topic('/ticks' as never);
+      const c = h.client(b.url);
+      const got: number[] = [];
+      const gaps: Gap[] = [];
+      c.on('gap', (g) => void gaps.push(g));
+      await c.subscribe('/ticks', (_m, i) => void got.push(i.offset)).ready;
+      const offsets: number[] = [];
+      let streaming = true;
+      const publisher = (async () => {
+        const inFlight: Promise<unknown>[] = [];
+        for (let k = 1; streaming; k++) {
+          inFlight.push(
+            a.ep.publish('/ticks' as never, k as never).then(
+              (o) => offsets.push(o),
+              () => {},
+            ),
+          ); // a 502 during the switch is explicit
+          await delay(5);
+        }
+        await Promise.all(inFlight);
+      })();
+      await until(() => got.length >= 20, 'delivery before the failover', 5000);
+      await cluster.failover(`${prefix}{t:/ticks}`); // the shard holding the topic's keys and channel
+      const switched = offsets.length;
+      await until(() => offsets.length > switched + 100, 'publishes after the failover', 10_000);
+      streaming = false;
+      await publisher;
+      const last = Math.max(...offsets);
+      await until(() => got.length >= last, `every message up to ${last} on node B (got ${got.length})`, 15_000);
+      assert.deepEqual(
+        got,
+        Array.from({ length: got.length }, (_, i) => i + 1),
+        'every offset once, in order',
+      );
+      assert.deepEqual(gaps, [], 'the lost channel messages were read back: no gap');
+    },
+  );
 });
