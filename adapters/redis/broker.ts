@@ -40,7 +40,7 @@ export interface RedisBrokerOptions {
   /**
    * How often this node tells Redis it is alive, in ms. A node waiting for a relayed call's reply
    * takes the node holding the session for dead when it stays silent for about 3 beats (+ 2 checks),
-   * and fails the call with 102. Default 1000.
+   * and fails the call with 102. At least 10. Default 1000.
    */
   heartbeatMs?: number;
 }
@@ -88,7 +88,7 @@ export class RedisBroker implements Broker {
   constructor(options: RedisBrokerOptions = {}) {
     checkNumbers([
       ['timeoutMs', options.timeoutMs, 1],
-      ['heartbeatMs', options.heartbeatMs, 1],
+      ['heartbeatMs', options.heartbeatMs, 10],
     ]);
     this.prefix = options.prefix ?? 'drpc:';
     this.#timeout = options.timeoutMs ?? 5000;

@@ -395,6 +395,10 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
       () => redisBroker({ timeoutMs: -1, redis: redis().url }),
       (e: unknown) => e instanceof DrpcError && e.code === Code.BadMessage && /timeoutMs/.test(e.message + e.causeText),
     );
+    assert.throws(
+      () => redisBroker({ heartbeatMs: 1, redis: redis().url }),
+      (e: unknown) => e instanceof DrpcError && /heartbeatMs must be a number ≥ 10, got 1/.test(e.message + e.causeText),
+    );
     const h = new Harness(t);
     const a = await node(h, nextPrefix());
     a.ep.topic('/t' as never);
