@@ -3,7 +3,7 @@
  * place of Redis (the real thing, a node killed with SIGKILL, is in test/integration/scale-out.test.ts).
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import { Liveness, type LivenessLink } from '../../adapters/redis/liveness.ts';
 import { Requests, type RequestsLink } from '../../adapters/redis/requests.ts';
 import { decodePayload } from '../../adapters/redis/payload.ts';
@@ -39,6 +39,15 @@ class Keys implements LivenessLink {
   has(key: string): boolean {
     return (this.#until.get(key) ?? 0) > Date.now();
   }
+}
+
+/** A node that watches others, beating already, stopped after the test. */
+function startedWatcher(t: TestContext): { keys: Keys; watcher: Liveness } {
+  const keys = new Keys();
+  const watcher = new Liveness(keys, 'r:watcher', BEAT);
+  t.after(() => watcher.stop());
+  watcher.start();
+  return { keys, watcher };
 }
 
 /** A watcher and a watched node sharing one set of keys. */
@@ -81,10 +90,7 @@ describe('liveness: a node tells Redis it is alive; the nodes waiting on it lear
   });
 
   it('one missed check is not death (a first beat still on its way); an unwatched node is not checked', async (t) => {
-    const keys = new Keys();
-    const watcher = new Liveness(keys, 'r:watcher', BEAT);
-    t.after(() => watcher.stop());
-    watcher.start();
+    const { keys, watcher } = startedWatcher(t);
     let gone = 0;
     const unwatch = watcher.watch('r:late', () => gone++);
     await beats(1.5); // one check sees no key
@@ -98,10 +104,7 @@ describe('liveness: a node tells Redis it is alive; the nodes waiting on it lear
   });
 
   it('while Redis is away a check tells nothing: nobody is taken for dead by a failed check', async (t) => {
-    const keys = new Keys();
-    const watcher = new Liveness(keys, 'r:watcher', BEAT);
-    t.after(() => watcher.stop());
-    watcher.start();
+    const { keys, watcher } = startedWatcher(t);
     let gone = 0;
     watcher.watch('r:never-beat', () => gone++);
     keys.away = true;

@@ -72,6 +72,15 @@ async function listening(link: ScriptedLink, log: RedisLog): Promise<void> {
   await reading;
 }
 
+/** Offsets 1–4 with payloads a–d, each once, in order. */
+const ABCD = [
+  [1, 'a'],
+  [2, 'b'],
+  [3, 'c'],
+  [4, 'd'],
+];
+const offsetsAndPayloads = (handed: [number, string, unknown][]) => handed.map(([o, , p]) => [o, p]);
+
 function setup() {
   const link = new ScriptedLink();
   const handed: [number, string, unknown][] = [];
@@ -116,15 +125,7 @@ describe('RedisLog: one topic in Redis, seen from one node', () => {
     const late = Buffer.concat([Buffer.from('3:e1:'), encodePayload('c')]);
     await link.release();
     log.live(late); // a stale duplicate from the channel
-    assert.deepEqual(
-      handed.map(([o, , p]) => [o, p]),
-      [
-        [1, 'a'],
-        [2, 'b'],
-        [3, 'c'],
-        [4, 'd'],
-      ],
-    );
+    assert.deepEqual(offsetsAndPayloads(handed), ABCD);
   });
 
   it('a live message that skips offsets (one the channel lost, no drop) makes it read the missing ones back first, each once', async () => {
@@ -136,15 +137,7 @@ describe('RedisLog: one topic in Redis, seen from one node', () => {
     assert.deepEqual(handed.length, 1, 'offset 3 waits for the read-back of 2');
     log.live(link.publish(4, 'd')); // arrives while the read runs
     await link.release();
-    assert.deepEqual(
-      handed.map(([o, , p]) => [o, p]),
-      [
-        [1, 'a'],
-        [2, 'b'],
-        [3, 'c'],
-        [4, 'd'],
-      ],
-    );
+    assert.deepEqual(offsetsAndPayloads(handed), ABCD);
     assert.deepEqual(link.reads, [], 'one read back, not one per message');
   });
 
