@@ -32,6 +32,10 @@ export function nodeFetch(): never {
   return nodeOnly('nodeFetch()');
 }
 
+export function faultProxy(): never {
+  return nodeOnly('faultProxy()');
+}
+
 export const Endpoint = nodeOnlyClass('Endpoint');
 export const SessionHub = nodeOnlyClass('SessionHub');
 export const NodeWebSocketTransport = nodeOnlyClass('NodeWebSocketTransport');

@@ -1,4 +1,4 @@
-/** Node-only parts: the server endpoint (WebSocket on http.Server, plain TCP) and the TCP client. */
+/** Node-only parts: the server endpoint (WebSocket on http.Server, plain TCP), the TCP client, and a fault-injection proxy for tests. */
 export { createEndpoint, Endpoint, type EndpointOptions, type EndpointEvents, type UpgradeInfo } from './endpoint.ts';
 export { SessionHub } from './hub.ts';
 export { NodeWebSocketTransport } from './ws-transport.ts';
@@ -6,3 +6,4 @@ export { NodeTcpTransport, dialTcp, type DialTcpOptions, type TcpTransportOption
 export { Rooms } from './rooms.ts';
 export type { Presence, PresenceOptions, PresentSession } from './presence.ts';
 export { nodeFetch } from '../../src/transport/node-fetch.ts';
+export { faultProxy, type FaultProxy, type FaultProxyOptions } from './fault-proxy.ts';

@@ -4,7 +4,6 @@
  * in a child process that a test can kill, and a TCP switch that moves clients between nodes as a
  * load balancer would.
  */
-import net from 'node:net';
 import { spawn } from 'node:child_process';
 import { after, before, type TestContext } from 'node:test';
 import { createEndpoint, type Endpoint, type EndpointOptions } from '../../adapters/node/endpoint.ts';
@@ -12,6 +11,7 @@ import { redisBroker, type RedisBroker, type RedisBrokerOptions } from '../../ad
 import { Code, type DrpcError } from '../../src/status.ts';
 import type { Client } from '../../src/client.ts';
 import { Harness } from './helpers.ts';
+import { faultProxy } from '../../adapters/node/fault-proxy.ts';
 import { RedisServer } from '../redis-server.ts';
 import { RedisCluster } from '../redis-cluster.ts';
 
@@ -134,50 +134,17 @@ export async function reachable(ep: Node['ep'], id: string, client: Client): Pro
   }
 }
 
-/** A TCP switch in front of the nodes: `to(port)` sends new connections there and cuts the current ones. */
+/**
+ * A load balancer in front of the nodes (faultProxy from drpc/node): `to(port)` sends new connections
+ * there and cuts the current ones; `cut()` only cuts them; `pause()` cuts them and refuses new ones
+ * until `to()`.
+ */
 export async function tcpSwitch(
   h: Harness,
   port: number,
   next?: () => number,
-): Promise<{ url: string; to(port: number): void; pause(): void; counts: Map<number, number> }> {
-  let target = port;
-  let paused = false;
-  const open = new Set<net.Socket>();
-  const counts = new Map<number, number>();
-  const server = net.createServer((inbound) => {
-    if (paused) return void inbound.destroy();
-    if (next) target = next();
-    counts.set(target, (counts.get(target) ?? 0) + 1);
-    const outbound = net.connect(target, '127.0.0.1');
-    for (const s of [inbound, outbound]) {
-      open.add(s);
-      s.on('error', () => {});
-      s.on('close', () => {
-        open.delete(s);
-        inbound.destroy();
-        outbound.destroy();
-      });
-    }
-    inbound.pipe(outbound).pipe(inbound);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  h.defer(() => {
-    for (const s of open) s.destroy();
-    return new Promise<void>((r) => server.close(() => r()));
-  });
-  const { port: own } = server.address() as net.AddressInfo;
-  return {
-    counts,
-    url: `ws://127.0.0.1:${own}/rpc`,
-    to(next: number) {
-      target = next;
-      paused = false;
-      for (const s of open) s.destroy();
-    },
-    /** Cuts the current connections and refuses new ones until `to()`. */
-    pause() {
-      paused = true;
-      for (const s of open) s.destroy();
-    },
-  };
+): Promise<{ url: string; to(port: number): void; cut(): void; pause(): void; counts: ReadonlyMap<number, number> }> {
+  const proxy = await faultProxy({ target: next ?? port });
+  h.defer(() => proxy.close());
+  return { url: proxy.url('/rpc'), to: (p) => proxy.to(p), cut: () => proxy.cut(), pause: () => proxy.refuse(), counts: proxy.accepted };
 }

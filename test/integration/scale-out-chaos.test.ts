@@ -63,7 +63,7 @@ describe(
       const chaos = (async () => {
         for (let k = 0; k < 20; k++) {
           await delay(10 + Math.floor(random() * 30));
-          lb.to(a.port); // cuts the connection; the next one goes to a random node
+          lb.cut(); // the next connection goes to a random node
           cuts++;
         }
       })();
