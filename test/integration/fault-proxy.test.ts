@@ -4,7 +4,8 @@
  * connection, and that the client comes through each: once, in order, nothing lost.
  */
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
+import type { Client } from '../../src/client.ts';
 import { faultProxy, type FaultProxy } from '../../adapters/node/fault-proxy.ts';
 import { Code, DrpcError } from '../../src/status.ts';
 import { Harness, TRANSPORT, delay, until } from './helpers.ts';
@@ -13,6 +14,15 @@ async function proxied(h: Harness, target: number): Promise<FaultProxy> {
   const proxy = await faultProxy({ target });
   h.defer(() => proxy.close());
   return proxy;
+}
+
+/** An endpoint serving `/echo`, a proxy in front of it, and a client through the proxy. */
+async function echoThroughProxy(t: TestContext): Promise<{ proxy: FaultProxy; c: Client }> {
+  const h = new Harness(t);
+  const { ep, port } = await h.endpoint();
+  ep.route('/echo', (x) => x);
+  const proxy = await proxied(h, port);
+  return { proxy, c: h.client(proxy.url('/rpc')) };
 }
 
 describe('faultProxy: a network that fails on command, for tests', { timeout: 30_000 }, () => {
@@ -75,11 +85,7 @@ describe('faultProxy: a network that fails on command, for tests', { timeout: 30
   );
 
   test('refuse, then heal: nothing gets through while refused (the client redials, its call waits), then the call is sent', async (t) => {
-    const h = new Harness(t);
-    const { ep, port } = await h.endpoint();
-    ep.route('/echo', (x) => x);
-    const proxy = await proxied(h, port);
-    const c = h.client(proxy.url('/rpc'));
+    const { proxy, c } = await echoThroughProxy(t);
     await c.ready();
     proxy.refuse();
     // Over WebSocket the client redials at once; over HTTP it retries its requests for a while first.
@@ -93,11 +99,7 @@ describe('faultProxy: a network that fails on command, for tests', { timeout: 30
   });
 
   test('latency: each way waits; heal takes it away', async (t) => {
-    const h = new Harness(t);
-    const { ep, port } = await h.endpoint();
-    ep.route('/echo', (x) => x);
-    const proxy = await proxied(h, port);
-    const c = h.client(proxy.url('/rpc'));
+    const { proxy, c } = await echoThroughProxy(t);
     assert.equal(await c.call('/echo', 'warm'), 'warm');
     proxy.latency(60);
     const started = Date.now();
