@@ -40,6 +40,7 @@ export { serveCalls } from './serve.ts';
 export { systemClock, ManualClock, type Clock, type TimerHandle } from './clock.ts';
 export type { Transport, TransportHandlers } from './transport/transport.ts';
 export { memoryPair, type MemoryTransport } from './transport/memory.ts';
+export { inspect, type Tap, type TapEntry, type TapStats } from './inspect.ts';
 export { connect, Client, type ConnectOptions, type ClientState, type ClientEvents, type StateInfo } from './client.ts';
 export {
   contract,
