@@ -1,5 +1,5 @@
 // The demo page: plain ES modules, no build step. Everything drpc comes from the browser bundle.
-import { connect, DrpcError, serveCalls } from '/drpc.js';
+import { connect, DrpcError, inspect, serveCalls } from '/drpc.js';
 import { http } from '/drpc-http.js'; // the HTTP fallback: an app that imports it pays for it
 
 const $ = (id) => document.getElementById(id);
@@ -7,8 +7,12 @@ const rpcUrl = '/rpc'; // relative to the page: ws(s):// on this page's host
 
 // ---- the client ----------------------------------------------------------------------------
 
+// A tap on the client (round trips, durable calls sent again) for the connection panel.
+const tap = inspect({ limit: 4000 });
+
 // Short backoff and a 3 s upgrade probe so that a person sees the moves happen; the defaults suit production.
 const client = connect(rpcUrl, {
+  plugins: [tap],
   transports: ['websocket', http],
   serve: serveCalls, // the server calls this page (/ui/confirm, /ui/state): a page that serves no calls leaves it out
   upgradeInterval: 3000,
@@ -119,6 +123,11 @@ function setFlags({ wsBlocked, online }) {
 }
 
 const painters = {
+  tap() {
+    const s = tap.stats();
+    $('conn-rtt').textContent = s.rtt ? `${s.rtt.p50.toFixed(1)} / ${s.rtt.p99.toFixed(1)} ms` : '—';
+    $('conn-resent').textContent = String(s.resent);
+  },
   topics() {
     const body = $('topics');
     for (const [topic, t] of view.topics) {
@@ -499,6 +508,8 @@ $('stream-go').addEventListener('click', async () => {
 // ---- start ---------------------------------------------------------------------------------
 
 // For the end-to-end tests and the curious (try `demo.client` in the console).
+tap.on(() => redraw('tap'));
+
 window.demo = {
   client,
   view,

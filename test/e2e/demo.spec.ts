@@ -65,6 +65,7 @@ test('a typed call shows its result and latency; a bad call shows the drpc statu
   await expect(page.locator('#calc-result')).toHaveText('42');
   await expect(page.locator('#calc-latency')).toHaveText(/^\d+\.\d ms$/);
   await expect(page.locator('#calc-method')).toHaveText('/math/add');
+  await expect(page.locator('#conn-rtt')).toHaveText(/^\d+\.\d \/ \d+\.\d ms$/); // the client's tap (inspect())
   await page.selectOption('#calc-op', 'mul');
   await page.fill('#calc-a', '6');
   await page.fill('#calc-b', '7');
