@@ -189,7 +189,11 @@ function sendCached(session: Session, call: Message, r: CachedReply): Promise<vo
     body: r.body,
     pipe: call.pipe,
   });
-  return session.writeNow(reply)?.catch((err) => session.reportError(DrpcError.from(err)));
+  // A connection that closed under the write is no error: the client sends the call again and is answered again.
+  return session.writeNow(reply)?.catch((err) => {
+    const e = DrpcError.from(err);
+    if (e.code !== Code.ConnClosed && session.state !== 'closed') session.reportError(e);
+  });
 }
 
 /** drpc answers a failed REPLY write (other than a closed connection) with a second REPLY carrying 500. */
