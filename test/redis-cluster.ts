@@ -35,8 +35,8 @@ export class RedisCluster {
       await promisify(execFile)(cli, ['--cluster', 'create', ...addresses, '--cluster-replicas', String(replicas), '--cluster-yes'], {
         timeout: 20_000,
       });
-      for (const end = Date.now() + 10_000; !(await cluster.#ok(masters * replicas)); await new Promise((r) => setTimeout(r, 50)))
-        if (Date.now() > end) throw new Error('the Redis Cluster did not reach cluster_state:ok (with its replicas) within 10 s');
+      for (const end = Date.now() + 30_000; !(await cluster.#ok(masters * replicas)); await new Promise((r) => setTimeout(r, 50)))
+        if (Date.now() > end) throw new Error('the Redis Cluster did not reach cluster_state:ok (with its replicas) within 30 s');
       return cluster;
     } catch (err) {
       await cluster.stop();
@@ -69,6 +69,13 @@ export class RedisCluster {
     const replica = master && nodes.find((f) => f[3] === master[0]);
     if (!replica) throw new Error(`no replica for the shard of ${key} (slot ${slot})`);
     const port = Number(replica[1]!.split(':')[1]!.split('@')[0]);
+    // A manual failover waits for the replica to be in step with its master: wait for its link first.
+    for (
+      const end = Date.now() + 10_000;
+      !(await this.#cli(port, 'INFO', 'replication')).includes('master_link_status:up');
+      await new Promise((r) => setTimeout(r, 50))
+    )
+      if (Date.now() > end) throw new Error(`the replica on port ${port} did not link to its master within 10 s`);
     await this.#cli(port, 'CLUSTER', 'FAILOVER');
     for (
       const end = Date.now() + 10_000;
