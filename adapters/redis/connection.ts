@@ -26,14 +26,21 @@ export interface Target {
   cluster?: ClusterNode[];
 }
 
+/** How often the broker's cluster connections read the slot map again, in ms. */
+const SLOTS_REFRESH_MS = 2000;
+
 export function openConnections({ redis: given, cluster }: Target): Connections {
   // Our own connections do not resend a command after a reconnect: a publish that failed must not
   // land later behind the caller's back. Waiting for Redis is bounded by `timeoutMs` instead.
   const own = { maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false, lazyConnect: false };
   if (given instanceof Cluster || cluster) {
-    const redis = given instanceof Cluster ? given : new Cluster(cluster!, { redisOptions: own });
+    // ioredis reads a cluster's slot map again only when told to (no interval by default). A subscriber
+    // sends no command that would hear of a moved slot (a failover), so it reads it on an interval,
+    // then subscribes again on the new owner (and the topic logs read back what they missed).
+    const redis = given instanceof Cluster ? given : new Cluster(cluster!, { redisOptions: own, slotsRefreshInterval: SLOTS_REFRESH_MS });
     const sub = redis.duplicate([], {
       shardedSubscribers: true,
+      slotsRefreshInterval: SLOTS_REFRESH_MS,
       redisOptions: { ...redis.options.redisOptions, maxRetriesPerRequest: null },
     });
     return { redis, sub, owned: !(given instanceof Cluster), sharded: true };
