@@ -21,7 +21,7 @@ import { APPEND, READ } from './scripts.ts';
 import { SessionRelay } from './relay.ts';
 import { encodeFor } from './requests.ts';
 import { Liveness } from './liveness.ts';
-import { openConnections, pubSub, quit, ready, within, type Conn, type PubSub } from './connection.ts';
+import { keepSlotsFresh, openConnections, pubSub, quit, ready, within, type Conn, type PubSub } from './connection.ts';
 
 export interface RedisBrokerOptions {
   /**
@@ -77,6 +77,8 @@ export class RedisBroker implements Broker {
   readonly #relay: SessionRelay;
   /** This node's beat, and the nodes it waits for. */
   readonly #liveness: Liveness;
+  /** Stops reading a cluster's slot map (connection.ts). */
+  readonly #stopSlots: () => void;
   #everReady = false;
   /** Connections whose loss was reported (until they are ready again). */
   readonly #down = new Set<string>();
@@ -163,6 +165,7 @@ export class RedisBroker implements Broker {
     // On a cluster, a shard's subscriptions move when its slots do (a failover): ioredis subscribes
     // again on the new owner and says so; what the old one dropped meanwhile is read back.
     if (conns.sharded) this.#sub.on('subscribersReady', catchUp);
+    this.#stopSlots = keepSlotsFresh(conns);
   }
 
   readonly logs = (topic: string, limits: LogLimits, deliver: Deliver): TopicLog => {
@@ -226,6 +229,7 @@ export class RedisBroker implements Broker {
     this.#closing = true;
     if (lingerMs > 0) await new Promise((r) => setTimeout(r, lingerMs));
     await this.#liveness.stop();
+    this.#stopSlots();
     this.#closed = true;
     for (const log of [...this.#logs.values()]) log.close();
     this.#relay.close();

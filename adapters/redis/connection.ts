@@ -26,21 +26,14 @@ export interface Target {
   cluster?: ClusterNode[];
 }
 
-/** How often the broker's cluster connections read the slot map again, in ms. */
-const SLOTS_REFRESH_MS = 2000;
-
 export function openConnections({ redis: given, cluster }: Target): Connections {
   // Our own connections do not resend a command after a reconnect: a publish that failed must not
   // land later behind the caller's back. Waiting for Redis is bounded by `timeoutMs` instead.
   const own = { maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false, lazyConnect: false };
   if (given instanceof Cluster || cluster) {
-    // ioredis reads a cluster's slot map again only when told to (no interval by default). A subscriber
-    // sends no command that would hear of a moved slot (a failover), so it reads it on an interval,
-    // then subscribes again on the new owner (and the topic logs read back what they missed).
-    const redis = given instanceof Cluster ? given : new Cluster(cluster!, { redisOptions: own, slotsRefreshInterval: SLOTS_REFRESH_MS });
+    const redis = given instanceof Cluster ? given : new Cluster(cluster!, { redisOptions: own });
     const sub = redis.duplicate([], {
       shardedSubscribers: true,
-      slotsRefreshInterval: SLOTS_REFRESH_MS,
       redisOptions: { ...redis.options.redisOptions, maxRetriesPerRequest: null },
     });
     return { redis, sub, owned: !(given instanceof Cluster), sharded: true };
@@ -53,6 +46,23 @@ export function openConnections({ redis: given, cluster }: Target): Connections 
         : new Redis({ ...given, ...own });
   const sub = redis.duplicate({ maxRetriesPerRequest: null, autoResubscribe: true });
   return { redis, sub, owned: !(given instanceof Redis), sharded: false };
+}
+
+/**
+ * On a cluster, reads the slot map again every `ms` until the returned stop is called. ioredis does
+ * so only when told to (its `slotsRefreshInterval` has no default), and a subscriber sends no command
+ * that would hear of a moved slot (a failover): without this it stays on the demoted owner and the
+ * node's delivery stalls. After a read that finds the map changed, ioredis subscribes again on the
+ * new owners and says `subscribersReady` (the topic logs then read back what they missed). Our own
+ * timer, not ioredis's interval: that one can start again after `quit()` and keep a process alive.
+ */
+export function keepSlotsFresh({ redis, sub, sharded }: Connections, ms = 2000): () => void {
+  if (!sharded) return () => {};
+  const timer = setInterval(() => {
+    for (const c of [redis, sub]) if (c instanceof Cluster && c.status === 'ready') c.refreshSlotsCache();
+  }, ms);
+  timer.unref?.();
+  return () => clearInterval(timer);
 }
 
 /** The pub/sub commands for these connections: sharded on a cluster. */
