@@ -4,6 +4,7 @@
  * (zod, valibot, arktype …), so the validator is the user's dependency, not ours.
  */
 import { Code, codeError } from './status.ts';
+import type { CallHandler } from './router.ts';
 
 /** The Standard Schema v1 interface (https://standardschema.dev), inlined so we depend on nothing. */
 export interface StandardSchemaV1<Input = unknown, Output = Input> {
@@ -151,4 +152,21 @@ export function specOf(c: AnyContract | undefined, section: 'calls' | 'client', 
 export function specOf(c: AnyContract | undefined, section: 'pushes' | 'topics', name: string): Schema | undefined;
 export function specOf(c: AnyContract | undefined, section: keyof Contract, name: string): CallSpec | Schema | undefined {
   return c && section in c ? (c as Contract)[section]?.[name] : undefined;
+}
+
+/**
+ * A CALL handler whose input is checked against `spec` first (400 naming the problem), and with
+ * `checkOutput` its result too (500): the endpoint's routes with a contract. `handler` itself without a spec.
+ */
+export function validatedHandler(
+  serviceMethod: string,
+  handler: CallHandler,
+  spec: CallSpec | undefined,
+  checkOutput?: boolean,
+): CallHandler {
+  if (!spec) return handler;
+  return async (body, ctx) => {
+    const out = await handler(await validate(spec.input, body, `input of ${serviceMethod}`), ctx);
+    return checkOutput ? validate(spec.output, out, `output of ${serviceMethod}`, Code.InternalServerError) : out;
+  };
 }

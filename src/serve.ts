@@ -189,17 +189,21 @@ function sendCached(session: Session, call: Message, r: CachedReply): Promise<vo
     body: r.body,
     pipe: call.pipe,
   });
-  // A connection that closed under the write is no error: the client sends the call again and is answered again.
   return session.writeNow(reply)?.catch((err) => {
     const e = DrpcError.from(err);
-    if (e.code !== Code.ConnClosed && session.state !== 'closed') session.reportError(e);
+    if (!lostWithConnection(session, e)) session.reportError(e);
   });
+}
+
+/** A REPLY write that failed because the connection closed under it: no error (a durable call is sent again and answered again). */
+function lostWithConnection(session: Session, e: DrpcError): boolean {
+  return e.code === Code.ConnClosed || session.state === 'closed';
 }
 
 /** drpc answers a failed REPLY write (other than a closed connection) with a second REPLY carrying 500. */
 function replyFailed(session: Session, call: Message, ctx: Ctx, err: unknown): Promise<void> | void {
   const e = DrpcError.from(err);
-  if (e.code === Code.ConnClosed || session.state === 'closed') return;
+  if (lostWithConnection(session, e)) return;
   const status = codeError(Code.InternalServerError, `reply failed: ${e.message}`).toStatus();
   return session.writeMessage(errorReply(call, status, ctx.replyMeta)).catch((e2) => session.reportError(DrpcError.from(e2)));
 }

@@ -27,7 +27,7 @@ import { BrokerLink } from './broker-link.ts';
 import { checkPresence, presenceHere, type Presence, type PresenceOptions } from './presence.ts';
 import {
   specOf,
-  validate,
+  validatedHandler,
   type AnyContract,
   type CallName,
   type ClientCallInput,
@@ -128,7 +128,7 @@ export class Endpoint<C extends AnyContract = Untyped, Published extends number 
     this.clock = options.clock ?? systemClock;
     this.#acceptor = new Acceptor({
       maxFrameSize: options.maxFrameSize ?? DEFAULT_MAX_FRAME,
-      tcpProto: () => rawProto({ maxFrameSize: options.maxFrameSize, filters: options.filters ?? filters }),
+      tcpProto: () => rawProto(protoOpts),
       acceptsTcp: () => !this.#closing && this.#connections < (options.maxConnections ?? 10_000),
       admit: (req, url) => this.#admit(req, url, 'websocket'),
       serve: (t, o) => this.serve(t, o),
@@ -185,16 +185,7 @@ export class Endpoint<C extends AnyContract = Untyped, Published extends number 
     handler: (input: HandlerInput<C, M>, ctx: CallContext) => HandlerOutput<C, M> | Promise<HandlerOutput<C, M>>,
   ): this {
     const spec = specOf(this.#opts.contract, 'calls', serviceMethod);
-    const h = handler as CallHandler;
-    if (!spec) {
-      this.router.route(serviceMethod, h);
-      return this;
-    }
-    const checkOutput = this.#opts.validateOutput;
-    this.router.route(serviceMethod, async (body, ctx) => {
-      const out = await h(await validate(spec.input, body, `input of ${serviceMethod}`), ctx);
-      return checkOutput ? validate(spec.output, out, `output of ${serviceMethod}`, Code.InternalServerError) : out;
-    });
+    this.router.route(serviceMethod, validatedHandler(serviceMethod, handler as CallHandler, spec, this.#opts.validateOutput));
     return this;
   }
 
