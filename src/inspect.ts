@@ -14,7 +14,6 @@ import type { Client } from './client.ts';
 import type { ClientState } from './client-types.ts';
 import type { HookContext, Plugin } from './hooks.ts';
 import { Listeners } from './listeners.ts';
-import type { Session } from './session.ts';
 
 /** One thing the tap saw; `at` is the client's clock (ms). */
 export type TapEntry =
@@ -58,10 +57,13 @@ export function inspect(options: { limit?: number } = {}): Tap {
   const limit = options.limit ?? 10_000;
   let entries: TapEntry[] = [];
   const events = new Listeners<TapEvents>();
-  /** When each call in flight was written, and its method (a REPLY may not repeat it), by session and seq. */
-  const sent = new WeakMap<Session, Map<number, { at: number; method: string }>>();
-  /** Every seq written (a durable call keeps its seq when it is sent again). */
-  const seen = new Set<number>();
+  /**
+   * The calls written and not yet answered, by seq: when each was last written and its method (a REPLY
+   * may not repeat it). A client's seqs never repeat across its sessions and a durable call keeps its
+   * seq when it is sent again, so a seq found here is a re-send. Calls that time out get no REPLY:
+   * the oldest go once there are more than `limit` (memory stays bounded on a long-lived page).
+   */
+  const sent = new Map<number, { at: number; method: string }>();
   const record = (e: TapEntry) => {
     entries.push(e);
     if (entries.length > limit) entries = entries.slice(-limit);
@@ -76,18 +78,16 @@ export function inspect(options: { limit?: number } = {}): Tap {
     },
     afterWriteCall(ctx) {
       const { seq, serviceMethod } = ctx.message;
-      let times = sent.get(ctx.session);
-      if (!times) sent.set(ctx.session, (times = new Map()));
-      times.set(seq, { at: now(ctx), method: serviceMethod });
-      record({ at: now(ctx), kind: 'call', seq, method: serviceMethod, resent: seen.has(seq) });
-      seen.add(seq);
+      const resent = sent.delete(seq); // re-inserted below: the Map's order stays oldest first
+      sent.set(seq, { at: now(ctx), method: serviceMethod });
+      if (sent.size > limit) sent.delete(sent.keys().next().value!);
+      record({ at: now(ctx), kind: 'call', seq, method: serviceMethod, resent });
     },
     afterReadReplyHeader(ctx) {
       const { seq, serviceMethod, status } = ctx.message;
-      const times = sent.get(ctx.session);
       const at = now(ctx);
-      const call = times?.get(seq);
-      times?.delete(seq);
+      const call = sent.get(seq);
+      sent.delete(seq);
       const method = call?.method ?? serviceMethod;
       record({ at, kind: 'reply', seq, method, code: status.code, ms: call ? at - call.at : NaN });
     },
@@ -108,7 +108,7 @@ export function inspect(options: { limit?: number } = {}): Tap {
     stats: () => stats(entries),
     clear() {
       entries = [];
-      seen.clear();
+      sent.clear();
     },
   };
 }

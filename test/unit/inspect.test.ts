@@ -77,4 +77,17 @@ describe('inspect', () => {
     tap.afterWriteCall!(call(5));
     assert.deepEqual(tap.stats(), { calls: 1, resent: 0, replies: 0, failed: 0, reconnects: 0, gaps: 0 });
   });
+
+  it('remembers at most `limit` unanswered calls (calls that time out get no reply): the oldest lose their round trip', () => {
+    const tap = inspect({ limit: 3 });
+    for (let seq = 1; seq <= 4; seq++) tap.afterWriteCall!(call(seq));
+    clock.advance(2);
+    tap.afterReadReplyHeader!(reply(1)); // forgotten when the 4th call was written
+    tap.afterReadReplyHeader!(reply(4));
+    const ms = tap.entries.filter((e) => e.kind === 'reply').map((e) => e.ms);
+    assert.deepEqual(ms, [NaN, 2]);
+    tap.afterWriteCall!(call(2)); // still remembered: a re-send
+    const last = tap.entries.at(-1);
+    assert.ok(last?.kind === 'call' && last.resent);
+  });
 });
