@@ -3,7 +3,8 @@
  * on one node through Redis, and on two nodes through Redis (publishing on node A, half of the
  * subscribers on node B). Throughput: messages published with up to `--window` unanswered, until
  * every subscriber has every one (as many handlers publishing at once would: ioredis pipelines them); latency: one publish at a time until every subscriber has it.
- * Then a server → client call to a session on another node, against the same call on its own node.
+ * Then a server → client call to a session on another node, against the same call on its own node;
+ * and a client's durable call on a node with a broker, without and with `keepReplies`.
  * Starts its own redis-server on a free port (REDIS_URL to use yours).
  *   Run: npm run bench:scale-out [-- --messages 5000 --subscribers 10 --window 100]
  */
@@ -108,19 +109,7 @@ async function relayedCalls(redis: string): Promise<string[]> {
       await new Promise((r) => setTimeout(r, 20));
     }
   }
-  const row = async (label: string, from: typeof a) => {
-    const times: number[] = [];
-    const t0 = performance.now();
-    for (let n = 1; n <= ROUND_TRIPS; n++) {
-      const t = performance.now();
-      await from!.call('bench-user', '/ui/echo' as never, n as never);
-      times.push(performance.now() - t);
-    }
-    const rate = ROUND_TRIPS / ((performance.now() - t0) / 1000);
-    times.sort((x, y) => x - y);
-    const q = (p: number) => times[Math.min(times.length - 1, Math.floor(p * times.length))]!.toFixed(2);
-    return `| ${label} | ${Math.round(rate).toLocaleString('en')} calls/s | ${q(0.5)} ms | ${q(0.99)} ms |`;
-  };
+  const row = (label: string, from: typeof a) => timed(label, (n) => from!.call('bench-user', '/ui/echo' as never, n as never));
   try {
     return [await row('on the node holding the session', b), await row('from another node, through Redis', a)];
   } finally {
@@ -128,6 +117,42 @@ async function relayedCalls(redis: string): Promise<string[]> {
     await Promise.all([a!.close({ drain: 0 }), b!.close({ drain: 0 })]);
     await Promise.all(brokers.map((broker) => broker.close()));
   }
+}
+
+/** Sequential timings of `call`: rate, p50, p99 as a table row. */
+async function timed(label: string, call: (n: number) => Promise<unknown>): Promise<string> {
+  const times: number[] = [];
+  const t0 = performance.now();
+  for (let n = 1; n <= ROUND_TRIPS; n++) {
+    const t = performance.now();
+    await call(n);
+    times.push(performance.now() - t);
+  }
+  const rate = ROUND_TRIPS / ((performance.now() - t0) / 1000);
+  times.sort((x, y) => x - y);
+  const q = (p: number) => times[Math.min(times.length - 1, Math.floor(p * times.length))]!.toFixed(2);
+  return `| ${label} | ${Math.round(rate).toLocaleString('en')} calls/s | ${q(0.5)} ms | ${q(0.99)} ms |`;
+}
+
+/** A client's durable call (the default) on a node with a Redis broker, without and with `keepReplies` (one write before the handler, one after). */
+async function durableCalls(redis: string): Promise<string[]> {
+  const rows: string[] = [];
+  for (const keepReplies of [false, true]) {
+    const broker = redisBroker({ redis, prefix: `bench-${process.pid}-durable-${keepReplies}:`, keepReplies });
+    const ep = createEndpoint({ broker, onError: () => {} });
+    ep.route('/echo', (x) => x);
+    const { url } = await ep.listen({ path: '/rpc' });
+    const c = connect(url, { heartbeat: false });
+    try {
+      await c.call('/echo', 0);
+      rows.push(await timed(keepReplies ? 'durable call, keepReplies' : 'durable call (default)', (n) => c.call('/echo', n)));
+    } finally {
+      await c.close();
+      await ep.close({ drain: 0 });
+      await broker.close();
+    }
+  }
+  return rows;
 }
 
 let server: RedisServer | undefined;
@@ -143,6 +168,9 @@ try {
   console.log(`\nServer → client calls, one at a time (${ROUND_TRIPS}):\n`);
   console.log('| call | rate | p50 | p99 |\n| --- | ---: | ---: | ---: |');
   for (const line of await relayedCalls(url)) console.log(line);
+  console.log(`\nClient → server durable calls, one at a time (${ROUND_TRIPS}), on a node with the Redis broker:\n`);
+  console.log('| call | rate | p50 | p99 |\n| --- | ---: | ---: | ---: |');
+  for (const line of await durableCalls(url)) console.log(line);
 } finally {
   await server?.stop();
 }

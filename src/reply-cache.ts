@@ -38,6 +38,27 @@ export interface ReplyCacheOptions {
 
 type Waiter = (reply: CachedReply) => void;
 
+/**
+ * Where a node also records its clients' calls, so that another node can answer them after this one
+ * crashed (redisBroker's `keepReplies`). Its methods never reject: a store that fails reports it
+ * itself, and the calls go on as without a store.
+ */
+export interface ReplyStore {
+  /** Call `n` of client `id` starts: resolves once that is recorded (the handler waits for it). */
+  begin(id: string, n: number, ttlMs: number): Promise<void>;
+  /** Call `n` of client `id` finished with `reply` (nobody waits for it). */
+  finish(id: string, n: number, reply: CachedReply, ttlMs: number): void;
+  /** Call `n`'s reply cannot be asked for any more. */
+  forget(id: string, n: number): void;
+  /** What is recorded of client `id`: replies, and calls that began and did not finish (their node is gone). */
+  load(id: string): Promise<StoredCalls | undefined>;
+}
+
+export interface StoredCalls {
+  done: [number, CachedReply][];
+  running: number[];
+}
+
 /** A client's record as one node hands it to the next (scale-out: the client reconnected elsewhere). */
 export interface ClientHandOff {
   acked: number;
@@ -61,6 +82,7 @@ interface Limits {
   readonly maxBytes: number;
   /** Body bytes held by every record of the cache. */
   bytes: number;
+  readonly store?: ReplyStore;
   /** Over maxBytes: forgets disconnected clients, longest gone first, until under it. */
   makeRoom(): void;
 }
@@ -116,9 +138,13 @@ export class ClientReplies {
     return 'attached';
   }
 
-  /** Call `n` starts running as `call` (its job: no object of our own per call). */
-  begin(n: number, call: RunningCall = {}): void {
+  /**
+   * Call `n` starts running as `call` (its job: no object of our own per call). With a store, the
+   * promise that it is recorded there: the handler runs once it resolves.
+   */
+  begin(n: number, call: RunningCall = {}): Promise<void> | undefined {
     this.#running.set(n, call);
+    return this.limits.store?.begin(this.id, n, this.limits.maxAge);
   }
 
   /**
@@ -131,7 +157,9 @@ export class ClientReplies {
     return !!call;
   }
 
-  finish(n: number, reply: CachedReply): void {
+  /** Call `n` finished with `reply` here (`store`: also recorded in the store, if there is one). */
+  finish(n: number, reply: CachedReply, store = true): void {
+    if (store) this.limits.store?.finish(this.id, n, reply, this.limits.maxAge);
     const waiters = this.#running.get(n)?.waiters;
     this.#running.delete(n);
     const now = this.limits.clock.now();
@@ -174,6 +202,7 @@ export class ClientReplies {
     if (!r) return;
     this.limits.bytes -= r.body.length;
     this.#doneMap!.delete(n);
+    this.limits.store?.forget(this.id, n);
   }
 
   /**
@@ -192,14 +221,29 @@ export class ClientReplies {
    */
   adopt(h: ClientHandOff): void {
     this.ack(h.acked);
-    for (const [n, reply] of h.done) if (!this.#doneMap?.has(n)) this.finish(n, reply);
-    for (const n of h.running) if (!this.#doneMap?.has(n) && !this.#runningMap?.has(n)) this.begin(n, {});
+    for (const [n, reply] of h.done) if (!this.#doneMap?.has(n)) this.finish(n, reply, false);
+    for (const n of h.running) if (!this.#knows(n)) this.#running.set(n, {});
+  }
+
+  /**
+   * Takes what the store recorded of calls begun on a node that is gone without handing them over:
+   * their replies; and a call that never finished there is answered `unknown` (it may have taken
+   * effect, so it does not run again). Calls this node knows of already are left as they are.
+   */
+  recover(stored: StoredCalls, unknown: Status): void {
+    for (const [n, reply] of stored.done) if (!this.#knows(n)) this.finish(n, reply, false);
+    for (const n of stored.running)
+      if (!this.#knows(n)) this.finish(n, { status: unknown, meta: {}, bodyCodec: 0, body: new Uint8Array() }, false);
+  }
+
+  #knows(n: number): boolean {
+    return !!this.#doneMap?.has(n) || !!this.#runningMap?.has(n);
   }
 
   /** Fails the copies waiting for calls that were running on the client's previous node, which never answered. */
   abandon(ns: readonly number[], status: Status): void {
     // Only the previous node's calls are listed: a copy of one that arrived here attached to it, never ran.
-    for (const n of ns) if (this.#runningMap?.has(n)) this.finish(n, { status, meta: {}, bodyCodec: 0, body: new Uint8Array() });
+    for (const n of ns) if (this.#runningMap?.has(n)) this.finish(n, { status, meta: {}, bodyCodec: 0, body: new Uint8Array() }, false);
   }
 
   /** Calls running now. */
@@ -227,9 +271,12 @@ export class ReplyCache {
   constructor(
     private readonly clock: Clock,
     options: ReplyCacheOptions = {},
+    /** Where calls are also recorded for other nodes (a broker's `replies`). */
+    readonly store?: ReplyStore,
   ) {
     this.#limits = {
       clock,
+      store,
       max: options.maxEntries ?? 4096,
       maxAge: options.maxAgeMs ?? 60_000,
       maxBytes: options.maxBytes ?? 64 * 1024 * 1024,

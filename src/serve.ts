@@ -96,9 +96,15 @@ function serveCall(session: Session, m: Message, job: Job, maxConcurrent: number
     const cached = cache.lookup(m.seq, (reply) => void sendCached(session, m, reply));
     if (cached === 'attached') return;
     if (cached) return sendCached(session, m, cached);
-    cache.begin(m.seq, job);
     job.durable = true; // its effect counts even if this connection drops: keep running
+    // With a store (scale-out), the handler runs once the call is recorded there.
+    const recorded = cache.begin(m.seq, job);
+    if (recorded) return recorded.then(() => runCall(session, m, ctx, maxConcurrent));
   }
+  return runCall(session, m, ctx, maxConcurrent);
+}
+
+function runCall(session: Session, m: Message, ctx: Ctx, maxConcurrent: number): Promise<void> | void {
   if (session.plugins.length) return serveWithHooks(session, m, ctx, maxConcurrent);
   // Without plugins a synchronous handler is answered in the same turn: no promise per call.
   let result: unknown;

@@ -63,7 +63,7 @@ export class BrokerLink {
           cache.drop(id); // the client's node is the other one now
           return h;
         },
-        forwarded: (id, n, reply) => cache.peek(id)?.finish(n, reply),
+        forwarded: (id, n, reply) => cache.peek(id)?.finish(n, reply, false), // the previous node recorded it
       });
   }
 
@@ -82,7 +82,7 @@ export class BrokerLink {
     } catch {
       return; // Redis is away (the broker reported it once): its re-sent calls may run again here
     }
-    if (!h) return;
+    if (!h) return this.#recover(id, cache);
     const record = cache.acquire(id);
     record.adopt(h);
     cache.release(record);
@@ -95,6 +95,23 @@ export class BrokerLink {
       cache.peek(id)?.abandon(running, { code: Code.BadGateway, msg: codeText(Code.BadGateway), cause: why });
     }, cache.maxAgeMs);
     this.#abandons.add(timer);
+  }
+
+  /**
+   * Nothing was handed over (the client is new, was here before, or its node is gone): takes what the
+   * broker's store recorded of its calls. A call that began on a node that is gone and did not finish
+   * there is answered 409: it may have taken effect, so it does not run again.
+   */
+  async #recover(id: string, cache: ReplyCache): Promise<void> {
+    const stored = await cache.store?.load(id);
+    if (!stored || (!stored.done.length && !stored.running.length)) return;
+    const record = cache.acquire(id);
+    record.recover(stored, {
+      code: Code.Conflict,
+      msg: 'call outcome unknown',
+      cause: "it was running on the client's previous node, which is gone; it may have taken effect, so it is not run again",
+    });
+    cache.release(record);
   }
 
   /** Takes the pushes and calls other nodes send to session `id` (this node holds it). */

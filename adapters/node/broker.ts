@@ -4,7 +4,7 @@
  * it, and so does a server → client call; a broadcast (to everyone, or to a room) reaches every node's sessions. `redisBroker()` (drpc/redis) is the implementation; without a broker an endpoint keeps
  * everything in its own memory.
  */
-import type { CachedReply, ClientHandOff } from '../../src/reply-cache.ts';
+import type { CachedReply, ClientHandOff, ReplyStore } from '../../src/reply-cache.ts';
 import type { TopicLogFactory } from '../../src/topic-log.ts';
 import type { Status } from '../../src/status.ts';
 
@@ -69,6 +69,8 @@ export interface Broker {
   relayCall(id: string, call: RelayedCall, waitMs: number): Promise<unknown>;
   /** Answers other nodes' claims on the clients this node served. */
   serveClients(records: ClientRecords): void;
+  /** Where every node also records its clients' calls, so another node can answer them after it crashed (redisBroker's `keepReplies`). */
+  readonly replies?: ReplyStore;
   /**
    * Client `id` connected here: this node becomes its node (for `ttlMs`), and takes what its previous
    * node held; undefined when it was here before, is new, or its previous node did not answer in time.

@@ -21,6 +21,7 @@ import { APPEND, READ } from './scripts.ts';
 import { SessionRelay } from './relay.ts';
 import { encodeFor } from './requests.ts';
 import { Liveness } from './liveness.ts';
+import { RedisReplies } from './replies.ts';
 import { keepSlotsFresh, openConnections, pubSub, quit, ready, within, type Conn, type PubSub } from './connection.ts';
 
 export interface RedisBrokerOptions {
@@ -43,6 +44,13 @@ export interface RedisBrokerOptions {
    * and fails the call with 102. At least 10. Default 1000.
    */
   heartbeatMs?: number;
+  /**
+   * Also record durable calls in Redis, so that a call re-sent after its node crashed is answered with
+   * its reply, or refused with 409 when it was still running there (it may have taken effect), instead
+   * of running again. Costs one Redis round trip before each durable call's handler, and one write
+   * after it. Default false: a crashed node's replies are lost with it (a graceful close hands them over).
+   */
+  keepReplies?: boolean;
 }
 
 type Scripted = Conn & {
@@ -86,6 +94,7 @@ export class RedisBroker implements Broker {
   readonly #seen = new Set<string>();
   #closed = false;
   #closing = false;
+  readonly replies?: RedisReplies;
 
   constructor(options: RedisBrokerOptions = {}) {
     checkNumbers([
@@ -154,6 +163,12 @@ export class RedisBroker implements Broker {
       options.heartbeatMs ?? 1000,
     );
     this.#liveness.start();
+    if (options.keepReplies)
+      this.replies = new RedisReplies({
+        prefix: this.prefix,
+        command: (what, run) => this.#command(what, () => run(redisOf), redisOf, false),
+        report: this.#report,
+      });
     const catchUp = () => {
       for (const log of this.#logs.values()) log.catchUp();
     };

@@ -29,9 +29,9 @@ export const WS_ONLY = TRANSPORT === 'http' ? { skip: 'WebSocket only' } : {};
 export const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Polls `cond` every 5 ms until it holds; rejects after `timeout` ms naming `what`. */
-export async function until(cond: () => boolean, what = 'condition', timeout = 3000): Promise<void> {
+export async function until(cond: () => boolean | Promise<boolean>, what = 'condition', timeout = 3000): Promise<void> {
   const end = Date.now() + timeout;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > end) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
     await delay(5);
   }

@@ -60,7 +60,8 @@ export function nodesOn(backend: () => Backend) {
     /** A key and channel prefix no other test uses. */
     nextPrefix: () => `t${++prefixes}:`,
     node,
-    childNode: (h: Harness, prefix: string, heartbeatMs: number) => childNode(h, backend().env, prefix, heartbeatMs),
+    childNode: (h: Harness, prefix: string, heartbeatMs: number, env: Record<string, string> = {}) =>
+      childNode(h, { ...backend().env, ...env }, prefix, heartbeatMs),
     /** Two nodes on one Redis, sharing a prefix of their own. */
     async twoNodes(
       t: TestContext,

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ReplyCache, type CachedReply, type ClientReplies } from '../../src/reply-cache.ts';
+import { ReplyCache, type CachedReply, type ClientReplies, type ReplyStore } from '../../src/reply-cache.ts';
 import { ManualClock } from '../../src/clock.ts';
 import { Code, DrpcError } from '../../src/status.ts';
 
@@ -238,5 +238,61 @@ describe('ReplyCache hand-off between nodes (scale-out)', () => {
     cache.drop('b');
     assert.equal(cache.peek('b'), undefined);
     assert.equal(cache.bytes, 0);
+  });
+
+  it('with a store: records each call as it begins (the handler waits for that) and ends, and forgets what the client acknowledged', async () => {
+    const log: string[] = [];
+    const store: ReplyStore = {
+      begin: async (id, n, ttl) => void log.push(`begin ${id} ${n} ${ttl}`),
+      finish: (id, n, r) => void log.push(`finish ${id} ${n} ${r.body[0]}`),
+      forget: (id, n) => void log.push(`forget ${id} ${n}`),
+      load: async () => undefined,
+    };
+    const r = new ReplyCache(new ManualClock(), { maxAgeMs: 1000 }, store).acquire('a');
+    const recorded = r.begin(1);
+    assert.ok(recorded instanceof Promise);
+    await recorded;
+    r.finish(1, reply(1));
+    r.finish(2, reply(2), false); // e.g. forwarded by the previous node, which recorded it
+    r.ack(3);
+    run(r, 3); // its lookup drops the acknowledged ones
+    assert.deepEqual(log, ['begin a 1 1000', 'finish a 1 1', 'forget a 1', 'forget a 2', 'begin a 3 1000', 'finish a 3 3']);
+  });
+
+  it('recover: takes the stored replies of a node that is gone, answers its unfinished calls `unknown`, leaves calls known here alone', () => {
+    const unknown = { code: Code.Conflict, msg: 'call outcome unknown', cause: 'gone' };
+    const r = new ReplyCache(new ManualClock()).acquire('a');
+    r.begin(5); // running here (the client was here before)
+    r.finish(6, reply(60));
+    r.recover(
+      {
+        done: [
+          [1, reply(1)],
+          [6, reply(6)],
+        ],
+        running: [2, 5],
+      },
+      unknown,
+    );
+    assert.deepEqual(
+      r.lookup(1, () => {}),
+      reply(1),
+    );
+    assert.deepEqual(
+      r.lookup(6, () => {}),
+      reply(60),
+      'its own reply stays',
+    );
+    assert.deepEqual((r.lookup(2, () => {}) as CachedReply).status, unknown);
+    assert.equal(
+      r.lookup(5, () => {}),
+      'attached',
+      'still running here, not answered unknown',
+    );
+    assert.equal(
+      r.lookup(3, () => {}),
+      undefined,
+      'a call nobody began is new',
+    );
   });
 });
