@@ -4,6 +4,7 @@
  */
 import { badMessage, OK_STATUS, type Status } from './status.ts';
 import type { Meta } from './wire-text.ts';
+import { asciiDecode, isAscii } from './utf8.ts';
 
 /** drpc message types (`drpc/message/setting.go`). */
 export const MType = {
@@ -75,20 +76,29 @@ export function formatSeq(seq: number): string {
 
 const seqText = /^[+-]?[0-9a-zA-Z]+$/;
 
-/** Parses base-36 seq text as Go's `strconv.ParseInt(s, 36, 32)`; 400 on anything else. */
-export function parseSeq(text: string): number {
+/**
+ * Parses base-36 seq text as Go's `strconv.ParseInt(s, 36, 32)`; 400 on anything else. The text may
+ * be given as bytes (`from`–`to` of a frame): the RAW proto reads seqs without making a string.
+ */
+export function parseSeq(text: string | Uint8Array, from = 0, to = text.length): number {
   // Fast path: up to 6 lowercase base-36 digits (every seq below 36^6 ≈ 2.2e9, i.e. nearly all).
-  if (text.length > 0 && text.length <= 6) {
+  if (to > from && to - from <= 6) {
     let n = 0;
-    for (let i = 0; i < text.length; i++) {
-      const c = text.charCodeAt(i);
+    for (let i = from; i < to; i++) {
+      const c = typeof text === 'string' ? text.charCodeAt(i) : text[i]!;
       const d = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 122 ? c - 87 : -1;
-      if (d < 0) return parseSeqSlow(text);
+      if (d < 0) return parseSeqSlow(seqString(text, from, to));
       n = n * 36 + d;
     }
     if (n <= INT32_MAX) return n;
   }
-  return parseSeqSlow(text);
+  return parseSeqSlow(seqString(text, from, to));
+}
+
+function seqString(text: string | Uint8Array, from: number, to: number): string {
+  if (typeof text === 'string') return text.slice(from, to);
+  if (!isAscii(text, from, to)) throw badMessage('seq is not ASCII');
+  return asciiDecode(text, from, to);
 }
 
 function parseSeqSlow(text: string): number {

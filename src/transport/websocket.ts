@@ -178,6 +178,7 @@ export class WebSocketTransport implements Transport, WriteBatch {
 function toFrame(data: unknown): Frame {
   if (typeof data === 'string') return data;
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (data instanceof Uint8Array) return data; // Node's `ws` hands Buffers: no view of our own per message
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   if (Array.isArray(data)) return concatBytes(data as Uint8Array[]); // ws 'fragments' binaryType
   throw badMessage(`unexpected websocket message type ${Object.prototype.toString.call(data)}`);

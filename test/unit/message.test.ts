@@ -75,6 +75,18 @@ describe('parseSeq (Go strconv.ParseInt(text, 36, 32))', () => {
     fc.assert(fc.property(fc.integer({ min: INT32_MIN, max: INT32_MAX }), (s) => assert.equal(parseSeq(formatSeq(s)), s)));
   });
 
+  it('reads the same seq from bytes (a slice of a frame) as from text (property)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: INT32_MIN, max: INT32_MAX }), fc.string({ maxLength: 3 }), (s, pad) => {
+        const t = formatSeq(s);
+        const frame = new TextEncoder().encode(pad + t + pad);
+        const from = frame.length - new TextEncoder().encode(pad).length - t.length;
+        assert.equal(parseSeq(frame, from, from + t.length), s);
+      }),
+    );
+    assert.throws(() => parseSeq(new TextEncoder().encode('1é'), 0, 3), bad400(/^seq is not ASCII/));
+  });
+
   it('accepts the int32 extremes', () => {
     assert.equal(parseSeq('zik0zj'), 2147483647);
     assert.equal(parseSeq('-zik0zk'), -2147483648);

@@ -65,6 +65,15 @@ describe('raw proto (drpc dialect)', () => {
     assert.equal(m.size, 70);
   });
 
+  it('reads frames one after another as each was sent (the reader keeps the last service method)', async () => {
+    const proto = rawProto();
+    const methods = ['/chat/msg', '/chat/msg', '/chat/new', '/p', '', '/chat/msg', '/caf\u00e9/é', '/chat/msg'];
+    for (const [i, serviceMethod] of methods.entries()) {
+      const m = await roundTrip(proto, createMessage({ seq: 36 ** (i % 6), mtype: MType.Push, serviceMethod, body: bytes(`${i}`) }));
+      assert.deepEqual([m.seq, m.serviceMethod, text(m.body)], [36 ** (i % 6), serviceMethod, `${i}`]);
+    }
+  });
+
   it('writes a negative seq as signed base-36 and an int32 extreme', async () => {
     for (const [seq, t] of [
       [-1, '-1'],
