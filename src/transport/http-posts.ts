@@ -6,7 +6,7 @@
 import { concatBytes } from '../alloc.ts';
 import { statusToClose } from '../close-codes.ts';
 import type { Frame } from '../proto/proto.ts';
-import { DrpcError } from '../status.ts';
+import { Code, DrpcError } from '../status.ts';
 import { refused, type FetchResponse } from './node-fetch.ts';
 import type { CloseDetails } from './websocket.ts';
 
@@ -100,11 +100,14 @@ export class PostQueue {
       if (wait) await t.pause(wait);
       try {
         const res = await t.post(first, body, text);
-        // Refused by the endpoint (a frame too big, an unknown session): the transport closes with
-        // that status; the client must not re-send into the same refusal.
+        // Refused by the endpoint (a frame too big): the transport closes with that status; the
+        // client must not re-send into the same refusal. An unknown session (404) is no refusal of
+        // these frames: the session is gone (expired, or its node died), as a lost connection, and
+        // the client's durable calls go out again on its next one.
         if (!res.ok) {
           const e = await refused(res, 'frames sent up');
-          return t.failed(`http post refused: ${e.causeText || e.message}`, statusToClose(e.toStatus()));
+          const why = `http post refused: ${e.causeText || e.message}`;
+          return e.code === Code.NotFound ? t.failed(why) : t.failed(why, statusToClose(e.toStatus()));
         }
         this.#inflight--;
         for (const f of frames) this.#buffered -= f.length;

@@ -2,13 +2,14 @@
  * Durable calls when the node that ran them crashes (redisBroker `keepReplies`): the client's re-sent
  * call is answered on the next node from what Redis recorded, or refused with 409 when it was still
  * running on the crashed node; it never runs twice. Without the option it runs again (the documented
- * default). A node in a child process is killed with SIGKILL; on one redis-server or a Redis Cluster.
+ * default). A node in a child process is killed with SIGKILL; over WebSocket and the HTTP fallback, on
+ * one redis-server or a Redis Cluster.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { faultProxy } from '../../adapters/node/fault-proxy.ts';
 import { Code } from '../../src/status.ts';
-import { Harness, WS_ONLY, delay, rejection, until } from './helpers.ts';
+import { Harness, delay, rejection, until } from './helpers.ts';
 import { backendPerFile, nodesOn } from './nodes.ts';
 import { counterRedis, routeIncr } from './counter.ts';
 
@@ -50,7 +51,7 @@ async function crashSetup(h: Harness, keepReplies: boolean) {
 }
 
 describe('durable calls when their node crashes (redisBroker keepReplies)', { timeout: 60_000 }, () => {
-  test('a call whose reply was lost with its node is answered from Redis on the next node: it ran once', WS_ONLY, async (t) => {
+  test('a call whose reply was lost with its node is answered from Redis on the next node: it ran once', async (t) => {
     const h = new Harness(t);
     const { c, b, key, count, freeze, stored, crash } = await crashSetup(h, true);
     assert.equal(await c.call('/incr', { key }), 1);
@@ -67,7 +68,7 @@ describe('durable calls when their node crashes (redisBroker keepReplies)', { ti
     assert.equal(await c.call('/incr', { key }), 3, 'new calls run on node B');
   });
 
-  test('a call still running when its node crashed is refused with 409 on the next node, not run again', WS_ONLY, async (t) => {
+  test('a call still running when its node crashed is refused with 409 on the next node, not run again', async (t) => {
     const h = new Harness(t);
     const { c, key, count, freeze, stored, crash } = await crashSetup(h, true);
     const call = rejection(c.call('/incr', { key, then: 'hang' }));
@@ -83,7 +84,7 @@ describe('durable calls when their node crashes (redisBroker keepReplies)', { ti
     assert.equal(await c.call('/incr', { key }), 2, 'the client goes on');
   });
 
-  test('without keepReplies such a call runs again on the next node (at least once: the default)', WS_ONLY, async (t) => {
+  test('without keepReplies such a call runs again on the next node (at least once: the default)', async (t) => {
     const h = new Harness(t);
     const { c, key, count, freeze, crash } = await crashSetup(h, false);
     const call = c.call('/incr', { key, then: 300 });

@@ -96,4 +96,32 @@ describe('HttpTransport (client)', () => {
       return true;
     });
   });
+
+  it('a POST that finds its session gone (404) closes as a lost connection, with no status; any other refusal closes with it', async () => {
+    for (const [status, body, details] of [
+      [404, '{"code":404,"msg":"Not Found","cause":"no http session \\"S1\\" (closed or expired: open a new one)"}', undefined],
+      [413, '{"code":400,"msg":"Bad Message","cause":"body too big"}', true],
+    ] as const) {
+      const streams: ReturnType<typeof stream>[] = [];
+      const fetch = (async (_input: string | URL, init?: RequestInit) => {
+        if (init?.method === 'GET') {
+          const s = stream();
+          streams.push(s);
+          return s.response;
+        }
+        return new Response(body, { status });
+      }) as typeof globalThis.fetch;
+      const t = new HttpTransport('http://host/rpc', { fetch, retryFor: 2000 });
+      const opening = t.open();
+      await until(() => streams.length === 1, 'the GET');
+      streams[0]!.push('event: open\ndata: {"sid":"S1","ping":60000}\n\n');
+      await opening;
+      let closed = '';
+      t.listen({ receiveFrame: () => {}, transportClosed: (reason) => void (closed = reason) });
+      t.send('{"call":1}');
+      await until(() => closed !== '', 'the transport to close');
+      assert.match(closed, status === 404 ? /no http session/ : /body too big/);
+      assert.equal(t.closeDetails === undefined, details === undefined, `HTTP ${status}: close details ${JSON.stringify(t.closeDetails)}`);
+    }
+  });
 });
