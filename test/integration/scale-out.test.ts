@@ -162,22 +162,18 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
       },
     );
 
-  test(
-    'a rolling restart: a node closes, its broker lingers, and a durable call running there is answered once on the next node',
-    NO_MOVE_OVER_HTTP,
-    async (t) => {
-      const { a, b, lb, result, runs, open } = await slowCallOnA(t);
-      lb.to(b.port); // the load balancer sends the clients of A to B
-      await a.ep.close({ drain: 0 }); // the durable call runs on
-      const closing = a.broker.close({ lingerMs: LINGER });
-      await until(() => b.ep.sessions.count === 1, 'the client on node B', 5000);
-      await delay(50);
-      open();
-      assert.equal(await result, 'done-1', "A's reply, forwarded while its broker lingered");
-      assert.equal(runs(), 1);
-      await closing;
-    },
-  );
+  test('a rolling restart: a node closes, its broker lingers, and a durable call running there is answered once on the next node', async (t) => {
+    const { a, b, lb, result, runs, open } = await slowCallOnA(t);
+    lb.to(b.port); // the load balancer sends the clients of A to B
+    await a.ep.close({ drain: 0 }); // the durable call runs on
+    const closing = a.broker.close({ lingerMs: LINGER });
+    await until(() => b.ep.sessions.count === 1, 'the client on node B', 5000);
+    await delay(50);
+    open();
+    assert.equal(await result, 'done-1', "A's reply, forwarded while its broker lingered");
+    assert.equal(runs(), 1);
+    await closing;
+  });
 
   test('the HTTP fallback needs no sticky sessions: the requests of one session spread over both nodes act as one', async (t) => {
     // Streams are replaced often: each new one may reach the other node.
