@@ -23,6 +23,7 @@ import {
   warnings,
   within,
   WS_ONLY,
+  RAW_WS_ONLY,
 } from './helpers.ts';
 
 /** Deterministic pseudo-random bytes (mulberry32). */
@@ -224,7 +225,7 @@ describe('bad input from a peer of the endpoint', { timeout: 30_000 }, () => {
 });
 
 describe('bad input from the server side, at the client', { timeout: 30_000 }, () => {
-  test('garbage from the server: the client closes that session with 400, settles its calls 102 once, redials', WS_ONLY, async (t) => {
+  test('garbage from the server: the client closes that session with 400, settles its calls 102 once, redials', RAW_WS_ONLY, async (t) => {
     const h = new Harness(t);
     const unhandled = recordUnhandled(h);
     let connections = 0;
@@ -252,7 +253,7 @@ describe('bad input from the server side, at the client', { timeout: 30_000 }, (
     assert.deepEqual(unhandled, []);
   });
 
-  test('a stray REPLY (unknown seq) is ignored by the client; a server AUTH_CALL after the handshake is 405', WS_ONLY, async (t) => {
+  test('a stray REPLY (unknown seq) is ignored by the client; a server AUTH_CALL after the handshake is 405', RAW_WS_ONLY, async (t) => {
     const h = new Harness(t);
     let n = 0;
     const url = await fakeServer(h, (ws) => {

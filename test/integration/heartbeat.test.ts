@@ -12,7 +12,7 @@ import { ManualClock } from '../../src/clock.ts';
 import type { Plugin } from '../../src/hooks.ts';
 import { MType, type Message } from '../../src/message.ts';
 import { Code } from '../../src/status.ts';
-import { Harness, decodeJson, delay, onlySession, unpackRaw, until, within, WS_ONLY } from './helpers.ts';
+import { Harness, decodeJson, delay, onlySession, unpackRaw, until, within, WS_ONLY, RAW_WS_ONLY } from './helpers.ts';
 
 /** A server that accepts WebSocket connections and never answers a drpc frame. */
 async function frozenServer(h: Harness): Promise<{ url: string; frames: Message[]; connections: () => number }> {
@@ -59,7 +59,7 @@ describe('heartbeat in real time (rate 3 s)', { concurrency: true, timeout: 30_0
     assert.ok(Date.now() - t0 < 5000);
   });
 
-  test('the client finds a server that accepts and never answers, and goes reconnecting within ~2 × rate', WS_ONLY, async (t) => {
+  test('the client finds a server that accepts and never answers, and goes reconnecting within ~2 × rate', RAW_WS_ONLY, async (t) => {
     const h = new Harness(t);
     const server = await frozenServer(h);
     const { client: c, log } = h.logged(server.url, { heartbeat: { rate: 3 }, reconnect: { min: 10_000, max: 10_000 } });
@@ -137,7 +137,7 @@ describe('heartbeat on a manual clock', { timeout: 30_000 }, () => {
     assert.equal(s.state, 'open');
   });
 
-  test('a frozen server: the unanswered ping and the wall-clock deadline (laptop sleep) both end the session', WS_ONLY, async (t) => {
+  test('a frozen server: the unanswered ping and the wall-clock deadline (laptop sleep) both end the session', RAW_WS_ONLY, async (t) => {
     const h = new Harness(t);
     const server = await frozenServer(h);
     const clock = new ManualClock();

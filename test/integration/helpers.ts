@@ -25,6 +25,10 @@ import type { Gap } from '../../src/topics.ts';
 export const TRANSPORT: 'websocket' | 'http' = process.env.DRPC_TEST_TRANSPORT === 'http' ? 'http' : 'websocket';
 /** For tests of WebSocket-only behavior (upgrade refusals, close codes, raw sockets). */
 export const WS_ONLY = TRANSPORT === 'http' ? { skip: 'WebSocket only' } : {};
+/** The encoding the suites' clients write: `DRPC_TEST_PROTO=json` runs them on drpc's JSON sub-protocol (default RAW). */
+export const PROTO: 'raw' | 'json' = process.env.DRPC_TEST_PROTO === 'json' ? 'json' : 'raw';
+/** For tests whose scripted peer reads and writes RAW frames itself, over WebSocket. */
+export const RAW_WS_ONLY = TRANSPORT === 'http' || PROTO === 'json' ? { skip: 'a scripted RAW WebSocket peer' } : {};
 
 export const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -245,6 +249,7 @@ export class Harness {
       reconnect: { min: 20, max: 200 },
       transports: [TRANSPORT === 'http' ? http : 'websocket'],
       fetch: nodeFetch(), // as a Node app would pass it (the HTTP transport's default is the global fetch)
+      ...(PROTO === 'json' ? { proto: 'json' as const } : {}),
       ...options,
     });
     this.defer(() => c.close('test over'), true);
