@@ -66,6 +66,8 @@ export interface ClientHandOff {
   done: [number, CachedReply][];
   /** Calls still running there: their replies follow when they finish. */
   running: number[];
+  /** The node that handed it over (its address with the broker), to watch while its calls run. */
+  from?: string;
 }
 
 /** The running original of a call (its job): copies attach to it as waiters, a cancel aborts it. */
@@ -240,10 +242,14 @@ export class ClientReplies {
     return !!this.#doneMap?.has(n) || !!this.#runningMap?.has(n);
   }
 
-  /** Fails the copies waiting for calls that were running on the client's previous node, which never answered. */
-  abandon(ns: readonly number[], status: Status): void {
+  /**
+   * Settles the copies waiting for calls that were running on the client's previous node, which never
+   * answered: with the reply `replies` has for a call (a store kept it), else with `status`.
+   */
+  abandon(ns: readonly number[], status: Status, replies?: ReadonlyMap<number, CachedReply>): void {
     // Only the previous node's calls are listed: a copy of one that arrived here attached to it, never ran.
-    for (const n of ns) if (this.#runningMap?.has(n)) this.finish(n, { status, meta: {}, bodyCodec: 0, body: new Uint8Array() }, false);
+    for (const n of ns)
+      if (this.#runningMap?.has(n)) this.finish(n, replies?.get(n) ?? { status, meta: {}, bodyCodec: 0, body: new Uint8Array() }, false);
   }
 
   /** Calls running now. */

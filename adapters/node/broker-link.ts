@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { CallOptions, PushOptions } from '../../src/session-types.ts';
 import type { Session } from '../../src/session.ts';
-import { Code, DrpcError, badMessage, codeText } from '../../src/status.ts';
+import { Code, DrpcError, badMessage, codeText, type Status } from '../../src/status.ts';
 import type { Broker, RelayedBroadcast } from './broker.ts';
 import type { Clock, TimerHandle } from '../../src/clock.ts';
 import type { ClientHandOff, ReplyCache } from '../../src/reply-cache.ts';
@@ -29,6 +29,13 @@ export interface LinkOwner {
 /** Brokers an open endpoint uses. */
 const inUse = new WeakSet<Broker>();
 
+/** A call that was running on a node that died: it may have taken effect, so it is not run again. */
+const OUTCOME_UNKNOWN: Status = {
+  code: Code.Conflict,
+  msg: 'call outcome unknown',
+  cause: "it was running on the client's previous node, which is gone; it may have taken effect, so it is not run again",
+};
+
 /** How long a client's node is remembered in the broker (a later connection elsewhere claims it). */
 const CLIENT_NODE_TTL = 24 * 3600_000;
 
@@ -38,6 +45,8 @@ export class BrokerLink {
   readonly #stop: () => void;
   /** Timers that fail copies of calls whose previous node never forwarded their replies. */
   readonly #abandons = new Set<TimerHandle>();
+  /** Watches of the previous nodes of those calls (see #await). */
+  readonly #unwatches = new Set<() => void>();
   /** Resolves once this node answers other nodes' presence requests (and its own). */
   readonly #answering: Promise<void>;
 
@@ -86,15 +95,40 @@ export class BrokerLink {
     const record = cache.acquire(id);
     record.adopt(h);
     cache.release(record);
-    const running = h.running;
-    if (!running.length) return;
+    if (h.running.length) this.#await(id, h.running, h.from, cache);
+  }
+
+  /**
+   * Copies of calls still running on the client's previous node wait for the replies it forwards.
+   * They fail with 502 after the cache's maxAgeMs; and if that node dies first (it stops beating),
+   * at once: with the replies the store (keepReplies) has of them, else 409 (outcome unknown).
+   */
+  #await(id: string, running: readonly number[], from: string | undefined, cache: ReplyCache): void {
     const clock = this.owner.clock;
+    let unwatch: (() => void) | undefined;
     const timer = clock.setTimeout(() => {
       this.#abandons.delete(timer);
+      if (unwatch) {
+        unwatch();
+        this.#unwatches.delete(unwatch);
+      }
       const why = `call ran on the client's previous node, which did not forward its reply within ${cache.maxAgeMs} ms`;
       cache.peek(id)?.abandon(running, { code: Code.BadGateway, msg: codeText(Code.BadGateway), cause: why });
     }, cache.maxAgeMs);
     this.#abandons.add(timer);
+    if (from === undefined || !this.broker.watchNode) return;
+    const watch = (unwatch = this.broker.watchNode(from, () => {
+      clock.clearTimeout(timer);
+      this.#abandons.delete(timer);
+      this.#unwatches.delete(watch);
+      void this.#previousGone(id, running, cache);
+    }));
+    this.#unwatches.add(watch);
+  }
+
+  async #previousGone(id: string, running: readonly number[], cache: ReplyCache): Promise<void> {
+    const stored = await cache.store?.load(id);
+    cache.peek(id)?.abandon(running, OUTCOME_UNKNOWN, new Map(stored?.done));
   }
 
   /**
@@ -106,11 +140,7 @@ export class BrokerLink {
     const stored = await cache.store?.load(id);
     if (!stored || (!stored.done.length && !stored.running.length)) return;
     const record = cache.acquire(id);
-    record.recover(stored, {
-      code: Code.Conflict,
-      msg: 'call outcome unknown',
-      cause: "it was running on the client's previous node, which is gone; it may have taken effect, so it is not run again",
-    });
+    record.recover(stored, OUTCOME_UNKNOWN);
     cache.release(record);
   }
 
@@ -179,5 +209,7 @@ export class BrokerLink {
     this.#stop();
     for (const t of this.#abandons) this.owner.clock.clearTimeout(t);
     this.#abandons.clear();
+    for (const unwatch of this.#unwatches) unwatch();
+    this.#unwatches.clear();
   }
 }

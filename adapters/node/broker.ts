@@ -71,6 +71,8 @@ export interface Broker {
   serveClients(records: ClientRecords): void;
   /** Where every node also records its clients' calls, so another node can answer them after it crashed (redisBroker's `keepReplies`). */
   readonly replies?: ReplyStore;
+  /** Calls `gone` once, when the node at `address` (a hand-off's `from`) is taken for dead; returns the unwatch. */
+  watchNode?(address: string, gone: () => void): () => void;
   /**
    * Client `id` connected here: this node becomes its node (for `ttlMs`), and takes what its previous
    * node held; undefined when it was here before, is new, or its previous node did not answer in time.

@@ -221,6 +221,7 @@ export class RedisBroker implements Broker {
   readonly relayCall: Broker['relayCall'] = (id, call, waitMs) => this.#relay.call(id, call, waitMs);
   readonly serveClients: Broker['serveClients'] = (records) => this.#relay.serveClients(records);
   readonly claimClient: Broker['claimClient'] = (id, ttlMs) => this.#relay.claimClient(id, ttlMs);
+  readonly watchNode: Broker['watchNode'] = (address, gone) => this.#liveness.watch(address, gone);
   readonly releaseKey: Broker['releaseKey'] = (key) => this.#relay.releaseKey(key);
   readonly ask: Broker['ask'] = (key, request, waitMs) => this.#relay.ask(key, request, waitMs);
   readonly send: Broker['send'] = (address, message) => this.#relay.send(address, message);

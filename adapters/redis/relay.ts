@@ -118,7 +118,7 @@ export class SessionRelay {
         requests.address,
         id,
       ]);
-      return h ? unpackHandOff(h) : undefined;
+      return h ? { ...unpackHandOff(h), from: previous } : undefined;
     } catch {
       return undefined; // the previous node is gone or slow: the client starts afresh here
     }

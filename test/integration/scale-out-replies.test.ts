@@ -9,12 +9,14 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { faultProxy } from '../../adapters/node/fault-proxy.ts';
 import { Code } from '../../src/status.ts';
-import { Harness, delay, rejection, until } from './helpers.ts';
+import { Harness, TRANSPORT, delay, rejection, until } from './helpers.ts';
 import { backendPerFile, nodesOn } from './nodes.ts';
 import { counterRedis, routeIncr } from './counter.ts';
 
 const { backend } = backendPerFile();
 const { childNode, nextPrefix, node } = nodesOn(backend);
+/** A move needs a new connection on the other node: an HTTP session stays on its node (its requests are relayed). */
+const MOVES = TRANSPORT === 'http' ? { skip: 'WebSocket only: an HTTP session stays on its node' } : {};
 
 /**
  * Node A in a child process and node B here, both with `keepReplies` (or not), the `/incr` route on
@@ -42,6 +44,9 @@ async function crashSetup(h: Harness, keepReplies: boolean) {
     /** Waits until the stored record of the client's calls satisfies `ok` (keepReplies). */
     stored: (ok: (fields: string[]) => boolean) =>
       until(async () => ok(Object.values(await counter.hgetall(`${prefix}r:{${c.id}}`))), 'the record in Redis', 5000),
+    /** Sends the client to node B while node A lives on (a move, not a crash). */
+    move: () => proxy.to(b.port),
+    kill: () => a.kill(),
     crash() {
       a.kill();
       proxy.to(b.port);
@@ -83,6 +88,29 @@ describe('durable calls when their node crashes (redisBroker keepReplies)', { ti
     assert.equal(await count(), 1, 'it did not run again');
     assert.equal(await c.call('/incr', { key }), 2, 'the client goes on');
   });
+
+  for (const keepReplies of [true, false])
+    test(
+      `a call handed over by its node, which then crashes, settles at once with 409, not after maxAgeMs${keepReplies ? '' : ' (without keepReplies too)'}`,
+      MOVES,
+      async (t) => {
+        const h = new Harness(t);
+        const { c, b, key, count, move, kill } = await crashSetup(h, keepReplies);
+        const call = rejection(c.call('/incr', { key, then: 'hang' }));
+        await until(async () => (await count()) === 1, 'the call ran on node A');
+        move(); // node A is alive: it hands the running call over to node B, which waits for its reply
+        await until(() => b.ep.sessions.count === 1, 'the client on node B', 5000);
+        await delay(100); // the re-sent copy waits on node B
+        const killed = Date.now();
+        kill();
+        const err = await call;
+        assert.equal(err.code, Code.Conflict);
+        assert.match(err.causeText, /previous node, which is gone/);
+        const took = Date.now() - killed;
+        assert.ok(took < 5000, `settled ${took} ms after the crash (the beat is 100 ms; maxAgeMs is 60000)`);
+        assert.equal(await count(), 1, 'it did not run again');
+      },
+    );
 
   test('without keepReplies such a call runs again on the next node (at least once: the default)', async (t) => {
     const h = new Harness(t);
