@@ -32,6 +32,9 @@ async function crashSetup(h: Harness, keepReplies: boolean) {
   const proxy = await faultProxy({ target: Number(new URL(a.url).port) });
   h.defer(() => proxy.close());
   const c = h.client(proxy.url('/rpc'));
+  // Its reply comes after the endpoint's HELLO: the client knows its calls may be re-sent (a cut
+  // before the HELLO arrives settles calls in flight with 102, as with a plain drpc peer).
+  await c.call('/incr', { key: `${prefix}warm-up` });
   const key = `${prefix}count`;
   const count = async () => Number(await counter.get(key));
   return {
