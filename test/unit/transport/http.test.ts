@@ -20,6 +20,21 @@ function stream() {
   };
 }
 
+/** A fetch whose GETs are streams the test drives (`streams`, newest last; their URLs in `gets`) and whose other requests `answer` answers. */
+function scriptedFetch(answer: (url: string, init: RequestInit) => Response) {
+  const streams: ReturnType<typeof stream>[] = [];
+  const gets: string[] = [];
+  const fetch = (async (input: string | URL, init?: RequestInit) => {
+    const url = String(input);
+    if (init?.method !== 'GET') return answer(url, init ?? {});
+    gets.push(url);
+    const s = stream();
+    streams.push(s);
+    return s.response;
+  }) as typeof globalThis.fetch;
+  return { fetch, streams, gets };
+}
+
 const until = async (cond: () => boolean, what: string) => {
   for (let i = 0; i < 400 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
   assert.ok(cond(), `timed out waiting for ${what}`);
@@ -27,24 +42,12 @@ const until = async (cond: () => boolean, what: string) => {
 
 describe('HttpTransport (client)', () => {
   it('reopens a broken stream after the last id it has, drops what is replayed, and numbers the frames it posts', async () => {
-    const gets: string[] = [];
     const posts: { url: string; up: string; ack: string; body: string }[] = [];
-    const streams: ReturnType<typeof stream>[] = [];
-    const fetch = (async (input: string | URL, init?: RequestInit) => {
-      const url = String(input);
-      const headers = (init?.headers ?? {}) as Record<string, string>;
-      if (init?.method === 'GET') {
-        gets.push(url);
-        const s = stream();
-        streams.push(s);
-        return s.response;
-      }
-      if (init?.method === 'POST') {
-        posts.push({ url, up: headers['x-drpc-up']!, ack: headers['x-drpc-ack']!, body: String(init.body) });
-        return new Response(null, { status: 204 });
-      }
+    const { fetch, streams, gets } = scriptedFetch((url, init) => {
+      const headers = (init.headers ?? {}) as Record<string, string>;
+      if (init.method === 'POST') posts.push({ url, up: headers['x-drpc-up']!, ack: headers['x-drpc-ack']!, body: String(init.body) });
       return new Response(null, { status: 204 });
-    }) as typeof globalThis.fetch;
+    });
 
     const t = new HttpTransport('http://host/rpc?_drpc=c1', { fetch, retryFor: 2000 });
     const opening = t.open();
@@ -102,15 +105,7 @@ describe('HttpTransport (client)', () => {
       [404, '{"code":404,"msg":"Not Found","cause":"no http session \\"S1\\" (closed or expired: open a new one)"}', undefined],
       [413, '{"code":400,"msg":"Bad Message","cause":"body too big"}', true],
     ] as const) {
-      const streams: ReturnType<typeof stream>[] = [];
-      const fetch = (async (_input: string | URL, init?: RequestInit) => {
-        if (init?.method === 'GET') {
-          const s = stream();
-          streams.push(s);
-          return s.response;
-        }
-        return new Response(body, { status });
-      }) as typeof globalThis.fetch;
+      const { fetch, streams } = scriptedFetch(() => new Response(body, { status }));
       const t = new HttpTransport('http://host/rpc', { fetch, retryFor: 2000 });
       const opening = t.open();
       await until(() => streams.length === 1, 'the GET');
