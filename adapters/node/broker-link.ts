@@ -9,7 +9,7 @@ import type { CallOptions, PushOptions } from '../../src/session-types.ts';
 import type { Session } from '../../src/session.ts';
 import { Code, DrpcError, badMessage, codeText, type Status } from '../../src/status.ts';
 import type { Broker, RelayedBroadcast } from './broker.ts';
-import type { Clock, TimerHandle } from '../../src/clock.ts';
+import type { Clock } from '../../src/clock.ts';
 import type { ClientHandOff, ReplyCache } from '../../src/reply-cache.ts';
 import type { SessionHub } from './hub.ts';
 import type { Rooms } from './rooms.ts';
@@ -43,10 +43,8 @@ export class BrokerLink {
   /** This endpoint, among every node's: it skips its own broadcasts when they come back. */
   readonly origin = randomUUID();
   readonly #stop: () => void;
-  /** Timers that fail copies of calls whose previous node never forwarded their replies. */
-  readonly #abandons = new Set<TimerHandle>();
-  /** Watches of the previous nodes of those calls (see #await). */
-  readonly #unwatches = new Set<() => void>();
+  /** Copies of calls waiting for their previous node to forward the replies: each ends its timer and watch (see #await). */
+  readonly #waits = new Set<() => void>();
   /** Resolves once this node answers other nodes' presence requests (and its own). */
   readonly #answering: Promise<void>;
 
@@ -106,24 +104,23 @@ export class BrokerLink {
   #await(id: string, running: readonly number[], from: string | undefined, cache: ReplyCache): void {
     const clock = this.owner.clock;
     let unwatch: (() => void) | undefined;
+    // One wait: its timer and its watch end together, whichever comes first (or close()).
+    const end = () => {
+      this.#waits.delete(end);
+      clock.clearTimeout(timer);
+      unwatch?.();
+    };
     const timer = clock.setTimeout(() => {
-      this.#abandons.delete(timer);
-      if (unwatch) {
-        unwatch();
-        this.#unwatches.delete(unwatch);
-      }
+      end();
       const why = `call ran on the client's previous node, which did not forward its reply within ${cache.maxAgeMs} ms`;
       cache.peek(id)?.abandon(running, { code: Code.BadGateway, msg: codeText(Code.BadGateway), cause: why });
     }, cache.maxAgeMs);
-    this.#abandons.add(timer);
-    if (from === undefined || !this.broker.watchNode) return;
-    const watch = (unwatch = this.broker.watchNode(from, () => {
-      clock.clearTimeout(timer);
-      this.#abandons.delete(timer);
-      this.#unwatches.delete(watch);
-      void this.#previousGone(id, running, cache);
-    }));
-    this.#unwatches.add(watch);
+    if (from !== undefined)
+      unwatch = this.broker.watchNode?.(from, () => {
+        end();
+        void this.#previousGone(id, running, cache);
+      });
+    this.#waits.add(end);
   }
 
   async #previousGone(id: string, running: readonly number[], cache: ReplyCache): Promise<void> {
@@ -207,9 +204,6 @@ export class BrokerLink {
   close(): void {
     inUse.delete(this.broker);
     this.#stop();
-    for (const t of this.#abandons) this.owner.clock.clearTimeout(t);
-    this.#abandons.clear();
-    for (const unwatch of this.#unwatches) unwatch();
-    this.#unwatches.clear();
+    for (const end of [...this.#waits]) end();
   }
 }
