@@ -92,6 +92,11 @@ export class RedisCluster {
     return !replicas || ((await this.#cli(this.servers[0]!.port, 'CLUSTER', 'NODES')).match(/slave/g) ?? []).length >= replicas;
   }
 
+  /** One command to the cluster, following its redirects (`redis-cli -c`); the reply as redis-cli prints it, trimmed. */
+  async call(...command: string[]): Promise<string> {
+    return (await this.#cli(this.servers[0]!.port, '-c', ...command)).trim();
+  }
+
   async #cli(port: number, ...command: string[]): Promise<string> {
     const { stdout } = await promisify(execFile)(process.env.REDIS_CLI ?? 'redis-cli', ['-p', String(port), ...command], { timeout: 5000 });
     return stdout;

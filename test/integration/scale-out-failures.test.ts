@@ -11,6 +11,7 @@ import { redisBroker } from '../../adapters/redis/broker.ts';
 import { serveCalls } from '../../src/serve.ts';
 import { Code, DrpcError } from '../../src/status.ts';
 import type { Gap } from '../../src/topics.ts';
+import type { TopicMessageInfo } from '../../src/subscriptions.ts';
 import { RedisServer } from '../redis-server.ts';
 import { Harness, TRANSPORT, delay, rejection, until } from './helpers.ts';
 import { backendPerFile, nodesOn, reachable, tcpSwitch, ON_CLUSTER, STANDALONE_ONLY } from './nodes.ts';
@@ -187,10 +188,10 @@ describe('scale-out over Redis when a node, its machine, its subscription or Red
       const b = await node(h, prefix, {}, { cluster: cluster.nodes });
       for (const n of [a, b]) n.ep.topic('/ticks' as never);
       const c = h.client(b.url);
-      const got: number[] = [];
+      const got: TopicMessageInfo[] = [];
       const gaps: Gap[] = [];
       c.on('gap', (g) => void gaps.push(g));
-      await c.subscribe('/ticks', (_m, i) => void got.push(i.offset)).ready;
+      await c.subscribe('/ticks', (_m, i) => void got.push(i)).ready;
       const offsets: number[] = [];
       let streaming = true;
       const publisher = (async () => {
@@ -207,19 +208,33 @@ describe('scale-out over Redis when a node, its machine, its subscription or Red
         await Promise.all(inFlight);
       })();
       await until(() => got.length >= 20, 'delivery before the failover', 5000);
-      await cluster.failover(`${prefix}{t:/ticks}`); // the shard holding the topic's keys and channel
+      const hash = `${prefix}{t:/ticks}:m`; // the topic's epoch and last offset (adapters/redis/scripts.ts)
+      const epoch = await cluster.call('HGET', hash, 'epoch');
+      await cluster.failover(hash); // the shard holding the topic's keys and channel
       const switched = offsets.length;
       await until(() => offsets.length > switched + 100, 'publishes after the failover', 10_000);
       streaming = false;
       await publisher;
-      const last = Math.max(...offsets);
-      await until(() => got.length >= last, `every message up to ${last} on node B (got ${got.length})`, 15_000);
-      assert.deepEqual(
-        got,
-        Array.from({ length: got.length }, (_, i) => i + 1),
-        'every offset once, in order',
-      );
-      assert.deepEqual(gaps, [], 'the lost channel messages were read back: no gap');
+      const [now, last] = [await cluster.call('HGET', hash, 'epoch'), Number(await cluster.call('HGET', hash, 'offset'))];
+      const seen = () => got.filter((i) => i.epoch === now).length;
+      await until(() => seen() >= last, `every message up to ${last} on node B (got ${seen()})`, 15_000);
+      const inOrder = (list: TopicMessageInfo[]) => list.map((i) => i.offset);
+      const from1 = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+      if (now === epoch) {
+        assert.deepEqual(inOrder(got), from1(got.length), 'every offset once, in order');
+        assert.deepEqual(gaps, [], 'the lost channel messages were read back: no gap');
+        return;
+      }
+      // A manual failover should keep every write, yet once in about 50 CI runs the promoted replica
+      // held none of the topic's keys (Redis's doing: a new epoch means the hash was gone). Then the
+      // promise is the other one: the reset is reported as a gap, and nothing is lost or repeated in
+      // either history.
+      t.diagnostic(`the failover lost the topic's keys in Redis (epoch ${epoch} → ${now}): checking the reset is reported`);
+      const reset = got.findIndex((i) => i.epoch === now);
+      assert.ok(reset > 0, 'the old epoch was delivered first');
+      assert.deepEqual(inOrder(got.slice(0, reset)), from1(reset), 'the old epoch: every offset once, in order');
+      assert.deepEqual(inOrder(got.slice(reset)), from1(got.length - reset), 'the new epoch from its start: once, in order');
+      assert.equal(gaps.filter((g) => g.epochChanged).length, 1, 'the reset reported as one gap');
     },
   );
 });
