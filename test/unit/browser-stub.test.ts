@@ -26,8 +26,10 @@ for (const [entry, real, stub, folder, what] of [
       }
     });
 
-    it(`package.json exports send the browser condition to the stub and Node to ${what}`, () => {
-      assert.match(resolveNodeEntry(['browser'], entry), new RegExp(`/adapters/${folder}/browser-stub\\.ts$`));
-      assert.match(resolveNodeEntry([], entry), new RegExp(`/adapters/${folder}/index\\.ts$`));
+    it(`package.json exports send the browser condition to the stub's build and Node and Deno to ${what}'s`, () => {
+      // dist/browser/<folder>.js is built from adapters/<folder>/browser-stub.ts (rollup.config.mjs).
+      assert.match(resolveNodeEntry(['browser'], entry), new RegExp(`/dist/browser/${folder}\\.js$`));
+      assert.match(resolveNodeEntry([], entry), new RegExp(`/dist/esm/${folder}\\.js$`));
+      assert.match(resolveNodeEntry(['deno'], entry), new RegExp(`/dist/esm/${folder}\\.js$`));
     });
   });
