@@ -51,6 +51,11 @@ export class EarlyInbox {
     });
   }
 
+  /** Takes what is queued, oldest first (the handshake is over). */
+  drain(): Message[] {
+    return this.#queued.splice(0);
+  }
+
   /** Fails every waiter and drops what is queued (the session closed). */
   close(err: DrpcError): void {
     this.#queued = [];

@@ -243,9 +243,14 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
     return this.codecs.require(m.bodyCodec).decode(m.body);
   }
 
-  /** Ends the handshake: from now on only CALL, REPLY and PUSH are allowed. */
+  /**
+   * Ends the handshake: from now on only CALL, REPLY and PUSH are allowed. What the peer sent after its
+   * last handshake message (a PUSH or CALL right behind the AUTH_REPLY) is served now, in order.
+   */
   start(): void {
-    if (this.#state === 'preparing') this.#state = 'open';
+    if (this.#state !== 'preparing') return;
+    this.#state = 'open';
+    for (const m of this.#inbox?.drain() ?? []) this.receiveMessage(m);
   }
 
   // ---- close --------------------------------------------------------------------------------

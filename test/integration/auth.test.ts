@@ -6,6 +6,7 @@ import { createEndpoint } from '../../adapters/node/endpoint.ts';
 import { authenticate } from '../../src/auth.ts';
 import { MType } from '../../src/message.ts';
 import { Session } from '../../src/session.ts';
+import { serveCalls } from '../../src/serve.ts';
 import { Code, DrpcError, codeText } from '../../src/status.ts';
 import { openWebSocket } from '../../src/transport/websocket.ts';
 import { Harness, decodeJson, delay, onlySession, rawDial, rejection, until, within, WS_ONLY } from './helpers.ts';
@@ -48,6 +49,25 @@ describe('auth', { timeout: 30_000 }, () => {
     const reply = await raw.nextMessage();
     assert.deepEqual([reply.mtype, reply.status.code, reply.bodyCodec], [MType.AuthReply, 0, 106]);
     assert.deepEqual(decodeJson(reply), { user: 'alice', role: 'admin' });
+  });
+
+  test("a push and a server → client call sent as the session opens (in the endpoint's session event) reach the client, in order", async (t) => {
+    const h = new Harness(t);
+    const { ep, url } = await h.endpoint({ auth: () => 'welcome' });
+    const answers: Promise<unknown>[] = [];
+    ep.on('session', (s) => {
+      // Sent at once, right behind the AUTH_REPLY: they reach the client before it has taken that reply.
+      void ep.push(s, '/news', 1);
+      answers.push(ep.call(s, '/ui/ok', 'sure?'));
+      void ep.push(s, '/news', 2);
+    });
+    const c = h.client(url, { auth: () => 'token', serve: serveCalls });
+    const got: unknown[] = [];
+    c.onPush('/news', (n) => void got.push(n));
+    c.route('/ui/ok', (q) => `ok: ${String(q)}`);
+    await until(() => got.length === 2, 'both pushes', 5000);
+    assert.deepEqual(got, [1, 2]);
+    assert.equal(await answers[0], 'ok: sure?');
   });
 
   test('fail: the client closes with 401 and the cause, does not loop, and reconnect() tries again', async (t) => {

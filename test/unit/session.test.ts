@@ -384,6 +384,28 @@ describe('Session: protocol rules', () => {
     assert.equal(await client.call('/x'), 'routed');
   });
 
+  it('serves, at start() and in order, what the peer sent right behind its last handshake message', async () => {
+    const { client, server } = pair({ preparing: true }, { preparing: true });
+    const got: unknown[] = [];
+    client.router.routePush('/news', (b) => void got.push(b));
+    client.router.route('/ask', (q) => `yes to ${String(q)}`);
+    await client.earlySend({ mtype: MType.AuthCall }, { token: 't' });
+    const auth = await server.earlyReceive();
+    await server.earlySend({ mtype: MType.AuthReply, seq: auth.seq }, 'welcome');
+    server.start();
+    // The server pushes and calls at once (an endpoint does, in its 'session' event), before the client
+    // has taken the AUTH_REPLY: both wait behind it in the client's handshake inbox.
+    void server.push('/news', 1);
+    const answer = server.call('/ask', 'q');
+    void server.push('/news', 2);
+    await tick();
+    assert.equal(client.decodeBody(await client.earlyReceive()), 'welcome');
+    assert.deepEqual(got, [], 'nothing is served during the handshake');
+    client.start();
+    assert.deepEqual(got, [1, 2]);
+    assert.equal(await answer, 'yes to q');
+  });
+
   it('works the same over the JSON sub-protocol (status travels in our extension key)', async () => {
     const { client, server } = pair({ proto: jsonProto() }, { proto: jsonProto() });
     server.router.route('/add', (b) => (b as number[]).reduce((a, c) => a + c, 0));
