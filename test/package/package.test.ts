@@ -39,6 +39,16 @@ function result(stdout: string): unknown {
   return JSON.parse(line);
 }
 
+/** What tsc says of `files` in the app (strict; the package's own .d.ts files are checked too, no skipLibCheck); '' when clean. */
+async function typeErrors([module, resolution]: readonly [string, string], files: string[]): Promise<string> {
+  const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
+  const args = ['--noEmit', '--strict', '--target', 'es2022', '--module', module, '--moduleResolution', resolution, '--lib', 'es2022,dom'];
+  return run(process.execPath, [tsc, ...args, '--types', 'node', ...files], { cwd: dir }).then(
+    () => '',
+    (e: { stdout?: string }) => e.stdout ?? String(e),
+  );
+}
+
 before(
   async () => {
     dir = mkdtempSync(join(tmpdir(), 'drpc-app-'));
@@ -90,6 +100,7 @@ describe('the packed package, installed in an app', { timeout: 120_000 }, () => 
     });
 
   test('TypeScript apps get the types, strict, in nodenext and bundler resolution: a typed contract checks bodies and replies', async () => {
+    // An unused @ts-expect-error is itself an error: each line marked so must fail to type-check.
     writeFileSync(
       join(dir, 'app.ts'),
       `import { z } from 'zod';
@@ -120,18 +131,35 @@ void c.call('/math/sub', { a: 1, b: 2 });
 void text;
 `,
     );
-    const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
-    for (const [module, resolution] of [
+    for (const resolution of [
       ['nodenext', 'nodenext'],
       ['esnext', 'bundler'],
-    ] as const) {
-      const args = ['--noEmit', '--strict', '--target', 'es2022', '--module', module, '--moduleResolution', resolution];
-      // The package's own .d.ts files are checked too (no skipLibCheck). An unused @ts-expect-error is an error.
-      const out = await run(process.execPath, [tsc, ...args, '--lib', 'es2022,dom', '--types', 'node', 'app.ts'], { cwd: dir }).then(
-        () => '',
-        (e: { stdout?: string }) => e.stdout ?? String(e),
-      );
-      assert.equal(out, '', `tsc --moduleResolution ${resolution}`);
+    ] as const)
+      assert.equal(await typeErrors(resolution, ['app.ts']), '', `tsc --moduleResolution ${resolution[1]}`);
+  });
+
+  test('every TypeScript example in the README type-checks against the package; the two complete programs run', async () => {
+    const blocks = [...readFileSync(join(ROOT, 'README.md'), 'utf8').matchAll(/^```ts\n([\s\S]*?)^```/gm)].map((m) => m[1]!);
+    assert.ok(blocks.length >= 6, `README ts blocks: ${blocks.length}`);
+    const names = blocks.map((code, i) => (writeFileSync(join(dir, `readme-${i + 1}.ts`), code), `readme-${i + 1}.ts`));
+    assert.equal(await typeErrors(['nodenext', 'nodenext'], names), '', 'the README examples type-check');
+    // The in-memory tour and the client + endpoint example end by themselves: run them as an app would
+    // (compiled by esbuild, then plain node), the endpoint on a free port instead of 3000.
+    const runs = [
+      { marker: 'memoryPair()', expect: ["push { text: 'hi' }"] },
+      { marker: 'contract({', expect: ['open connected over websocket', 'lobby welcome', 'true', '3'] },
+    ];
+    for (const { marker, expect } of runs) {
+      const i = blocks.findIndex((b) => b.includes(marker));
+      assert.ok(i >= 0, `no README example holds ${marker}`);
+      writeFileSync(join(dir, `run-${i + 1}.ts`), blocks[i]!.replace('port: 3000, ', ''));
+      await inApp(join(BIN, 'esbuild'), [`run-${i + 1}.ts`, '--format=esm', `--outfile=run-${i + 1}.mjs`, '--log-level=warning']);
+      const lines = (await inApp(process.execPath, [`run-${i + 1}.mjs`])).split('\n');
+      for (const e of expect)
+        assert.ok(
+          lines.some((l) => l.includes(e)),
+          `README example ${i + 1} printed no "${e}":\n${lines.join('\n')}`,
+        );
     }
   });
 
