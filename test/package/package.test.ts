@@ -138,16 +138,17 @@ void text;
       assert.equal(await typeErrors(resolution, ['app.ts']), '', `tsc --moduleResolution ${resolution[1]}`);
   });
 
-  test('every TypeScript example in the README type-checks against the package; the two complete programs run', async () => {
+  test('every TypeScript example in the README type-checks against the package; the complete programs run', async () => {
     const blocks = [...readFileSync(join(ROOT, 'README.md'), 'utf8').matchAll(/^```ts\n([\s\S]*?)^```/gm)].map((m) => m[1]!);
     assert.ok(blocks.length >= 6, `README ts blocks: ${blocks.length}`);
     const names = blocks.map((code, i) => (writeFileSync(join(dir, `readme-${i + 1}.ts`), code), `readme-${i + 1}.ts`));
     assert.equal(await typeErrors(['nodenext', 'nodenext'], names), '', 'the README examples type-check');
-    // The in-memory tour and the client + endpoint example end by themselves: run them as an app would
+    // The in-memory tour, the client + endpoint example and the fault proxy's end by themselves: run them as an app would
     // (compiled by esbuild, then plain node), the endpoint on a free port instead of 3000.
     const runs = [
       { marker: 'memoryPair()', expect: ["push { text: 'hi' }"] },
       { marker: 'contract({', expect: ['open connected over websocket', 'lobby welcome', 'true', '3'] },
+      { marker: 'faultProxy({', expect: [] },
     ];
     for (const { marker, expect } of runs) {
       const i = blocks.findIndex((b) => b.includes(marker));
