@@ -32,6 +32,32 @@ describe('durable calls', { timeout: 30_000 }, () => {
     assert.equal(effects, 1);
   });
 
+  test('with auth too: the HELLO right behind the AUTH_REPLY reaches the client, so a call in flight at a drop is re-sent, one effect', async (t) => {
+    const h = new Harness(t);
+    const { ep, url } = await h.endpoint({ auth: () => 'welcome' });
+    let effects = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    ep.route('/charge', async (n: any) => {
+      if (n === 0) return 0; // the warm-up call
+      effects++;
+      await gate;
+      return n * 2;
+    });
+    const { client: c, log } = h.logged(url, { auth: () => 'token' });
+    await c.ready();
+    await c.call('/charge', 0); // a first call: the HELLO has arrived by its reply
+    const call = c.call('/charge', 21);
+    await until(() => effects === 1, 'the handler to start');
+    ep.sessions.kick((await onlySession(ep)).id, kick);
+    await log.waitFor('reconnecting');
+    await log.waitFor('open', log.events.length - 1);
+    await delay(30);
+    release();
+    assert.equal(await call, 42);
+    assert.equal(effects, 1);
+  });
+
   test('a reply lost with its socket is answered from the cache when the call comes again', async (t) => {
     const h = new Harness(t);
     let dropped = false;
