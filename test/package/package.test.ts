@@ -90,6 +90,25 @@ describe('the packed package, installed in an app', { timeout: 120_000 }, () => 
     assert.deepEqual(result(await inApp(process.execPath, ['consumer.mjs'])), EXPECTED);
   });
 
+  test('a CommonJS app require()s it (Node 20.19 and later load ES modules by require)', async () => {
+    writeFileSync(
+      join(dir, 'app.cjs'),
+      `const { connect } = require('drpc');
+const { createEndpoint } = require('drpc/node');
+(async () => {
+  const ep = createEndpoint();
+  ep.route('/math/add', ({ a, b }) => a + b);
+  const { url } = await ep.listen({ path: '/rpc' });
+  const c = connect(url, { heartbeat: false });
+  console.log(JSON.stringify(await c.call('/math/add', { a: 1, b: 2 })));
+  await c.close();
+  await ep.close({ drain: 0 });
+})();
+`,
+    );
+    assert.equal(result(await inApp(process.execPath, ['app.cjs'])), 3);
+  });
+
   for (const runtime of ['deno', 'bun'] as const)
     test(`${runtime} runs the same app from node_modules`, async () => {
       const bin = join(BIN, runtime);
