@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import { describe, test } from 'node:test';
 import { WebSocketServer } from 'ws';
 import { createEndpoint } from '../../adapters/node/endpoint.ts';
-import { Harness, rawDial, until, WS_ONLY } from './helpers.ts';
+import { Harness, rawDial, until, WS_ONLY, withSuiteAuth } from './helpers.ts';
 
 describe('attach beside other handlers', { timeout: 30_000 }, () => {
   test('plain requests and upgrades on other paths stay with their owners; drpc works on its path', WS_ONLY, async (t) => {
@@ -20,7 +20,7 @@ describe('attach beside other handlers', { timeout: 30_000 }, () => {
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       if (req.url === '/other') other.handleUpgrade(req, socket, head, (ws) => other.emit('connection', ws, req));
     });
-    const ep = createEndpoint({ onError: () => {} }).attach(server, { path: '/rpc' });
+    const ep = createEndpoint(withSuiteAuth({ onError: () => {} })).attach(server, { path: '/rpc' });
     h.defer(() => ep.close({ drain: 0 }));
     ep.route('/sum', (xs: any) => xs.reduce((a: number, b: number) => a + b, 0));
 
@@ -53,8 +53,8 @@ describe('attach beside other handlers', { timeout: 30_000 }, () => {
   test('two endpoints on two paths of one server serve their own routes and hubs', async (t) => {
     const h = new Harness(t);
     const { server, port } = await h.httpServer();
-    const a = createEndpoint({ onError: () => {} }).attach(server, { path: '/a', http: true });
-    const b = createEndpoint({ onError: () => {} }).attach(server, { path: '/b', http: true });
+    const a = createEndpoint(withSuiteAuth({ onError: () => {} })).attach(server, { path: '/a', http: true });
+    const b = createEndpoint(withSuiteAuth({ onError: () => {} })).attach(server, { path: '/b', http: true });
     h.defer(() => Promise.all([a.close({ drain: 0 }), b.close({ drain: 0 })]));
     a.route('/who', () => 'a');
     b.route('/who', () => 'b');

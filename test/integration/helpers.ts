@@ -15,7 +15,7 @@ import { rawProto } from '../../src/proto/raw.ts';
 import { http } from '../../src/transport/http.ts';
 import { nodeFetch } from '../../src/transport/node-fetch.ts';
 import type { Session } from '../../src/session.ts';
-import type { DrpcError } from '../../src/status.ts';
+import { Code, DrpcError, codeText } from '../../src/status.ts';
 import type { Gap } from '../../src/topics.ts';
 
 /**
@@ -27,8 +27,23 @@ export const TRANSPORT: 'websocket' | 'http' = process.env.DRPC_TEST_TRANSPORT =
 export const WS_ONLY = TRANSPORT === 'http' ? { skip: 'WebSocket only' } : {};
 /** The encoding the suites' clients write: `DRPC_TEST_PROTO=json` runs them on drpc's JSON sub-protocol (default RAW). */
 export const PROTO: 'raw' | 'json' = process.env.DRPC_TEST_PROTO === 'json' ? 'json' : 'raw';
-/** For tests whose scripted peer reads and writes RAW frames itself, over WebSocket. */
-export const RAW_WS_ONLY = TRANSPORT === 'http' || PROTO === 'json' ? { skip: 'a scripted RAW WebSocket peer' } : {};
+/**
+ * `DRPC_TEST_AUTH=1`: every endpoint a test makes without `auth` checks a token, and every client
+ * sends it, so the suites also run behind drpc's auth exchange (AUTH_CALL first, then the session).
+ */
+export const AUTH = process.env.DRPC_TEST_AUTH === '1';
+const SUITE_TOKEN = 'suite-token';
+/** The endpoint options of the run: `options`, behind a token check in an AUTH run. */
+export function withSuiteAuth<O extends object>(options: O): O {
+  if (!AUTH || (options as { auth?: unknown }).auth !== undefined) return options;
+  const auth = (payload: unknown) => {
+    if (payload !== SUITE_TOKEN) throw new DrpcError(Code.Unauthorized, codeText(Code.Unauthorized), 'not the suite token');
+    return 'welcome';
+  };
+  return { ...options, auth };
+}
+/** For tests whose scripted peer reads and writes RAW frames itself, over WebSocket (and sends no AUTH_CALL). */
+export const RAW_WS_ONLY = TRANSPORT === 'http' || PROTO === 'json' || AUTH ? { skip: 'a scripted RAW WebSocket peer' } : {};
 
 export const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -236,7 +251,7 @@ export class Harness {
   /** A listening endpoint on 127.0.0.1 (path /rpc); errors it reports are collected. */
   async endpoint(options: EndpointOptions = {}, listen: { port?: number; path?: string } = {}): Promise<Served> {
     const errors: Served['errors'] = [];
-    const ep = createEndpoint({ onError: (err, session) => errors.push({ err, session }), ...options });
+    const ep = createEndpoint(withSuiteAuth({ onError: (err, session) => errors.push({ err, session }), ...options }));
     this.defer(() => ep.close({ drain: 0 }));
     const { url, port } = await ep.listen({ port: listen.port ?? 0, path: listen.path ?? '/rpc' });
     return { ep, url, port, errors };
@@ -250,6 +265,7 @@ export class Harness {
       transports: [TRANSPORT === 'http' ? http : 'websocket'],
       fetch: nodeFetch(), // as a Node app would pass it (the HTTP transport's default is the global fetch)
       ...(PROTO === 'json' ? { proto: 'json' as const } : {}),
+      ...(AUTH ? { auth: () => SUITE_TOKEN } : {}),
       ...options,
     });
     this.defer(() => c.close('test over'), true);

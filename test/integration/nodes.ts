@@ -10,7 +10,7 @@ import { createEndpoint, type Endpoint, type EndpointOptions } from '../../adapt
 import { redisBroker, type RedisBroker, type RedisBrokerOptions } from '../../adapters/redis/broker.ts';
 import { Code, type DrpcError } from '../../src/status.ts';
 import type { Client } from '../../src/client.ts';
-import { Harness } from './helpers.ts';
+import { Harness, withSuiteAuth } from './helpers.ts';
 import { faultProxy } from '../../adapters/node/fault-proxy.ts';
 import { RedisServer } from '../redis-server.ts';
 import { RedisCluster } from '../redis-cluster.ts';
@@ -88,7 +88,7 @@ async function startNode(
   const errors: DrpcError[] = [];
   const broker = redisBroker({ ...target, prefix, onError: (e) => errors.push(e), ...brokerOptions });
   h.defer(() => broker.close());
-  const ep = createEndpoint({ broker, onError: (e) => errors.push(e), ...options }) as unknown as Node['ep'];
+  const ep = createEndpoint(withSuiteAuth({ broker, onError: (e) => errors.push(e), ...options })) as unknown as Node['ep'];
   h.defer(() => ep.close({ drain: 0 }));
   const { port, url } = await ep.listen({ path: '/rpc' });
   return { ep, broker, port, url, errors };

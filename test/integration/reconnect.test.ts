@@ -8,7 +8,7 @@ import { createEndpoint } from '../../adapters/node/endpoint.ts';
 import type { Endpoint } from '../../adapters/node/endpoint.ts';
 import { Code, codeText } from '../../src/status.ts';
 import { serveCalls } from '../../src/serve.ts';
-import { Harness, Settlements, delay, freePort, onlySession, rawDial, rejection, until, within } from './helpers.ts';
+import { Harness, Settlements, delay, freePort, onlySession, rawDial, rejection, until, within, withSuiteAuth } from './helpers.ts';
 
 describe('reconnect', { timeout: 30_000 }, () => {
   test('connecting → open → reconnecting → open → closed across an endpoint restart on the same port', async (t) => {
@@ -126,7 +126,7 @@ describe('reconnect', { timeout: 30_000 }, () => {
   test('close({ drain }) lets an in-flight call finish, then clients see 1012 and redial at once', async (t) => {
     const h = new Harness(t);
     const { server, port } = await h.httpServer();
-    const ep1 = createEndpoint({ onError: () => {} }).attach(server, { path: '/rpc', http: true });
+    const ep1 = createEndpoint(withSuiteAuth({ onError: () => {} })).attach(server, { path: '/rpc', http: true });
     h.defer(() => ep1.close({ drain: 0 }));
     let started = 0;
     ep1.route('/work', async () => {
@@ -147,7 +147,7 @@ describe('reconnect', { timeout: 30_000 }, () => {
     assert.equal(await p, 'finished during drain');
     await closing;
 
-    const ep2 = createEndpoint({ onError: () => {} }).attach(server, { path: '/rpc', http: true });
+    const ep2 = createEndpoint(withSuiteAuth({ onError: () => {} })).attach(server, { path: '/rpc', http: true });
     h.defer(() => ep2.close({ drain: 0 }));
     ep2.route('/work', () => 'second endpoint');
     const lost = await log.waitFor('reconnecting');

@@ -13,7 +13,7 @@ import { Code, DrpcError } from '../../src/status.ts';
 import type { Gap } from '../../src/topics.ts';
 import type { TopicMessageInfo } from '../../src/subscriptions.ts';
 import { RedisServer } from '../redis-server.ts';
-import { Harness, TRANSPORT, delay, rejection, until } from './helpers.ts';
+import { Harness, TRANSPORT, delay, rejection, until, withSuiteAuth } from './helpers.ts';
 import { backendPerFile, nodesOn, reachable, tcpSwitch, ON_CLUSTER, STANDALONE_ONLY } from './nodes.ts';
 import { RedisCluster } from '../redis-cluster.ts';
 
@@ -118,7 +118,7 @@ describe('scale-out over Redis when a node, its machine, its subscription or Red
     const errors: DrpcError[] = [];
     const broker = redisBroker({ redis: own.url, timeoutMs: 300, onError: (e) => errors.push(e) });
     h.defer(() => broker.close());
-    const ep = createEndpoint({ broker });
+    const ep = createEndpoint(withSuiteAuth({ broker }));
     h.defer(() => ep.close({ drain: 0 }));
     const { url } = await ep.listen({ path: '/rpc' });
     ep.topic('/news');
@@ -167,7 +167,7 @@ describe('scale-out over Redis when a node, its machine, its subscription or Red
     t.after(() => own.stop());
     const broker = redisBroker({ redis: own.url, timeoutMs: 60_000, onError: () => {} });
     h.defer(() => broker.close());
-    const ep = createEndpoint({ broker });
+    const ep = createEndpoint(withSuiteAuth({ broker }));
     h.defer(() => ep.close({ drain: 0 }));
     ep.route('/echo', (x) => x);
     const { url } = await ep.listen({ path: '/rpc' });

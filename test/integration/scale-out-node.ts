@@ -7,6 +7,7 @@
 import { createEndpoint } from '../../adapters/node/endpoint.ts';
 import { redisBroker } from '../../adapters/redis/broker.ts';
 import { counterRedis, routeIncr } from './counter.ts';
+import { withSuiteAuth } from './helpers.ts';
 
 const cluster = process.env.REDIS_CLUSTER ? (JSON.parse(process.env.REDIS_CLUSTER) as { host: string; port: number }[]) : undefined;
 const broker = redisBroker({
@@ -16,7 +17,7 @@ const broker = redisBroker({
   heartbeatMs: Number(process.env.HEARTBEAT_MS),
   keepReplies: process.env.KEEP_REPLIES === '1',
 });
-const ep = createEndpoint({ broker });
+const ep = createEndpoint(withSuiteAuth({ broker }));
 ep.route('/name', (id: unknown, ctx) => {
   ctx.session.setId(String(id));
   return ctx.session.id;
