@@ -11,7 +11,7 @@ import { connect, type Client, type StateInfo } from '../../src/client.ts';
 import { gzip } from '../../src/filter/gzip.ts';
 import { filters } from '../../src/filter/index.ts';
 import type { Plugin } from '../../src/hooks.ts';
-import type { CallContext, PushContext } from '../../src/router.ts';
+import { Router, type CallContext, type PushContext } from '../../src/router.ts';
 import type { CallOptions, PushOptions, Reply, Session } from '../../src/session.ts';
 import { Code, DrpcError } from '../../src/status.ts';
 import { serveCalls } from '../../src/serve.ts';
@@ -316,6 +316,25 @@ describe('interop: auth against a DMicro server (AUTH_CALL checker)', { timeout:
     await s.close();
     const err = await rejection(dialTcp({ port: authed.ports.tcp, auth: 'bad-token' }));
     assert.deepEqual([err.code, err.message, err.causeText], [401, 'Unauthorized', 'invalid token']);
+  });
+
+  it('a PUSH the Go server sends right behind its AUTH_REPLY (a greeting on connect) reaches the client: ws-raw, ws-json, tcp', async () => {
+    for (const kind of ['ws-raw', 'ws-json'] as const) {
+      const { c } = await wsAuth(kind, GOOD_TOKEN);
+      const got: unknown[] = [];
+      c.onPush('/client/welcome', (b) => void got.push(b));
+      await c.ready();
+      await until(() => got.length === 1, `the welcome over ${kind}`);
+      assert.deepEqual(got, ['welcome']);
+      await c.close();
+    }
+    const router = new Router();
+    const got: unknown[] = [];
+    router.routePush('/client/welcome', (b) => void got.push(b));
+    const s = await dialTcp({ port: authed.ports.tcp, auth: GOOD_TOKEN, router });
+    await until(() => got.length === 1, 'the welcome over tcp');
+    assert.deepEqual(got, ['welcome']);
+    await s.close();
   });
 
   it('ws-json: the good token works; documented limit: a bad one looks accepted (no status), then DMicro closes', async () => {

@@ -454,7 +454,7 @@ func main() {
 	newPlugins := func(l *listener) []drpc.Plugin {
 		ps := []drpc.Plugin{l.lister, &listenHook{l.ready}, heartbeat.NewPong()}
 		if *withAuth {
-			ps = append(ps, authChecker())
+			ps = append(ps, authChecker(), welcome{})
 		}
 		return ps
 	}
@@ -533,6 +533,20 @@ func main() {
 		fmt.Fprintln(os.Stderr, "server: graceful close timed out, exiting")
 	}
 	os.Exit(0)
+}
+
+// welcome greets a session once its auth passed: a PUSH /client/welcome "welcome", sent during
+// the accept, right behind the AUTH_REPLY and before the session reads anything (as a server
+// that pushes its config on connect does). After the auth checker in the plugin list, so a
+// session whose auth failed is not greeted.
+type welcome struct{}
+
+var _ drpc.AfterAcceptPlugin = welcome{}
+
+func (welcome) Name() string { return "interop-welcome" }
+
+func (welcome) AfterAccept(sess drpc.EarlySession) *drpc.Status {
+	return sess.EarlySend(drpc.TypePush, "/client/welcome", "welcome", nil, drpc.WithBodyCodec(codec.JsonName))
 }
 
 // listenHook implements drpc.AfterListenPlugin.
