@@ -100,12 +100,16 @@ for (const kind of ['raw', 'json'] as const)
     expect(errors).toEqual([]);
   });
 
-test("a page passes DMicro's auth checker with the good token; a bad one closes the client with 401 and its cause", async ({ page }) => {
+test("a page passes DMicro's auth checker with the good token (and gets the greeting pushed right behind it); a bad one closes the client with 401 and its cause", async ({
+  page,
+}) => {
   const errors = await appPage(page);
   const got = await page.evaluate(
     async ({ url, token }) => {
       const { connect } = await import(`${location.origin}/drpc/index.js`);
       const good = connect(url, { auth: () => token, heartbeat: false });
+      const welcome: unknown[] = [];
+      good.onPush('/client/welcome', (b: unknown) => void welcome.push(b)); // pushed right behind the AUTH_REPLY
       const sum = await good.call('/math/add', { a: 40, b: 2 });
       const authReply = good.authReply;
       await good.close();
@@ -115,12 +119,13 @@ test("a page passes DMicro's auth checker with the good token; a bad one closes 
           resolve({ state: s.state, code: s.status?.code, cause: s.status?.cause }),
         ),
       );
-      return { sum, authReply, closed };
+      return { sum, authReply, welcome, closed };
     },
     { url: `ws://127.0.0.1:${port.auth}/ws`, token: GOOD_TOKEN },
   );
   expect(got.sum).toBe(42);
   expect(got.authReply).toBe('ok');
+  expect(got.welcome).toEqual(['welcome']);
   expect(got.closed).toEqual({ state: 'closed', code: 401, cause: 'invalid token' });
   expect(errors).toEqual([]);
 });
