@@ -20,7 +20,7 @@ import { serveCalls } from '../../src/serve.ts';
 import { Code, DrpcError, codeText, type Status } from '../../src/status.ts';
 import type { Transport, TransportHandlers } from '../../src/transport/transport.ts';
 import { batchWrite, type Corkable, type WriteBatch } from '../../src/transport/cork.ts';
-import { closedTransport, startListening } from '../../src/transport/transport.ts';
+import { EARLY_FRAMES, closedTransport, startListening } from '../../src/transport/transport.ts';
 import { checkNumbers } from '../../src/options.ts';
 
 export interface TcpTransportOptions {
@@ -73,6 +73,7 @@ export class NodeTcpTransport implements Transport, WriteBatch {
     const early = this.#early;
     this.#early = [];
     startListening(handlers, early, this.#done ? { reason: this.#reason, error: this.#error } : undefined);
+    if (this.#socket.isPaused()) this.#socket.resume();
   }
 
   send(frame: Frame): void {
@@ -109,7 +110,7 @@ export class NodeTcpTransport implements Transport, WriteBatch {
     for (const f of frames) {
       if (this.#done) return; // a frame handler may close the session
       if (this.#handlers) this.#handlers.receiveFrame(f);
-      else this.#early.push(f);
+      else if (this.#early.push(f) === EARLY_FRAMES) this.#socket.pause();
     }
   }
 

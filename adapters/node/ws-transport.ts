@@ -6,7 +6,7 @@ import { statusToClose } from '../../src/close-codes.ts';
 import type { Status } from '../../src/status.ts';
 import { clipReason } from '../../src/transport/websocket.ts';
 import { batchWrite, corkableOf, type Corkable, type WriteBatch } from '../../src/transport/cork.ts';
-import { closedTransport, startListening } from '../../src/transport/transport.ts';
+import { EARLY_FRAMES, closedTransport, startListening } from '../../src/transport/transport.ts';
 
 const BINARY = { binary: true };
 const TEXT = { binary: false };
@@ -36,7 +36,7 @@ export class NodeWebSocketTransport implements Transport, WriteBatch {
       const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
       const frame: Frame = isBinary ? buf : buf.toString('utf8');
       if (this.#handlers) this.#handlers.receiveFrame(frame);
-      else (this.#early ??= []).push(frame);
+      else if ((this.#early ??= []).push(frame) === EARLY_FRAMES) ws.pause();
     });
     ws.on('close', (code: number, reason: Buffer) =>
       this.#finish(`websocket closed (${code}${reason.length ? ' ' + reason.toString() : ''})`),
@@ -53,6 +53,7 @@ export class NodeWebSocketTransport implements Transport, WriteBatch {
     const early = this.#early;
     this.#early = undefined;
     startListening(handlers, early, this.#done ? { reason: this.#reason } : undefined);
+    if (this.ws.isPaused) this.ws.resume();
   }
 
   send(frame: Frame): void {
