@@ -44,6 +44,8 @@ export class NodeHttpTransport implements Transport {
 
   #handlers?: TransportHandlers;
   #early?: Frame[];
+  #untilListening?: Promise<void>;
+  #listening?: () => void;
   #done = false;
   #reason = '';
   #stream?: StreamSink;
@@ -82,6 +84,18 @@ export class NodeHttpTransport implements Transport {
     const early = this.#early;
     this.#early = undefined;
     startListening(handlers, early, this.#done ? { reason: this.#reason } : undefined);
+    this.#listening?.();
+  }
+
+  /**
+   * Resolves once the session listens or the transport closed; undefined when it already did. A POST
+   * waits for it before reading its body, so frames sent before the session opened wait in the
+   * client (HTTP flow control), as on a WebSocket (EARLY_FRAMES), instead of filling memory.
+   */
+  untilListening(): Promise<void> | undefined {
+    if (this.#handlers || this.#done) return undefined;
+    this.#untilListening ??= new Promise<void>((resolve) => (this.#listening = resolve));
+    return this.#untilListening;
   }
 
   /** A (new) stream for this session: everything after `acked` goes down it, then what comes next. */
@@ -209,6 +223,7 @@ export class NodeHttpTransport implements Transport {
     this.#outbox = [];
     this.#outboxBytes = 0;
     this.#handlers?.transportClosed(reason);
+    this.#listening?.();
   }
 
   /** The client ended the session (DELETE). */

@@ -15,6 +15,25 @@ function transport(): { t: NodeHttpTransport; got: Frame[]; closed: string[] } {
 }
 
 describe('NodeHttpTransport', () => {
+  it('untilListening(): pending until the session listens (or the transport closes), then nothing to wait for', async () => {
+    const fresh = () => new NodeHttpTransport('sid', 'http://test', new ManualClock(), { pingMs: 1000, maxAgeMs: 10_000, graceMs: 1000 });
+    const a = fresh();
+    let settled = false;
+    const wait = a.untilListening()!;
+    void wait.then(() => (settled = true));
+    await Promise.resolve();
+    assert.equal(settled, false, 'a POST waits while the session is not listening');
+    assert.equal(a.untilListening(), wait, 'every POST waits on the same promise');
+    a.listen({ receiveFrame: () => {}, transportClosed: () => {} });
+    await wait;
+    assert.equal(a.untilListening(), undefined);
+    const b = fresh();
+    const closing = b.untilListening()!;
+    b.ended('client said goodbye');
+    await closing;
+    assert.equal(b.untilListening(), undefined, 'a closed transport: the POST goes on (and gets its 404)');
+  });
+
   it('delivers POSTed frames once and in number order, whatever order and how often the POSTs arrive (property)', () => {
     fc.assert(
       fc.property(
