@@ -37,6 +37,8 @@ export class RemoteHttp {
   hold(sid: string, t: NodeHttpTransport): Promise<void> {
     return this.broker.holdKey(key(sid), async (request) => {
       try {
+        // A POST relayed before the session opened is answered once it has, as a local one (http-routes.ts).
+        if ((request as Request).op === 'post') await t.untilListening();
         this.#apply(t, request as Request);
         return 'ok' satisfies Answer;
       } catch (err) {
