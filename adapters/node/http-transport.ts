@@ -168,6 +168,9 @@ export class NodeHttpTransport implements Transport {
 
   #receive(first: number, frames: Frame[]): boolean {
     if (first > this.#upNext) {
+      // An empty body (a POST that only acknowledges) has nothing to wait with, and must not replace
+      // the body that waits under the same number; nor must a shorter copy of it.
+      if ((this.#ahead.get(first)?.length ?? 0) >= frames.length) return true;
       if (this.#ahead.size >= MAX_AHEAD) return false;
       this.#ahead.set(first, frames);
       return true;

@@ -15,6 +15,14 @@ function transport(): { t: NodeHttpTransport; got: Frame[]; closed: string[] } {
 }
 
 describe('NodeHttpTransport', () => {
+  it('an empty POST (an acknowledgement) numbered like a body that waits for an earlier one does not replace that body', () => {
+    const { t, got } = transport();
+    assert.equal(t.receive(3, ['f3', 'f4']), true); // frames 1-2 are still on their way
+    assert.equal(t.receive(3, []), true); // the client acknowledges what it received: no frames, the next number
+    assert.equal(t.receive(1, ['f1', 'f2']), true);
+    assert.deepEqual(got, ['f1', 'f2', 'f3', 'f4']);
+  });
+
   it('untilListening(): pending until the session listens (or the transport closes), then nothing to wait for', async () => {
     const fresh = () => new NodeHttpTransport('sid', 'http://test', new ManualClock(), { pingMs: 1000, maxAgeMs: 10_000, graceMs: 1000 });
     const a = fresh();
