@@ -35,6 +35,10 @@ export class PostQueue {
   #inflight = 0; // POSTs not yet answered
   #next = 1; // number of the next frame queued
   #flushing = false;
+  #bodies = 0; // POSTs with frames sent so far
+  // Those not yet answered, by order sent. The endpoint keeps at most 16 bodies that arrive before an
+  // earlier one (409 beyond): while one is retried, at most 15 more may follow it (AHEAD).
+  readonly #unanswered = new Set<number>();
 
   readonly #target: PostTarget;
 
@@ -72,8 +76,15 @@ export class PostQueue {
     // batch; a browser has 6 connections per origin over HTTP/1.1, and the stream takes one.
     // (Local: esbuild inlines it, not a top-level constant of a file that imports.)
     const MAX_POSTS = 4;
+    const AHEAD = 15;
     const t = this.#target;
-    while (this.#inflight < MAX_POSTS && this.#queue.length > 0 && !t.closed() && t.ready()) {
+    while (
+      this.#inflight < MAX_POSTS &&
+      this.#queue.length > 0 &&
+      !t.closed() &&
+      t.ready() &&
+      this.#bodies - (this.#unanswered.values().next().value ?? this.#bodies) <= AHEAD
+    ) {
       // One POST carries frames of one kind (RAW binary or JSON text): the body says which.
       const kind = typeof this.#queue[0];
       let n = 1;
@@ -92,6 +103,8 @@ export class PostQueue {
     const first = this.#next;
     this.#next += frames.length;
     this.#inflight++;
+    const index = frames.length ? this.#bodies++ : -1; // an empty POST (an acknowledgement) is not kept ahead
+    if (index >= 0) this.#unanswered.add(index);
     const end = t.now() + t.retryFor;
     const text = typeof frames[0] === 'string'; // an empty POST is a binary one
     const body = text ? (frames as string[]).join('\n') : concatBytes(frames as Uint8Array[]);
@@ -110,6 +123,7 @@ export class PostQueue {
           return e.code === Code.NotFound ? t.failed(why) : t.failed(why, statusToClose(e.toStatus()));
         }
         this.#inflight--;
+        this.#unanswered.delete(index);
         for (const f of frames) this.#buffered -= f.length;
         return this.flush();
       } catch (err) {
