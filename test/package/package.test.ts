@@ -157,6 +157,25 @@ void text;
       assert.equal(await typeErrors(resolution, ['app.ts']), '', `tsc --moduleResolution ${resolution[1]}`);
   });
 
+  test('TypeScript apps on the legacy resolution (node10, which reads no exports) find every entry through main, types and typesVersions', async () => {
+    writeFileSync(
+      join(dir, 'legacy.ts'),
+      `import { connect } from 'drpc';
+import { createEndpoint } from 'drpc/node';
+import { http } from 'drpc/http';
+import { msgpack } from 'drpc/msgpack';
+import { redisBroker } from 'drpc/redis';
+const c = connect('ws://127.0.0.1:1/rpc', { transports: ['websocket', http] });
+const state: string = c.state;
+void [state, createEndpoint, msgpack, redisBroker];
+// @ts-expect-error: the state is a union of strings
+const wrong: number = c.state;
+void wrong;
+`,
+    );
+    assert.equal(await typeErrors(['commonjs', 'node10'], ['legacy.ts']), '');
+  });
+
   test('every TypeScript example in the README type-checks against the package; the complete programs run', async () => {
     const blocks = [...readFileSync(join(ROOT, 'README.md'), 'utf8').matchAll(/^```ts\n([\s\S]*?)^```/gm)].map((m) => m[1]!);
     assert.ok(blocks.length >= 6, `README ts blocks: ${blocks.length}`);
