@@ -38,7 +38,8 @@ export class RemoteHttp {
     return this.broker.holdKey(key(sid), async (request) => {
       try {
         // A POST relayed before the session opened is answered once it has, as a local one (http-routes.ts).
-        if ((request as Request).op === 'post') await t.untilListening();
+        const opening = (request as Request).op === 'post' ? t.untilListening() : undefined;
+        if (opening) await opening;
         this.#apply(t, request as Request);
         return 'ok' satisfies Answer;
       } catch (err) {

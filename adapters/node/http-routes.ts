@@ -133,10 +133,11 @@ export class HttpRoutes {
       }
       return void res.writeHead(204).end();
     }
+    // A POST for a session still opening waits for it, its body left in the socket meanwhile.
+    const opening = req.method === 'POST' ? t?.untilListening() : undefined;
+    if (opening) await opening;
     if (!t || t.closed) throw httpError(404, Code.NotFound, `no http session ${JSON.stringify(sid)} (closed or expired: open a new one)`);
     if (req.method === 'POST') {
-      await t.untilListening(); // its body stays in the socket meanwhile
-      if (t.closed) throw httpError(404, Code.NotFound, `no http session ${JSON.stringify(sid)} (closed while opening: open a new one)`);
       const { first, ack, body, type } = await this.#postParts(req);
       deliverPost(t, first, ack, body, type);
     } else t.ended('closed by the client (DELETE)');
