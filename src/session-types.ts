@@ -54,6 +54,11 @@ export interface SessionOptions {
   id?: string;
   /** Start in drpc's "preparing" state (handshake: only earlySend / earlyReceive) until `start()`. Default false. */
   preparing?: boolean;
+  /**
+   * With `preparing`: leave the transport unread until `start()` (an endpoint first makes the session
+   * known, so the peer's first calls never run before it is). Default false.
+   */
+  held?: boolean;
   /** Errors nobody else hears about: push handler failures, unroutable pushes, hook errors. Default: console.warn. */
   onError?: (err: DrpcError, session: Session) => void;
 }

@@ -75,6 +75,7 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
   readonly #seqs?: { next(): number };
   /** Handshake-only: made on first use (idle sessions should stay small). */
   #inbox?: EarlyInbox;
+  readonly #held?: boolean;
   readonly #serve: Serve;
   /** Inbound handlers running now: made by serveCalls on first use (internal). */
   running?: RunningJobs;
@@ -99,7 +100,8 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
     this.#id = options.id ?? transport.remoteAddress;
     this.#state = options.preparing ? 'preparing' : 'open';
     this.#lastReceived = this.clock.now();
-    transport.listen(this); // the session is its transport's handler: no closures per connection
+    // the session is its transport's handler: no closures per connection
+    if (!(this.#held = options.held)) transport.listen(this);
   }
 
   get #pending(): PendingCalls {
@@ -244,13 +246,16 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
   }
 
   /**
-   * Ends the handshake: from now on only CALL, REPLY and PUSH are allowed. What the peer sent after its
-   * last handshake message (a PUSH or CALL right behind the AUTH_REPLY) is served now, in order.
+   * Ends the handshake: from now on only CALL, REPLY and PUSH are allowed. `ready` runs first (the
+   * session can send; an endpoint makes it known); then what the peer sent after its last handshake
+   * message (a PUSH or CALL right behind the AUTH_REPLY) is served, in order, and a held transport is read.
    */
-  start(): void {
+  start(ready?: () => void): void {
     if (this.#state !== 'preparing') return;
     this.#state = 'open';
+    ready?.();
     for (const m of this.#inbox?.drain() ?? []) this.receiveMessage(m);
+    if (this.#held) this.#transport.listen(this);
   }
 
   // ---- close --------------------------------------------------------------------------------

@@ -365,7 +365,9 @@ export class Endpoint<C extends AnyContract = Untyped, Published extends number 
       clock: this.clock,
       timeout: o.timeout,
       maxConcurrentCalls: o.maxConcurrentCalls,
-      preparing: !!o.auth,
+      // Held until start(): the client's first calls run once the session is known (hub, 'session' event).
+      preparing: true,
+      held: !o.auth,
       onError: this.#onError,
       owner: this.#owner,
       replyCache: this.#replyCacheFor(options.clientId),
@@ -380,16 +382,17 @@ export class Endpoint<C extends AnyContract = Untyped, Published extends number 
         return undefined;
       }
       if (session.state === 'closed') return undefined;
-      session.start();
     }
-    if (options.hello)
-      this.#hellos.send(
-        session,
-        this.#replyCache && options.clientId !== undefined ? { replyCache: { maxAgeMs: this.#replyCache.maxAgeMs } } : {},
-      );
-    this.sessions.add(session);
-    this.#link?.hold(session.id);
-    this.#events.emit('session', session);
+    session.start(() => {
+      if (options.hello)
+        this.#hellos.send(
+          session,
+          this.#replyCache && options.clientId !== undefined ? { replyCache: { maxAgeMs: this.#replyCache.maxAgeMs } } : {},
+        );
+      this.sessions.add(session);
+      this.#link?.hold(session.id);
+      this.#events.emit('session', session);
+    });
     return session;
   }
 }

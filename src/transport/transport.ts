@@ -36,16 +36,16 @@ export interface Transport {
 }
 
 /**
- * Starts delivery to `handlers` (Transport.listen): the frames that arrived before, then the close
- * if it already happened (`closed`: its reason and error).
- */
-/**
  * Frames a server transport keeps before its session listens (the endpoint may first wait for the
  * client's previous node, up to the broker's timeout): at this many it stops reading the socket, so
  * the peer waits (TCP flow control) instead of filling memory; listen() reads on.
  */
 export const EARLY_FRAMES = 64;
 
+/**
+ * Starts delivery to `handlers` (Transport.listen): the frames that arrived before, then the close
+ * if it already happened (`closed`: its reason and error).
+ */
 export function startListening(
   handlers: TransportHandlers,
   early: readonly Frame[] | undefined,

@@ -70,6 +70,38 @@ describe('auth', { timeout: 30_000 }, () => {
     assert.equal(await answers[0], 'ok: sure?');
   });
 
+  test("calls pipelined right behind the AUTH_CALL run once the session is known: in the hub, after the 'session' event", async (t) => {
+    const h = new Harness(t);
+    const { ep, url } = await h.endpoint({ auth: async () => (await delay(50), 'ok') });
+    const seen: string[] = [];
+    ep.on('session', (s) => void (s.data.set('greeted', true), seen.push('session')));
+    const pushed: Promise<void>[] = [];
+    ep.route('/me', (_b, ctx) => {
+      seen.push('call');
+      pushed.push(ep.push(ctx.session.id, '/note', 'to myself')); // by id: through the hub
+      return [ep.sessions.get(ctx.session.id) === ctx.session, ctx.session.data.get('greeted') === true];
+    });
+    const raw = await h.raw(url);
+    // A foreign client may send its first calls without waiting for the AUTH_REPLY.
+    raw.send({ seq: 1, mtype: MType.AuthCall }, 'token');
+    raw.send({ seq: 2, mtype: MType.Call, serviceMethod: '/me' });
+    raw.send({ seq: 3, mtype: MType.Call, serviceMethod: '/me' });
+    await until(() => raw.messages.length === 5, 'the AUTH_REPLY, 2 replies and 2 pushes', 3000);
+    const got = raw.messages;
+    assert.deepEqual([got[0]!.mtype, got[0]!.seq, got[0]!.status.code], [MType.AuthReply, 1, 0]);
+    const replies = got.filter((m) => m.mtype === MType.Reply);
+    assert.deepEqual(
+      replies.map((m) => [m.seq, m.status.code, decodeJson(m)]),
+      [
+        [2, 0, [true, true]],
+        [3, 0, [true, true]],
+      ],
+    );
+    assert.deepEqual(got.filter((m) => m.mtype === MType.Push).map(decodeJson), ['to myself', 'to myself']);
+    await Promise.all(pushed);
+    assert.deepEqual(seen, ['session', 'call', 'call']);
+  });
+
   test('fail: the client closes with 401 and the cause, does not loop, and reconnect() tries again', async (t) => {
     const h = new Harness(t);
     let checks = 0;

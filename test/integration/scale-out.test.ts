@@ -11,13 +11,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serveCalls } from '../../src/serve.ts';
+import type { Session } from '../../src/session.ts';
 import { http } from '../../src/transport/http.ts';
 import { Code, DrpcError } from '../../src/status.ts';
 import type { Gap } from '../../src/topics.ts';
 import { RedisServer } from '../redis-server.ts';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { Harness, TRANSPORT, delay, rejection, until } from './helpers.ts';
+import { HELLO_QUERY } from '../../src/extensions.ts';
+import { MType } from '../../src/message.ts';
+import { Harness, RAW_WS_ONLY, TRANSPORT, decodeJson, delay, rejection, until } from './helpers.ts';
 import { backendPerFile, nodesOn, reachable, tcpSwitch, ON_CLUSTER, STANDALONE_ONLY } from './nodes.ts';
 
 const { redis, backend } = backendPerFile();
@@ -207,6 +210,40 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
     );
     assert.equal(c.state, 'open');
     assert.deepEqual([...a.errors, ...b.errors], []);
+  });
+
+  test(
+    "calls sent as a client connects (they wait for its claim) run once the session is known: in the hub, after 'session'",
+    RAW_WS_ONLY,
+    async (t) => {
+      const { h, a } = await twoNodes(t);
+      const seen: string[] = [];
+      a.ep.on('session', () => void seen.push('session'));
+      const known = (_b: unknown, ctx: { session: Session }) => (seen.push('call'), a.ep.sessions.get(ctx.session.id) === ctx.session);
+      a.ep.route('/known' as never, known as never);
+      // A peer that dialed with a client id and calls at once: its frames wait while node A claims it.
+      const raw = await h.raw(`${a.url}?${HELLO_QUERY}=eager-1`);
+      for (const seq of [1, 2, 3]) raw.send({ seq, mtype: MType.Call, serviceMethod: '/known' });
+      await until(() => raw.messages.filter((m) => m.mtype === MType.Reply).length === 3, 'three replies');
+      const replies = raw.messages.filter((m) => m.mtype === MType.Reply);
+      assert.deepEqual(
+        replies.map((m) => [m.seq, m.status.code, decodeJson(m)]),
+        [1, 2, 3].map((seq) => [seq, 0, true]),
+      );
+      assert.deepEqual(seen, ['session', 'call', 'call', 'call']);
+    },
+  );
+
+  test('a client gone while its node claims it leaves no session behind in the hub', { ...RAW_WS_ONLY, ...STANDALONE_ONLY }, async (t) => {
+    const { h, a } = await twoNodes(t);
+    const announced: Session[] = [];
+    a.ep.on('session', (s) => void announced.push(s));
+    assert.match(await redis().command('CLIENT', 'PAUSE', '300', 'ALL'), /OK/); // node A's claim waits for Redis
+    const raw = await h.raw(`${a.url}?${HELLO_QUERY}=gone-1`);
+    raw.ws.terminate();
+    await until(() => announced.length === 1 && announced[0]!.state === 'closed', 'the session announced, then closed', 3000);
+    await delay(50);
+    assert.equal(a.ep.sessions.count, 0);
   });
 
   test('a push to (or a kick of) a session id reaches the node that holds it; an id no node holds is a 404 (false for a kick)', async (t) => {

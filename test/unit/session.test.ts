@@ -406,6 +406,23 @@ describe('Session: protocol rules', () => {
     assert.equal(await answer, 'yes to q');
   });
 
+  it('held: reads nothing until start(), runs `ready` first, then serves all the peer sent, in order, past the inbox limit', async () => {
+    const { client, server } = pair({}, { preparing: true, held: true });
+    const order: unknown[] = [];
+    server.router.routePush('/n', (n) => void order.push(n));
+    server.router.route('/x', () => (order.push('call'), 'ok'));
+    for (let n = 0; n < 100; n++) void client.push('/n', n); // more than a handshake inbox holds (64)
+    const answer = client.call('/x');
+    await tick();
+    await tick();
+    assert.equal(order.length, 0, 'nothing read before start()');
+    assert.equal(server.state, 'preparing');
+    server.start(() => order.push('ready'));
+    assert.equal(await answer, 'ok');
+    assert.deepEqual(order, ['ready', ...Array.from({ length: 100 }, (_, n) => n), 'call']);
+    assert.equal(server.state, 'open');
+  });
+
   it('works the same over the JSON sub-protocol (status travels in our extension key)', async () => {
     const { client, server } = pair({ proto: jsonProto() }, { proto: jsonProto() });
     server.router.route('/add', (b) => (b as number[]).reduce((a, c) => a + c, 0));
