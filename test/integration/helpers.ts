@@ -259,7 +259,14 @@ export class Harness {
 
   /** A client (no heartbeat, quick redials unless told otherwise), closed at the end. */
   client(url: string, options: ConnectOptions = {}): Client {
-    const c = connect(url, {
+    const c = this.connectLoose(url, options);
+    this.defer(() => c.close('test over'), true);
+    return c;
+  }
+
+  /** The same client, but the harness keeps no reference to it: the test closes it (see leaks.test.ts). */
+  connectLoose(url: string, options: ConnectOptions = {}): Client {
+    return connect(url, {
       heartbeat: false,
       reconnect: { min: 20, max: 200 },
       transports: [TRANSPORT === 'http' ? http : 'websocket'],
@@ -268,8 +275,6 @@ export class Harness {
       ...(AUTH ? { auth: () => SUITE_TOKEN } : {}),
       ...options,
     });
-    this.defer(() => c.close('test over'), true);
-    return c;
   }
 
   /** A client and its state log. */

@@ -19,6 +19,7 @@ import { RedisServer } from '../redis-server.ts';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { HELLO_QUERY } from '../../src/extensions.ts';
+import { Garbage } from './garbage.ts';
 import { MType } from '../../src/message.ts';
 import { Harness, RAW_WS_ONLY, TRANSPORT, decodeJson, delay, rejection, until } from './helpers.ts';
 import { backendPerFile, nodesOn, reachable, tcpSwitch, ON_CLUSTER, STANDALONE_ONLY } from './nodes.ts';
@@ -244,6 +245,36 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
     await until(() => announced.length === 1 && announced[0]!.state === 'closed', 'the session announced, then closed', 3000);
     await delay(50);
     assert.equal(a.ep.sessions.count, 0);
+  });
+
+  test('sessions that were renamed, pushed to and kicked from another node are garbage once they end', async (t) => {
+    const { h, a, b } = await twoNodes(t);
+    const garbage = new Garbage();
+    for (const n of [a, b]) n.ep.on('session', (s) => garbage.watch('endpoint session', s));
+    a.ep.route('/ping' as never, (() => 'pong') as never);
+    const once = async (i: number): Promise<void> => {
+      const c = h.connectLoose(a.url);
+      garbage.watch('client', c);
+      try {
+        const notes: unknown[] = [];
+        c.onPush('/note', (m) => void notes.push(m));
+        c.subscribe('/news', () => {});
+        assert.equal(await c.call('/ping'), 'pong');
+        const first = a.ep.sessions.list()[0]!;
+        first.setId(`user-${i}`);
+        await reachable(b.ep, `user-${i}`, c);
+        await b.ep.push(`user-${i}`, '/note' as never, i as never);
+        await until(() => notes.length === 1, 'the relayed push');
+        assert.equal(await b.ep.kick(`user-${i}`, { code: 500, msg: 'Internal Server Error', cause: 'moved' }), true);
+        await until(() => a.ep.sessions.count === 1 && a.ep.sessions.list()[0] !== first, 'the client back on a new session');
+      } finally {
+        await c.close();
+      }
+      await until(() => a.ep.sessions.count === 0, 'the session gone');
+    };
+    for (let i = 0; i < 4; i++) await once(i);
+    const alive = await garbage.survivors();
+    assert.deepEqual(alive, [], `still reachable:\n${alive.join('\n')}`);
   });
 
   test('a push to (or a kick of) a session id reaches the node that holds it; an id no node holds is a 404 (false for a kick)', async (t) => {
