@@ -75,8 +75,12 @@ export class Client<C extends AnyContract = Untyped> {
   #heartbeat?: HeartbeatPing;
   readonly #redial: Redial;
   #dialId = 0;
-  /** Identities of durable calls: a random client id, sent when dialing; calls are known by it and their seq. */
-  readonly #clientId = Math.random().toString(36).slice(2, 10) + Date.now().toString(36);
+  /**
+   * Identities of durable calls: the client id, sent when dialing; calls are known by it and their seq.
+   * Whoever dials with it is answered from this client's reply cache, so it is a secret: 128 bits from
+   * crypto.getRandomValues (Math.random can be predicted from its outputs), 28 chars.
+   */
+  readonly #clientId = Array.from(crypto.getRandomValues(new Uint32Array(4)), (n) => n.toString(36).padStart(7, '0')).join('');
   readonly #durables: DurableCalls;
   #authReply: unknown; // stale-callback guard: callbacks from an older dial are ignored
   #handshaking?: DialedTransport; // open but not yet authenticated: close() ends it at once

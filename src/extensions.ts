@@ -28,7 +28,7 @@ export const REFRESH_AUTH_METHOD = '/drpc/auth';
 
 /**
  * Capabilities: a client that understands our extensions dials with the query parameter
- * `HELLO_QUERY=<client id>` (1–64 of [A-Za-z0-9._-], the same on every reconnect); an endpoint that
+ * `HELLO_QUERY=<client id>` (16–64 of [A-Za-z0-9._-], random, the same on every reconnect); an endpoint that
  * sees it PUSHes HELLO_METHOD once the session is open, with a JSON body such as
  * `{"replyCache":{"maxAgeMs":60000}}`. A plain drpc peer ignores the query and never pushes it, so
  * nothing that depends on a capability happens with it.
@@ -41,7 +41,10 @@ export interface Hello {
   replyCache?: { maxAgeMs: number };
 }
 
-/** A client id as HELLO_QUERY carries it, or undefined when it is malformed. */
+/**
+ * A client id as HELLO_QUERY carries it, or undefined when it is malformed or too short to be a secret
+ * (under 16 chars): a connection without one works, but has no reply cache (no durable calls).
+ */
 export function clientIdOf(value: string | null | undefined): string | undefined {
-  return value && /^[A-Za-z0-9._-]{1,64}$/.test(value) ? value : undefined;
+  return value && /^[A-Za-z0-9._-]{16,64}$/.test(value) ? value : undefined;
 }

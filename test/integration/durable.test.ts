@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Code, DrpcError } from '../../src/status.ts';
 import type { Plugin } from '../../src/hooks.ts';
-import { Harness, delay, onlySession, rejection, until } from './helpers.ts';
+import { HELLO_QUERY } from '../../src/extensions.ts';
+import { Harness, RAW_WS_ONLY, decodeJson, delay, onlySession, rejection, until } from './helpers.ts';
 
 const kick = { code: Code.InternalServerError, msg: 'Internal Server Error', cause: 'test kills the socket' };
 
@@ -90,6 +91,27 @@ describe('durable calls', { timeout: 30_000 }, () => {
     ep.sessions.kick((await onlySession(ep)).id, kick);
     assert.equal((await rejection(call)).code, Code.ConnClosed);
   });
+
+  test(
+    'the client id is a secret (128 random bits); the endpoint keeps no replies for an id too short to be one',
+    RAW_WS_ONLY,
+    async (t) => {
+      const h = new Harness(t);
+      const { url } = await h.endpoint();
+      const ids = [h.client(url).id, h.client(url).id];
+      for (const id of ids) assert.match(id, /^[0-9a-z]{28}$/);
+      assert.notEqual(ids[0], ids[1]);
+      // What a peer that dials with an id is told (the HELLO, the first message): a reply cache only for a long one.
+      const hello = async (id: string) => {
+        const peer = await h.raw(`${url}?${HELLO_QUERY}=${id}`);
+        await until(() => peer.messages.length > 0, 'the HELLO');
+        return decodeJson(peer.messages[0]!);
+      };
+      assert.deepEqual(await hello(ids[0]!), { replyCache: { maxAgeMs: 60_000 } });
+      assert.deepEqual(await hello('a'.repeat(16)), { replyCache: { maxAgeMs: 60_000 } });
+      assert.deepEqual(await hello('a'.repeat(15)), {}, 'no reply cache by a guessable id');
+    },
+  );
 
   test('an endpoint without a reply cache says so (HELLO): a call in flight at the drop settles with 102, never runs twice', async (t) => {
     const h = new Harness(t);

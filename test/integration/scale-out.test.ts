@@ -223,7 +223,7 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
       const known = (_b: unknown, ctx: { session: Session }) => (seen.push('call'), a.ep.sessions.get(ctx.session.id) === ctx.session);
       a.ep.route('/known' as never, known as never);
       // A peer that dialed with a client id and calls at once: its frames wait while node A claims it.
-      const raw = await h.raw(`${a.url}?${HELLO_QUERY}=eager-1`);
+      const raw = await h.raw(`${a.url}?${HELLO_QUERY}=eager-client-0000001`);
       for (const seq of [1, 2, 3]) raw.send({ seq, mtype: MType.Call, serviceMethod: '/known' });
       await until(() => raw.messages.filter((m) => m.mtype === MType.Reply).length === 3, 'three replies');
       const replies = raw.messages.filter((m) => m.mtype === MType.Reply);
@@ -240,7 +240,7 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
     const announced: Session[] = [];
     a.ep.on('session', (s) => void announced.push(s));
     assert.match(await redis().command('CLIENT', 'PAUSE', '300', 'ALL'), /OK/); // node A's claim waits for Redis
-    const raw = await h.raw(`${a.url}?${HELLO_QUERY}=gone-1`);
+    const raw = await h.raw(`${a.url}?${HELLO_QUERY}=gone-client-00000001`);
     raw.ws.terminate();
     await until(() => announced.length === 1 && announced[0]!.state === 'closed', 'the session announced, then closed', 3000);
     await delay(50);
