@@ -1,8 +1,13 @@
 /**
  * Heartbeat as drpc: `/heartbeat` with meta `hb_` = rate in whole seconds (min 3). The pinging side
  * sends it as a CALL when it has heard nothing for `rate`, so a dead peer is found by the missing
- * REPLY. Liveness is also judged against wall-clock time: a tab throttled in the background or a
- * laptop waking from sleep fires its timer late, sees the deadline long past, and reconnects at once.
+ * REPLY. Liveness is also judged against wall-clock time: a laptop waking from sleep fires its timer
+ * late, sees the deadline long past, and reconnects at once.
+ *
+ * The next ping is armed when the pong arrives, not in the timer's own callback: Chromium throttles a
+ * hidden tab's chained timers (timer nesting level ≥ 5) to one wake-up a minute, so pings armed in a
+ * chain would stop, the endpoint would close the silent session, and the tab would reconnect every
+ * minute. A timer set from a network task is not chained (test/e2e/background.spec.ts).
  */
 import type { Clock, TimerHandle } from './clock.ts';
 import type { Session } from './session.ts';
@@ -51,17 +56,18 @@ export class HeartbeatPing {
         timeout: this.#rateMs,
         sendDeadline: false,
       })
-      .catch((err: DrpcError) => {
+      .then(
+        () => this.#arm(),
         // Any REPLY, even an error status (a peer without a pong route answers 404), proves liveness.
-        if (err.code === Code.HandleTimeout) this.#dead(`heartbeat unanswered for ${this.#rateMs} ms`);
-      });
+        (err: DrpcError) => (err.code === Code.HandleTimeout ? this.#dead(`heartbeat unanswered for ${this.#rateMs} ms`) : this.#arm()),
+      );
   }
 
+  /** The next check in `rate` (one timer: a check on wake re-arms it). */
   #arm(): void {
-    this.#timer = this.clock.setTimeout(() => {
-      this.check();
-      if (!this.#stopped) this.#arm();
-    }, this.#rateMs);
+    if (this.#stopped) return;
+    if (this.#timer !== undefined) this.clock.clearTimeout(this.#timer);
+    this.#timer = this.clock.setTimeout(() => this.check(), this.#rateMs);
   }
 
   #dead(why: string): void {
