@@ -12,14 +12,14 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { createServer, type Server } from 'node:http';
-import { extname, join, normalize } from 'node:path';
+import type { Server } from 'node:http';
+import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import WebSocket from 'ws';
 import { createEndpoint, type Endpoint } from '../../adapters/node/endpoint.ts';
 import type { Session } from '../../src/session.ts';
+import { serveApp } from './app-server.ts';
 
 const RATE = 3; // seconds: the endpoint closes a session silent for 2 × 3 s + 0.5 s
 const HIDDEN_MS = 40_000; // the 10 s grace, then more than half a minute of intensive throttling
@@ -60,19 +60,10 @@ function startXvfb(): Promise<string> {
   });
 }
 
-/** The app: its page at /, the browser bundle under /drpc/, drpc on /rpc; 127.0.0.1 only. */
-async function serveApp(): Promise<string> {
-  const bundle = join(process.cwd(), 'dist/browser');
-  server = createServer(async (req, res) => {
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
-    if (path === '/') return void res.writeHead(200, { 'content-type': 'text/html' }).end(PAGE);
-    const file = normalize(join(bundle, path.replace(/^\/drpc\//, '/')));
-    if (!path.startsWith('/drpc/') || !file.startsWith(bundle) || extname(file) !== '.js') return void res.writeHead(404).end();
-    readFile(file).then(
-      (js) => res.writeHead(200, { 'content-type': 'text/javascript' }).end(js),
-      () => res.writeHead(404).end(),
-    );
-  });
+/** The app (app-server.ts) with drpc on /rpc: an endpoint that logs every heartbeat it gets. */
+async function serveWithEndpoint(): Promise<string> {
+  let url: string;
+  ({ server, url } = await serveApp(PAGE));
   ep = createEndpoint({
     plugins: [
       {
@@ -86,13 +77,12 @@ async function serveApp(): Promise<string> {
   ep.on('session', (session) => void sessions.push({ session, pings: [] }));
   ep.route('/report', (what) => void reports.push(String(what)));
   ep.attach(server, { path: '/rpc' });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
+  return url;
 }
 
 test.beforeAll(async () => {
   display = await startXvfb();
-  appUrl = await serveApp();
+  appUrl = await serveWithEndpoint();
 });
 test.afterAll(async () => {
   await ep?.close({ drain: 0 });

@@ -2,40 +2,18 @@
  * A page in Chromium calls a Go DMicro service directly, with no glue: the browser bundle against
  * DMicro's own WebSocket mixer (test/interop/cmd/server), over RAW and over DMicro's default JSON
  * sub-protocol, and through DMicro's auth checker. The page is an app's own, served with the browser
- * bundle (dist/browser, which the demo server builds when missing) by a static server of this file.
+ * bundle (dist/browser, which the demo server builds when missing) by app-server.ts.
  */
-import { readFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import { extname, join, normalize } from 'node:path';
+import type { Server } from 'node:http';
 import { expect, test, type Page } from '@playwright/test';
 import { goBinary } from '../interop/go.ts';
 import { freePort, startGo, GOOD_TOKEN, type GoProcess } from '../interop/peers.ts';
+import { serveApp } from './app-server.ts';
 
 let servers: GoProcess[] = [];
 const port = { raw: 0, json: 0, auth: 0 };
 let app: Server;
 let appUrl = '';
-
-/** The app: its page at /, the bundle under /drpc/. A real server on 127.0.0.1 (a page Playwright made up would have no address, and Chromium blocks such a page from reaching a local port). */
-function serveApp(): Promise<string> {
-  const bundle = join(process.cwd(), 'dist/browser');
-  app = createServer(async (req, res) => {
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
-    if (path === '/')
-      return void res
-        .writeHead(200, { 'content-type': 'text/html' })
-        .end('<!doctype html><title>an app calling Go</title><h1>calling Go</h1>');
-    const file = normalize(join(bundle, path.replace(/^\/drpc\//, '/')));
-    if (!path.startsWith('/drpc/') || !file.startsWith(bundle) || extname(file) !== '.js') return void res.writeHead(404).end();
-    readFile(file).then(
-      (js) => res.writeHead(200, { 'content-type': 'text/javascript' }).end(js),
-      () => res.writeHead(404).end(),
-    );
-  });
-  return new Promise((resolve) =>
-    app.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(app.address() as { port: number }).port}/`)),
-  );
-}
 
 test.beforeAll(async () => {
   const bin = goBinary('server');
@@ -44,7 +22,7 @@ test.beforeAll(async () => {
     startGo(bin, ['-ws-raw', String(port.raw), '-ws-json', String(port.json), '-quiet']),
     startGo(bin, ['-ws-raw', String(port.auth), '-auth', '-quiet']),
   ]);
-  appUrl = await serveApp();
+  ({ server: app, url: appUrl } = await serveApp('<!doctype html><title>an app calling Go</title><h1>calling Go</h1>'));
 });
 test.afterAll(async () => {
   await Promise.all(servers.map((s) => s.stop()));
