@@ -1,17 +1,18 @@
 /**
  * An app's server for the e2e specs that bring their own page: `page` at /, the browser bundle
  * (dist/browser) under /drpc/, on 127.0.0.1 (a page Playwright made up would have no address, and
- * Chromium blocks such a page from reaching a local port). Other paths are 404.
+ * Chromium blocks such a page from reaching a local port). Other paths go to `other`, else 404.
  */
 import { readFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import { extname, join, normalize } from 'node:path';
 
-export async function serveApp(page: string): Promise<{ server: Server; url: string }> {
+export async function serveApp(page: string, other?: RequestListener): Promise<{ server: Server; url: string }> {
   const bundle = join(process.cwd(), 'dist/browser');
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     if (path === '/') return void res.writeHead(200, { 'content-type': 'text/html' }).end(page);
+    if (!path.startsWith('/drpc/') && other) return other(req, res);
     const file = normalize(join(bundle, path.replace(/^\/drpc\//, '/')));
     if (!path.startsWith('/drpc/') || !file.startsWith(bundle) || extname(file) !== '.js') return void res.writeHead(404).end();
     readFile(file).then(

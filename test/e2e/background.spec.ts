@@ -31,15 +31,22 @@ let ep: Endpoint;
 let appUrl = '';
 /** Every session the endpoint opened, and when each heartbeat of each arrived (ms since the start). */
 const sessions: { session: Session; pings: number[] }[] = [];
-/** What the page reported: its client's states and its visibility changes. */
+/** What the page reported: its clients' states ("websocket open: …") and its visibility changes. */
 const reports: string[] = [];
 
-/** The page: a client with a heartbeat of RATE seconds that reports its states and its visibility. */
+/**
+ * The page: two clients with a heartbeat of RATE seconds, one on WebSocket, one on the HTTP fallback
+ * only, reporting their states; and the page's visibility changes.
+ */
 const PAGE = `<!doctype html><title>a tab</title><script type="module">
   import { connect } from '/drpc/index.js';
-  const c = connect(location.origin.replace(/^http/, 'ws') + '/rpc', { heartbeat: { rate: ${RATE} } });
-  const report = (what) => c.call('/report', what).catch(() => {});
-  c.on('state', (s) => report('state ' + s.state + ': ' + (s.reason ?? '')));
+  import { http } from '/drpc/http.js';
+  const url = location.origin.replace(/^http/, 'ws') + '/rpc';
+  const ws = connect(url, { heartbeat: { rate: ${RATE} } });
+  const report = (what) => ws.call('/report', what).catch(() => {});
+  const overHttp = connect(url, { heartbeat: { rate: ${RATE} }, transports: [http] });
+  for (const [name, c] of [['websocket', ws], ['http', overHttp]])
+    c.on('state', (s) => report(name + ' ' + s.state + ': ' + (s.reason ?? '')));
   document.addEventListener('visibilitychange', () => report('visibility ' + document.visibilityState));
   addEventListener('error', (e) => report('error ' + e.message));
 </script>`;
@@ -62,8 +69,6 @@ function startXvfb(): Promise<string> {
 
 /** The app (app-server.ts) with drpc on /rpc: an endpoint that logs every heartbeat it gets. */
 async function serveWithEndpoint(): Promise<string> {
-  let url: string;
-  ({ server, url } = await serveApp(PAGE));
   ep = createEndpoint({
     plugins: [
       {
@@ -76,6 +81,9 @@ async function serveWithEndpoint(): Promise<string> {
   });
   ep.on('session', (session) => void sessions.push({ session, pings: [] }));
   ep.route('/report', (what) => void reports.push(String(what)));
+  let url: string;
+  // drpc's HTTP fallback on /rpc too (WebSocket upgrades come through attach()).
+  ({ server, url } = await serveApp(PAGE, (req, res) => ep.handleRequest(req, res, '/rpc') || res.writeHead(404).end()));
   ep.attach(server, { path: '/rpc' });
   return url;
 }
@@ -143,12 +151,13 @@ function devtools(ws: WebSocket, method: string, params: object = {}): Promise<R
   });
 }
 
-test('a hidden tab keeps its session: its heartbeat goes on every few seconds, no reconnect', async () => {
+test('a hidden tab keeps its sessions, on WebSocket and on HTTP: their heartbeats go on every few seconds, no reconnect', async () => {
   test.setTimeout(HIDDEN_MS + 60_000);
   const chrome = await startChromium(appUrl);
   try {
-    await expect.poll(() => reports.some((r) => r.startsWith('state open'))).toBe(true);
-    expect(sessions.length).toBe(1);
+    const opened = () => reports.filter((r) => / open: /.test(r)).length;
+    await expect.poll(opened).toBe(2);
+    expect(sessions.map((s) => s.session.transport.kind).sort()).toEqual(['http', 'websocket']);
     // A second tab in front, in the same window: ours is hidden behind it.
     const browser = new WebSocket(chrome.devtools);
     await new Promise((r, j) => (browser.once('open', r), browser.once('error', j)));
@@ -159,16 +168,21 @@ test('a hidden tab keeps its session: its heartbeat goes on every few seconds, n
     await new Promise((r) => setTimeout(r, HIDDEN_MS));
     browser.close();
 
-    const pings = sessions[0]!.pings.filter((at) => at > hiddenAt);
-    const gaps = pings.slice(1).map((at, i) => at - pings[i]!);
     expect(
-      reports.filter((r) => !r.startsWith('state connecting')),
-      'the page opened once, was hidden, and stayed so',
-    ).toEqual([expect.stringMatching(/^state open/), 'visibility hidden']);
-    expect(sessions.length, 'one session: the tab never reconnected').toBe(1);
-    expect(sessions[0]!.session.state).toBe('open');
-    expect(pings.length, `pings while hidden, at ${pings.join(', ')} ms`).toBeGreaterThanOrEqual(HIDDEN_MS / ((RATE + 1) * 1000) - 1);
-    expect(Math.max(...gaps), `gaps between pings while hidden: ${gaps.join(', ')} ms`).toBeLessThan(2 * RATE * 1000);
+      reports.filter((r) => !/ connecting: /.test(r)).sort(),
+      'both clients opened once, the page was hidden, and nothing else happened',
+    ).toEqual([expect.stringMatching(/^http open: /), 'visibility hidden', expect.stringMatching(/^websocket open: /)]);
+    expect(sessions.length, 'two sessions: neither client reconnected').toBe(2);
+    for (const { session, pings: all } of sessions) {
+      const kind = session.transport.kind;
+      const pings = all.filter((at) => at > hiddenAt);
+      const gaps = pings.slice(1).map((at, i) => at - pings[i]!);
+      expect(session.state, kind).toBe('open');
+      expect(pings.length, `${kind}: pings while hidden, at ${pings.join(', ')} ms`).toBeGreaterThanOrEqual(
+        HIDDEN_MS / ((RATE + 1) * 1000) - 1,
+      );
+      expect(Math.max(...gaps), `${kind}: gaps between pings while hidden: ${gaps.join(', ')} ms`).toBeLessThan(2 * RATE * 1000);
+    }
   } finally {
     chrome.process.kill();
   }
