@@ -135,7 +135,9 @@ export class Client<C extends AnyContract = Untyped> {
     });
     this.#redial = new Redial(this.clock, options.reconnect, () => void this.#dial());
     this.#stopEnv ??= watchEnvironment(() => this.#wake());
-    queueMicrotask(() => this.#dial());
+    // Dials after this turn, unless close() or reconnect() came first (a component mounted and unmounted
+    // at once, as React's StrictMode does): a closed client must never open.
+    queueMicrotask(() => this.#dialId || this.#dial());
   }
 
   /** This client's id: sent when dialing (query `_drpc`), the same on every reconnect; the endpoint knows its calls by it. */

@@ -239,6 +239,29 @@ describe('reconnect', { timeout: 30_000 }, () => {
     assert.equal(log.events.filter((e) => e.state === 'closed').length, 1);
   });
 
+  test('close() right after connect() (a component mounted and unmounted at once): the client never dials', async (t) => {
+    const h = new Harness(t);
+    const { ep, url } = await h.endpoint();
+    const dials: string[] = [];
+    ep.on('session', (s) => void dials.push(s.id));
+    const { client: c, log } = h.logged(url);
+    await c.close('unmounted');
+    await delay(150);
+    assert.deepEqual(log.states, ['closed']);
+    assert.equal(c.state, 'closed');
+    assert.deepEqual(dials, [], 'no session at the endpoint');
+    assert.equal((await rejection(c.call('/x'))).code, Code.ConnClosed);
+
+    // close() then reconnect() in the same turn: one dial, one session.
+    const { client: again, log: log2 } = h.logged(url);
+    void again.close();
+    again.reconnect();
+    await again.ready();
+    await delay(100);
+    assert.deepEqual(log2.states, ['closed', 'connecting', 'open']);
+    assert.equal(dials.length, 1);
+  });
+
   test('close() from inside a reconnecting listener stays closed: no redial comes back to life', async (t) => {
     const h = new Harness(t);
     const { ep, url } = await h.endpoint();
