@@ -1,7 +1,6 @@
 /**
  * Heartbeat as drpc: `/heartbeat` with meta `hb_` = rate in whole seconds (min 3). The pinging side
- * sends it as a CALL when it has heard nothing for `rate`, so a dead peer is found by the missing
- * REPLY. Liveness is also judged against wall-clock time: a laptop waking from sleep fires its timer
+ * sends it as a CALL a rate after the last pong, so a dead peer is found by the missing REPLY. Liveness is also judged against wall-clock time: a laptop waking from sleep fires its timer
  * late, sees the deadline long past, and reconnects at once.
  *
  * The next ping is armed when the pong arrives, not in the timer's own callback: Chromium throttles a
@@ -47,7 +46,7 @@ export class HeartbeatPing {
     if (this.#stopped) return;
     const silent = this.clock.now() - this.#session.lastReceived;
     if (silent >= 2 * this.#rateMs) return this.#dead(`no frame for ${silent} ms (deadline ${2 * this.#rateMs} ms)`);
-    // Ping at every tick (every `rate`), even while frames keep arriving: the peer judges *our* silence
+    // Ping at every check, even while frames keep arriving: the peer judges *our* silence
     // (its pong closes a session it has not heard from for 2 × rate), and a peer that still writes may
     // have stopped reading. A ping unanswered within `rate` declares the peer dead by the 2 × rate deadline.
     this.#session
