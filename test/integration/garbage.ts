@@ -18,7 +18,7 @@ export class Garbage {
   }
   /** What is still alive after collections (with turns of the event loop between, for pending callbacks). */
   async survivors(): Promise<string[]> {
-    for (let round = 0; round < 20; round++) {
+    for (let round = 0; round < 50; round++) {
       gc();
       await delay(20);
       if (this.#refs.every((r) => r.ref.deref() === undefined)) return [];
