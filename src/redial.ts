@@ -10,6 +10,8 @@ export class Redial {
   /** Redials since the last open (0 while open or connecting for the first time). */
   attempt = 0;
   #timer?: TimerHandle;
+  /** The browser said it is offline when the timer fired: the dial waits for `now()` (back online). */
+  #parked = false;
   /** The `reconnect` option: backoff settings, or false to never redial. */
   readonly #options: BackoffOptions | false | undefined;
   readonly #dial: () => void;
@@ -25,7 +27,7 @@ export class Redial {
 
   /** Whether a redial is waiting for its timer. */
   get waiting(): boolean {
-    return this.#timer !== undefined;
+    return this.#timer !== undefined || this.#parked;
   }
 
   /** Schedules the next dial (at once when `immediate`); false when the policy allows no more. */
@@ -35,7 +37,7 @@ export class Redial {
     const delay = immediate ? 0 : backoffDelay(this.attempt, o);
     this.attempt++;
     this.cancel();
-    this.#timer = this.clock.setTimeout(() => this.now(), delay);
+    this.#timer = this.clock.setTimeout(() => this.#fire(), delay);
     // The system clock unrefs its timers; a client that is reconnecting keeps a Node process alive, as an
     // open socket does (else `await client.call()` during a server restart lets the process exit mid-call).
     (this.#timer as { ref?: () => void }).ref?.();
@@ -44,7 +46,7 @@ export class Redial {
 
   /** Dials now instead of waiting (the browser came back online); also what the timer does. */
   now(): void {
-    if (this.#timer === undefined) return;
+    if (!this.waiting) return;
     this.cancel();
     this.#dial();
   }
@@ -52,5 +54,17 @@ export class Redial {
   cancel(): void {
     if (this.#timer !== undefined) this.clock.clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#parked = false;
+  }
+
+  /**
+   * The timer: dials, unless a browser says it is offline. Then the dial would fail for sure, so this
+   * attempt waits for the 'online' event (the client's wake calls now()): an hour offline spends one
+   * attempt, not `attempts`, and does not grow the backoff.
+   */
+  #fire(): void {
+    if ((globalThis as { navigator?: { onLine?: boolean } }).navigator?.onLine !== false) return this.now();
+    this.#timer = undefined;
+    this.#parked = true;
   }
 }

@@ -69,4 +69,28 @@ describe('Redial', () => {
     clock.advance(20_000);
     assert.deepEqual(dials, [0], 'the timer it replaced does not fire');
   });
+
+  it('while a browser says it is offline, the timer parks its attempt; back online, now() makes it', () => {
+    const { clock, dials, redial } = setup({ min: 10, max: 10, attempts: 2 });
+    const online = (onLine: boolean) => Object.defineProperty(globalThis, 'navigator', { value: { onLine }, configurable: true });
+    const had = Object.getOwnPropertyDescriptor(globalThis, 'navigator');
+    try {
+      online(false);
+      assert.equal(redial.schedule(false), true);
+      clock.advance(60_000);
+      assert.deepEqual(dials, [], 'no dial while offline');
+      assert.equal(redial.attempt, 1, 'one attempt, waiting');
+      assert.equal(redial.waiting, true);
+      online(true);
+      redial.now(); // the 'online' event
+      assert.deepEqual(dials, [60_000]);
+      assert.equal(redial.waiting, false);
+      assert.equal(redial.schedule(false), true, 'the second attempt is still there');
+      assert.equal(redial.schedule(false), false);
+      redial.cancel();
+    } finally {
+      if (had) Object.defineProperty(globalThis, 'navigator', had);
+      else delete (globalThis as { navigator?: unknown }).navigator;
+    }
+  });
 });
