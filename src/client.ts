@@ -134,7 +134,7 @@ export class Client<C extends AnyContract = Untyped> {
       clock: this.clock,
     });
     this.#redial = new Redial(this.clock, options.reconnect, () => void this.#dial());
-    this.#stopEnv ??= watchEnvironment(() => this.#wake());
+    this.#watchEnvironment();
     // Dials after this turn, unless close() or reconnect() came first (a component mounted and unmounted
     // at once, as React's StrictMode does): a closed client must never open.
     queueMicrotask(() => this.#dialId || this.#dial());
@@ -298,7 +298,7 @@ export class Client<C extends AnyContract = Untyped> {
   /** Dials again after a rejected auth, exhausted attempts or close(). */
   reconnect(): void {
     if (this.#state.state === 'open' || this.#state.state === 'connecting') return;
-    this.#stopEnv ??= watchEnvironment(() => this.#wake());
+    this.#watchEnvironment();
     this.#redial.cancel(); // reconnecting: dial now, not also when the backoff timer fires
     this.#redial.attempt = 0;
     this.#dial();
@@ -438,7 +438,14 @@ export class Client<C extends AnyContract = Untyped> {
     this.#queue.rejectAll(this.#closedError());
   }
 
-  /** The browser came back online or the tab became visible: judge liveness, retry now. */
+  #watchEnvironment(): void {
+    this.#stopEnv ??= watchEnvironment(
+      () => this.#wake(),
+      () => this.#session?.transport.close('the page went into the back/forward cache'),
+    );
+  }
+
+  /** The browser came back online, the tab became visible or the page came back: judge liveness, retry now. */
   #wake(): void {
     if (this.#state.state === 'open') return this.#heartbeat?.check();
     if (this.#state.state === 'reconnecting') this.#redial.now();
