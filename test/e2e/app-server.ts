@@ -6,6 +6,8 @@
 import { readFile } from 'node:fs/promises';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import { extname, join, normalize } from 'node:path';
+import type { Page } from '@playwright/test';
+import type { Endpoint } from '../../adapters/node/endpoint.ts';
 
 export async function serveApp(page: string, other?: RequestListener): Promise<{ server: Server; url: string }> {
   const bundle = join(process.cwd(), 'dist/browser');
@@ -22,4 +24,26 @@ export async function serveApp(page: string, other?: RequestListener): Promise<{
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   return { server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}/` };
+}
+
+/** An app served with `ep` on /rpc (WebSocket and the HTTP fallback); `close()` ends both. */
+export async function serveAppWith(ep: Endpoint, page: string): Promise<{ url: string; rpcUrl: string; close(): Promise<void> }> {
+  const { server, url } = await serveApp(page, (req, res) => ep.handleRequest(req, res, '/rpc') || res.writeHead(404).end());
+  ep.attach(server, { path: '/rpc' });
+  return {
+    url,
+    rpcUrl: new URL('/rpc', url).href.replace(/^http/, 'ws'),
+    async close() {
+      await ep.close({ drain: 0 });
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
+
+/** Opens `url` in `page`; the page's uncaught errors are collected in the array returned. */
+export async function openPage(page: Page, url: string): Promise<string[]> {
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(url);
+  return errors;
 }

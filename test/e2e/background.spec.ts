@@ -13,22 +13,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import WebSocket from 'ws';
-import { createEndpoint, type Endpoint } from '../../adapters/node/endpoint.ts';
+import { createEndpoint } from '../../adapters/node/endpoint.ts';
 import type { Session } from '../../src/session.ts';
-import { serveApp } from './app-server.ts';
+import { serveAppWith } from './app-server.ts';
 
 const RATE = 3; // seconds: the endpoint closes a session silent for 2 × 3 s + 0.5 s
 const HIDDEN_MS = 40_000; // the 10 s grace, then more than half a minute of intensive throttling
 
 let xvfb: ChildProcess | undefined;
 let display = '';
-let server: Server;
-let ep: Endpoint;
-let appUrl = '';
+let app: Awaited<ReturnType<typeof serveAppWith>>;
 /** Every session the endpoint opened, and when each heartbeat of each arrived (ms since the start). */
 const sessions: { session: Session; pings: number[] }[] = [];
 /** What the page reported: its clients' states ("websocket open: …") and its visibility changes. */
@@ -68,8 +65,8 @@ function startXvfb(): Promise<string> {
 }
 
 /** The app (app-server.ts) with drpc on /rpc: an endpoint that logs every heartbeat it gets. */
-async function serveWithEndpoint(): Promise<string> {
-  ep = createEndpoint({
+function serveWithEndpoint(): ReturnType<typeof serveAppWith> {
+  const ep = createEndpoint({
     plugins: [
       {
         name: 'ping-log',
@@ -81,20 +78,15 @@ async function serveWithEndpoint(): Promise<string> {
   });
   ep.on('session', (session) => void sessions.push({ session, pings: [] }));
   ep.route('/report', (what) => void reports.push(String(what)));
-  let url: string;
-  // drpc's HTTP fallback on /rpc too (WebSocket upgrades come through attach()).
-  ({ server, url } = await serveApp(PAGE, (req, res) => ep.handleRequest(req, res, '/rpc') || res.writeHead(404).end()));
-  ep.attach(server, { path: '/rpc' });
-  return url;
+  return serveAppWith(ep, PAGE);
 }
 
 test.beforeAll(async () => {
   display = await startXvfb();
-  appUrl = await serveWithEndpoint();
+  app = await serveWithEndpoint();
 });
 test.afterAll(async () => {
-  await ep?.close({ drain: 0 });
-  await new Promise((r) => server?.close(r));
+  await app?.close();
   xvfb?.kill();
 });
 
@@ -153,7 +145,7 @@ function devtools(ws: WebSocket, method: string, params: object = {}): Promise<R
 
 test('a hidden tab keeps its sessions, on WebSocket and on HTTP: their heartbeats go on every few seconds, no reconnect', async () => {
   test.setTimeout(HIDDEN_MS + 60_000);
-  const chrome = await startChromium(appUrl);
+  const chrome = await startChromium(app.url);
   try {
     const opened = () => reports.filter((r) => / open: /.test(r)).length;
     await expect.poll(opened).toBe(2);

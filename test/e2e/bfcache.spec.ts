@@ -5,60 +5,49 @@
  * topic resumes where it was, so what was published meanwhile arrives once, in order. Playwright turns
  * the cache off by default; this file turns it back on. The endpoint runs in this process.
  */
-import type { Server } from 'node:http';
 import { expect, test } from '@playwright/test';
 import config from '../../playwright.config.ts';
 import { createEndpoint, type Endpoint } from '../../adapters/node/endpoint.ts';
-import { serveApp } from './app-server.ts';
+import { openPage, serveAppWith } from './app-server.ts';
 
 const launch = config.use!.launchOptions!;
 test.use({ launchOptions: { ...launch, ignoreDefaultArgs: ['--disable-back-forward-cache'] } });
 
-let server: Server;
 let ep: Endpoint;
-let appUrl = '';
+let app: Awaited<ReturnType<typeof serveAppWith>>;
 
 test.beforeAll(async () => {
   ep = createEndpoint();
   ep.route('/add', (n) => (n as number[]).reduce((a, b) => a + b, 0));
   ep.topic('/news', { history: { count: 100 } });
-  ({ server, url: appUrl } = await serveApp('<!doctype html><title>a page</title>'));
-  ep.attach(server, { path: '/rpc' });
+  app = await serveAppWith(ep, '<!doctype html><title>a page</title>');
 });
-test.afterAll(async () => {
-  await ep?.close({ drain: 0 });
-  await new Promise((r) => server?.close(r));
-});
+test.afterAll(() => app?.close());
 
 type Page = { mark: number; log: string[]; news: unknown[]; client: { state: string; call: (m: string, b: unknown) => Promise<unknown> } };
 
 test('back/forward cache: the connection closes as the page leaves, and reopens at once when it is back; nothing published meanwhile is lost', async ({
   page,
 }) => {
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(appUrl);
-  await page.evaluate(
-    async (url) => {
-      const { connect } = await import(`${location.origin}/drpc/index.js`);
-      const w = window as unknown as Page;
-      w.mark = Math.random(); // survives only if the page itself comes back
-      w.log = [];
-      w.news = [];
-      const client = connect(url, { heartbeat: false });
-      w.client = client;
-      client.on('state', (s: { state: string; reason?: string }) => void w.log.push(`${s.state}: ${s.reason ?? ''}`));
-      addEventListener('pageshow', (e) => void w.log.push(`pageshow persisted=${e.persisted}`));
-      client.subscribe('/news', (n: unknown) => void w.news.push(n));
-      await client.call('/add', [1]); // subscribed by now
-    },
-    new URL('/rpc', appUrl).href.replace(/^http/, 'ws'),
-  );
+  const errors = await openPage(page, app.url);
+  await page.evaluate(async (url) => {
+    const { connect } = await import(`${location.origin}/drpc/index.js`);
+    const w = window as unknown as Page;
+    w.mark = Math.random(); // survives only if the page itself comes back
+    w.log = [];
+    w.news = [];
+    const client = connect(url, { heartbeat: false });
+    w.client = client;
+    client.on('state', (s: { state: string; reason?: string }) => void w.log.push(`${s.state}: ${s.reason ?? ''}`));
+    addEventListener('pageshow', (e) => void w.log.push(`pageshow persisted=${e.persisted}`));
+    client.subscribe('/news', (n: unknown) => void w.news.push(n));
+    await client.call('/add', [1]); // subscribed by now
+  }, app.rpcUrl);
   const mark = await page.evaluate(() => (window as unknown as Page).mark);
   ep.publish('/news', 1);
   await expect.poll(() => page.evaluate(() => (window as unknown as Page).news.length)).toBe(1);
 
-  await page.goto(appUrl + '?elsewhere');
+  await page.goto(app.url + '?elsewhere');
   await expect.poll(() => ep.sessions.count, { message: 'the endpoint let the session go' }).toBe(0);
   for (const n of [2, 3, 4]) ep.publish('/news', n);
 

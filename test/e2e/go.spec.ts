@@ -5,10 +5,10 @@
  * bundle (dist/browser, which the demo server builds when missing) by app-server.ts.
  */
 import type { Server } from 'node:http';
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { goBinary } from '../interop/go.ts';
 import { freePort, startGo, GOOD_TOKEN, type GoProcess } from '../interop/peers.ts';
-import { serveApp } from './app-server.ts';
+import { openPage, serveApp } from './app-server.ts';
 
 let servers: GoProcess[] = [];
 const port = { raw: 0, json: 0, auth: 0 };
@@ -29,19 +29,11 @@ test.afterAll(async () => {
   await new Promise((r) => app?.close(r));
 });
 
-/** The app's page, page errors collected. */
-async function appPage(page: Page): Promise<string[]> {
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(appUrl);
-  return errors;
-}
-
 for (const kind of ['raw', 'json'] as const)
   test(`a page calls a Go DMicro server over WebSocket (${kind === 'raw' ? 'RAW' : "DMicro's JSON sub-protocol"}): a call, pushes in order, a Go → page call`, async ({
     page,
   }) => {
-    const errors = await appPage(page);
+    const errors = await openPage(page, appUrl);
     const got = await page.evaluate(
       async ({ url, proto }) => {
         const { connect, serveCalls } = await import(`${location.origin}/drpc/index.js`);
@@ -81,7 +73,7 @@ for (const kind of ['raw', 'json'] as const)
 test("a page passes DMicro's auth checker with the good token (and gets the greeting pushed right behind it); a bad one closes the client with 401 and its cause", async ({
   page,
 }) => {
-  const errors = await appPage(page);
+  const errors = await openPage(page, appUrl);
   const got = await page.evaluate(
     async ({ url, token }) => {
       const { connect } = await import(`${location.origin}/drpc/index.js`);

@@ -4,25 +4,19 @@
  * 'online' event), where its session resumes. Chromium's offline emulation (context.setOffline)
  * sets navigator.onLine and fires the events; the endpoint runs in this process.
  */
-import type { Server } from 'node:http';
 import { expect, test } from '@playwright/test';
 import { createEndpoint, type Endpoint } from '../../adapters/node/endpoint.ts';
-import { serveApp } from './app-server.ts';
+import { openPage, serveAppWith } from './app-server.ts';
 
-let server: Server;
 let ep: Endpoint;
-let appUrl = '';
+let app: Awaited<ReturnType<typeof serveAppWith>>;
 
 test.beforeAll(async () => {
   ep = createEndpoint();
   ep.route('/add', (n) => (n as number[]).reduce((a, b) => a + b, 0));
-  ({ server, url: appUrl } = await serveApp('<!doctype html><title>offline</title>'));
-  ep.attach(server, { path: '/rpc' });
+  app = await serveAppWith(ep, '<!doctype html><title>offline</title>');
 });
-test.afterAll(async () => {
-  await ep?.close({ drain: 0 });
-  await new Promise((r) => server?.close(r));
-});
+test.afterAll(() => app?.close());
 
 type Page = { states: string[]; client: { state: string; call: (m: string, b: unknown) => Promise<unknown> } };
 
@@ -30,22 +24,17 @@ test('offline: redial attempts wait for the network; back online, the client dia
   page,
   context,
 }) => {
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(appUrl);
-  await page.evaluate(
-    async (url) => {
-      const { connect } = await import(`${location.origin}/drpc/index.js`);
-      // Two attempts 20–40 ms apart: without waiting for the network they would be gone in 0.1 s.
-      const client = connect(url, { heartbeat: false, reconnect: { min: 20, max: 40, attempts: 2 } });
-      const w = window as unknown as Page;
-      w.client = client;
-      w.states = [];
-      client.on('state', (s: { state: string; reason?: string }) => void w.states.push(`${s.state}: ${s.reason ?? ''}`));
-      await client.ready();
-    },
-    new URL('/rpc', appUrl).href.replace(/^http/, 'ws'),
-  );
+  const errors = await openPage(page, app.url);
+  await page.evaluate(async (url) => {
+    const { connect } = await import(`${location.origin}/drpc/index.js`);
+    // Two attempts 20–40 ms apart: without waiting for the network they would be gone in 0.1 s.
+    const client = connect(url, { heartbeat: false, reconnect: { min: 20, max: 40, attempts: 2 } });
+    const w = window as unknown as Page;
+    w.client = client;
+    w.states = [];
+    client.on('state', (s: { state: string; reason?: string }) => void w.states.push(`${s.state}: ${s.reason ?? ''}`));
+    await client.ready();
+  }, app.rpcUrl);
   await expect.poll(() => ep.sessions.count).toBe(1);
 
   await context.setOffline(true);
