@@ -441,7 +441,8 @@ export class Client<C extends AnyContract = Untyped> {
   #watchEnvironment(): void {
     this.#stopEnv ??= watchEnvironment(
       () => this.#wake(),
-      () => this.#session?.transport.close('the page went into the back/forward cache'),
+      // The open connection, or one still in its auth exchange.
+      () => (this.#session?.transport ?? this.#handshaking)?.close('the page went into the back/forward cache'),
     );
   }
 

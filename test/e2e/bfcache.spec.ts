@@ -66,3 +66,30 @@ test('back/forward cache: the connection closes as the page leaves, and reopens 
   ]);
   expect(errors).toEqual([]);
 });
+
+test('back/forward cache during the auth exchange: the half-open connection closes too', async ({ page }) => {
+  const checks: { closed: boolean }[] = [];
+  const authEp = createEndpoint({
+    authTimeout: 60_000,
+    auth: (_token, session) => {
+      const check = { closed: false };
+      checks.push(check);
+      void session.closed.then(() => (check.closed = true));
+      return new Promise(() => {}); // the checker never answers
+    },
+  });
+  const authApp = await serveAppWith(authEp, '<!doctype html><title>auth</title>');
+  try {
+    const errors = await openPage(page, authApp.url);
+    await page.evaluate(async (url) => {
+      const { connect } = await import(`${location.origin}/drpc/index.js`);
+      (window as unknown as { client: unknown }).client = connect(url, { heartbeat: false, auth: () => 'token' });
+    }, authApp.rpcUrl);
+    await expect.poll(() => checks.length).toBe(1);
+    await page.goto(authApp.url + '?elsewhere');
+    await expect.poll(() => checks[0]!.closed, { message: 'the endpoint saw the half-open connection close' }).toBe(true);
+    expect(errors).toEqual([]);
+  } finally {
+    await authApp.close();
+  }
+});
