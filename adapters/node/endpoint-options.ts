@@ -7,7 +7,7 @@ import type { ReplyCacheOptions } from '../../src/reply-cache.ts';
 import type { CorsOptions } from './cors.ts';
 import type { Session } from '../../src/session.ts';
 import type { PeerOptions } from '../../src/session-types.ts';
-import type { DrpcError } from '../../src/status.ts';
+import { badMessage, type DrpcError } from '../../src/status.ts';
 import { checkNumbers } from '../../src/options.ts';
 import type { Broker } from './broker.ts';
 
@@ -40,6 +40,14 @@ export interface EndpointOptions<C extends AnyContract = Untyped> extends PeerOp
   proto?: 'raw' | 'json';
   /** AUTH_CALL checker, run first on every connection; its return value is the AUTH_REPLY body. Default: no auth. */
   auth?: AuthChecker;
+  /**
+   * Who an authenticated session acts for, read once `auth` accepted it (e.g. `(s) => s.data.get('user')`
+   * when your checker bound the user there). A client's durable state (its reply cache, handed between
+   * nodes, and keepReplies records) is then bound to the client id *and* this principal: a connection
+   * that dials with a leaked client id under other credentials finds nothing of that client's.
+   * `undefined` = not bound. Needs `auth`. Default: none (the client id alone).
+   */
+  principal?: (session: Session) => string | undefined;
   /** How long a new connection has to send its AUTH_CALL, in ms. Default 10000. */
   authTimeout?: number;
   /** Handshake-time check of the upgrade request (e.g. a token in the query); refuse by throwing a DrpcError. Default: accept. */
@@ -79,6 +87,7 @@ export function checkEndpointOptions(o: EndpointOptions<AnyContract>): void {
   const h = o.http || {};
   const r = o.replyCache || {};
   const s = o.slowConsumers || {};
+  if (o.principal && !o.auth) throw badMessage('principal needs auth: a principal is read from a session that auth accepted');
   checkNumbers([
     ['maxFrameSize', o.maxFrameSize, 1, true],
     ['timeout', o.timeout, 0],

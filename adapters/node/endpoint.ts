@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { acceptAuth } from '../../src/auth.ts';
+import { bindingAuth } from './client-key.ts';
 import { routeRefreshAuth } from './refresh-auth.ts';
 import { systemClock, type Clock } from '../../src/clock.ts';
 import { SERVICE_RESTART } from '../../src/close-codes.ts';
@@ -19,7 +20,7 @@ import { Router, type CallContext, type CallHandler, type PushHandler } from '..
 import { Session, type CallOptions, type PushOptions, type SessionOwner } from '../../src/session.ts';
 import { serveCalls } from '../../src/serve.ts';
 import type { BroadcastResult } from '../../src/broadcast.ts';
-import { ReplyCache, type ClientReplies } from '../../src/reply-cache.ts';
+import { ReplyCache } from '../../src/reply-cache.ts';
 import { Backlogs } from '../../src/backlog.ts';
 import { TopicHub, type Topic, type TopicOptions } from '../../src/topics.ts';
 import type { Broker } from './broker.ts';
@@ -333,12 +334,6 @@ export class Endpoint<C extends AnyContract = Untyped, Published extends number 
     return admit(this.#opts, () => ({ closing: this.#closing, connections: this.#connections }), { request: req, url, transport });
   }
 
-  /** The client's reply-cache record, taken when its first call arrives (an idle connection holds none). */
-  #replyCacheFor(clientId: string | undefined): (() => ClientReplies) | undefined {
-    const cache = this.#replyCache;
-    return cache && clientId !== undefined ? () => cache.acquire(clientId) : undefined;
-  }
-
   /**
    * Serves one connection, on any Transport, as a session of this endpoint: auth first (when
    * configured), then the hub and the 'session' event. Resolves with the open session, or undefined
@@ -352,9 +347,14 @@ export class Endpoint<C extends AnyContract = Untyped, Published extends number 
     this.#connections++;
     const o = this.#opts;
     this.#transports.add(transport);
+    // The client's durable state is kept under `key`: its id, bound to its principal once auth ran (client-key.ts).
+    let key = options.clientId;
+    const principal = key !== undefined ? o.principal : undefined;
+    const link = this.#replyCache && this.#link;
     // With a broker, the client's frames wait in the transport until its previous node handed over
     // what it holds of the client (re-sent calls are then answered, not run again).
-    if (this.#link && this.#replyCache && options.clientId !== undefined) await this.#link.claim(options.clientId);
+    if (link && key !== undefined && !principal) await link.claim(key);
+    const cache = this.#replyCache;
     const session = new Session(transport, {
       serve: serveCalls,
       proto: options.proto ?? autoProto({ initial: o.proto, raw: this.#protos.raw, json: this.#protos.json }),
@@ -370,11 +370,18 @@ export class Endpoint<C extends AnyContract = Untyped, Published extends number 
       held: !o.auth,
       onError: this.#onError,
       owner: this.#owner,
-      replyCache: this.#replyCacheFor(options.clientId),
+      // The client's record, taken when its first call arrives (an idle connection holds none).
+      replyCache: cache && key !== undefined ? () => cache.acquire(key!) : undefined,
     });
     if (o.auth) {
+      const check = principal
+        ? bindingAuth(o.auth, principal, key!, (bound) => {
+            key = bound;
+            return link?.claim(bound);
+          })
+        : o.auth;
       try {
-        await acceptAuth(session, o.auth, o.authTimeout ?? 10_000);
+        await acceptAuth(session, check, o.authTimeout ?? 10_000);
       } catch (err) {
         const e = DrpcError.from(err, Code.Unauthorized);
         // drpc closes a session whose auth failed; the AUTH_REPLY with the status went out first.

@@ -4,7 +4,8 @@ import { describe, test } from 'node:test';
 import { Code, DrpcError } from '../../src/status.ts';
 import type { Plugin } from '../../src/hooks.ts';
 import { HELLO_QUERY } from '../../src/extensions.ts';
-import { Harness, RAW_WS_ONLY, decodeJson, delay, onlySession, rejection, until } from './helpers.ts';
+import { createEndpoint } from '../../adapters/node/endpoint.ts';
+import { Harness, RAW_WS_ONLY, byUser, chargeAs, decodeJson, delay, onlySession, rejection, until } from './helpers.ts';
 
 const kick = { code: Code.InternalServerError, msg: 'Internal Server Error', cause: 'test kills the socket' };
 
@@ -33,31 +34,35 @@ describe('durable calls', { timeout: 30_000 }, () => {
     assert.equal(effects, 1);
   });
 
-  test('with auth too: the HELLO right behind the AUTH_REPLY reaches the client, so a call in flight at a drop is re-sent, one effect', async (t) => {
-    const h = new Harness(t);
-    const { ep, url } = await h.endpoint({ auth: () => 'welcome' });
-    let effects = 0;
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    ep.route('/charge', async (n: any) => {
-      if (n === 0) return 0; // the warm-up call
-      effects++;
-      await gate;
-      return n * 2;
+  for (const [how, options] of [
+    ['with auth too', { auth: () => 'welcome' }],
+    ['with auth and a principal', { auth: () => 'welcome', principal: () => 'the user' }],
+  ] as const)
+    test(`${how}: the HELLO right behind the AUTH_REPLY reaches the client, so a call in flight at a drop is re-sent, one effect`, async (t) => {
+      const h = new Harness(t);
+      const { ep, url } = await h.endpoint(options);
+      let effects = 0;
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      ep.route('/charge', async (n: any) => {
+        if (n === 0) return 0; // the warm-up call
+        effects++;
+        await gate;
+        return n * 2;
+      });
+      const { client: c, log } = h.logged(url, { auth: () => 'token' });
+      await c.ready();
+      await c.call('/charge', 0); // a first call: the HELLO has arrived by its reply
+      const call = c.call('/charge', 21);
+      await until(() => effects === 1, 'the handler to start');
+      ep.sessions.kick((await onlySession(ep)).id, kick);
+      await log.waitFor('reconnecting');
+      await log.waitFor('open', log.events.length - 1);
+      await delay(30);
+      release();
+      assert.equal(await call, 42);
+      assert.equal(effects, 1);
     });
-    const { client: c, log } = h.logged(url, { auth: () => 'token' });
-    await c.ready();
-    await c.call('/charge', 0); // a first call: the HELLO has arrived by its reply
-    const call = c.call('/charge', 21);
-    await until(() => effects === 1, 'the handler to start');
-    ep.sessions.kick((await onlySession(ep)).id, kick);
-    await log.waitFor('reconnecting');
-    await log.waitFor('open', log.events.length - 1);
-    await delay(30);
-    release();
-    assert.equal(await call, 42);
-    assert.equal(effects, 1);
-  });
 
   test('a reply lost with its socket is answered from the cache when the call comes again', async (t) => {
     const h = new Harness(t);
@@ -181,5 +186,47 @@ describe('durable calls', { timeout: 30_000 }, () => {
     await until(() => aborted !== undefined, "the handler's signal to fire after the reconnect");
     assert.deepEqual([(aborted as DrpcError).code, (aborted as DrpcError).message], [Code.Canceled, 'the caller canceled the call']);
     assert.equal(runs, 1);
+  });
+});
+
+describe('durable calls bound to a principal', { timeout: 30_000 }, () => {
+  const CLIENT_ID = 'alices-client-id-000000000001';
+
+  test(
+    'without `principal`, whoever dials with a client id is answered from its replies: the id is the only secret',
+    RAW_WS_ONLY,
+    async (t) => {
+      const h = new Harness(t);
+      const { ep, url } = await h.endpoint({ auth: byUser.auth });
+      let effects = 0;
+      ep.route('/charge', (_b, ctx) => `${ctx.session.data.get('user')}:${++effects}`);
+      assert.equal(await chargeAs(h, url, CLIENT_ID, 'alice'), 'alice:1');
+      assert.equal(await chargeAs(h, url, CLIENT_ID, 'mallory'), 'alice:1', "alice's reply, as a re-sent call's");
+      assert.equal(effects, 1);
+    },
+  );
+
+  test(
+    "with `principal`, a client id used under other credentials finds nothing of the client's: its call runs as a new one",
+    RAW_WS_ONLY,
+    async (t) => {
+      const h = new Harness(t);
+      const { ep, url, errors } = await h.endpoint(byUser);
+      let effects = 0;
+      ep.route('/charge', (_b, ctx) => `${ctx.session.data.get('user')}:${++effects}`);
+      assert.equal(await chargeAs(h, url, CLIENT_ID, 'alice'), 'alice:1');
+      assert.equal(await chargeAs(h, url, CLIENT_ID, 'mallory'), 'mallory:2');
+      // The client itself, back under its own credentials, still has its reply: its re-sent call runs once.
+      assert.equal(await chargeAs(h, url, CLIENT_ID, 'alice'), 'alice:1');
+      assert.equal(effects, 2);
+      assert.deepEqual(errors, []);
+    },
+  );
+
+  test('`principal` without `auth` is refused (400): there is nothing to read it from', () => {
+    assert.throws(
+      () => createEndpoint({ principal: () => 'x' }),
+      (e: DrpcError) => e.code === Code.BadMessage && /principal needs auth/.test(e.message),
+    );
   });
 });

@@ -10,7 +10,8 @@ import type { TestContext } from 'node:test';
 import WebSocket from 'ws';
 import { createEndpoint, type Endpoint, type EndpointOptions } from '../../adapters/node/endpoint.ts';
 import { connect, type Client, type ClientState, type ConnectOptions, type StateInfo } from '../../src/client.ts';
-import { createMessage, type Message } from '../../src/message.ts';
+import { createMessage, MType, type Message } from '../../src/message.ts';
+import { HELLO_QUERY } from '../../src/extensions.ts';
 import { rawProto } from '../../src/proto/raw.ts';
 import { http } from '../../src/transport/http.ts';
 import { nodeFetch } from '../../src/transport/node-fetch.ts';
@@ -363,4 +364,27 @@ export async function underChaos(o: {
   const missed = () => o.gaps.reduce((n, g) => n + (g.to - g.from + 1), 0);
   await until(() => o.received() + missed() >= o.published(), `all ${o.published()} messages (seed ${o.seed})`, 10_000);
   return values;
+}
+
+/** Endpoint options that bind a client's durable state to the user its auth payload names. */
+export const byUser = {
+  auth: (payload: unknown, session: Session) => void session.data.set('user', (payload as { user: string }).user),
+  principal: (session: Session) => session.data.get('user') as string | undefined,
+};
+
+/**
+ * A scripted peer that dials with client id `id`, authenticates as `user`, and sends call number
+ * `seq` of `/charge` (never acknowledged, so its reply stays cached); resolves with the reply's body.
+ */
+export async function chargeAs(h: Harness, url: string, id: string, user: string, seq = 7): Promise<unknown> {
+  const peer = await h.raw(`${url}?${HELLO_QUERY}=${id}`);
+  peer.send({ seq: 1, mtype: MType.AuthCall }, { user });
+  await until(() => peer.messages.some((m) => m.mtype === MType.AuthReply), 'the AUTH_REPLY');
+  peer.send({ seq, mtype: MType.Call, serviceMethod: '/charge' });
+  await until(() => peer.messages.some((m) => m.mtype === MType.Reply && m.seq === seq), `the reply to ${user}`);
+  const reply = peer.messages.find((m) => m.mtype === MType.Reply && m.seq === seq)!;
+  if (reply.status.code !== 0) throw DrpcError.fromStatus(reply.status);
+  peer.ws.close();
+  await peer.closed;
+  return decodeJson(reply);
 }

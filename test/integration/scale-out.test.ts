@@ -21,7 +21,7 @@ import { promisify } from 'node:util';
 import { HELLO_QUERY } from '../../src/extensions.ts';
 import { Garbage } from './garbage.ts';
 import { MType } from '../../src/message.ts';
-import { Harness, RAW_WS_ONLY, TRANSPORT, decodeJson, delay, rejection, until } from './helpers.ts';
+import { Harness, RAW_WS_ONLY, TRANSPORT, byUser, chargeAs, decodeJson, delay, rejection, until } from './helpers.ts';
 import { backendPerFile, nodesOn, reachable, tcpSwitch, ON_CLUSTER, STANDALONE_ONLY } from './nodes.ts';
 
 const { redis, backend } = backendPerFile();
@@ -232,6 +232,27 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
         [1, 2, 3].map((seq) => [seq, 0, true]),
       );
       assert.deepEqual(seen, ['session', 'call', 'call', 'call']);
+    },
+  );
+
+  test(
+    'a client id bound to a principal moves between nodes with its replies; under other credentials it finds nothing on either node',
+    RAW_WS_ONLY,
+    async (t) => {
+      const { h, a, b } = await twoNodes(t, byUser);
+      let effects = 0;
+      for (const n of [a, b])
+        n.ep.route(
+          '/charge' as never,
+          ((_b: unknown, ctx: { session: Session }) => `${ctx.session.data.get('user')}:${++effects}`) as never,
+        );
+      const id = 'alices-client-id-000000000002';
+      assert.equal(await chargeAs(h, a.url, id, 'alice'), 'alice:1');
+      assert.equal(await chargeAs(h, b.url, id, 'mallory'), 'mallory:2', 'node B did not take over what node A holds of alice');
+      assert.equal(await chargeAs(h, b.url, id, 'alice'), 'alice:1', "node B claimed alice's reply from node A");
+      assert.equal(await chargeAs(h, a.url, id, 'mallory'), 'mallory:2', "mallory's own reply, claimed back from node B");
+      assert.equal(effects, 2);
+      assert.deepEqual([...a.errors, ...b.errors], []);
     },
   );
 
