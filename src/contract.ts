@@ -102,11 +102,15 @@ export type PushName<C> = C extends Contract ? keyof C['pushes'] & string : stri
 export type PushPayload<C, M> = C extends Contract ? (M extends keyof C['pushes'] ? OutputOf<C['pushes'][M]> : never) : unknown;
 export type PushInput<C, M> = C extends Contract ? (M extends keyof C['pushes'] ? InputOf<C['pushes'][M]> : never) : unknown;
 
-export type TopicName<C> = C extends Contract ? keyof C['topics'] & string : string;
+/** A topic key ending in `*` names a family: every name under that prefix (`'/room/*'` → `/room/${string}`). */
+type Names<K> = K extends `${infer P}*` ? K | `${P}${string}` : K;
+/** The contract key of topic `M`: its own, else the family it falls under. */
+type TopicKey<T, M> = M extends keyof T ? M : { [K in keyof T & string]: M extends Names<K> ? K : never }[keyof T & string];
+export type TopicName<C> = C extends Contract ? Names<keyof C['topics'] & string> : string;
 /** What a subscriber receives. */
-export type TopicPayload<C, M> = C extends Contract ? (M extends keyof C['topics'] ? OutputOf<C['topics'][M]> : never) : unknown;
+export type TopicPayload<C, M> = C extends Contract ? OutputOf<C['topics'][TopicKey<C['topics'], M>]> : unknown;
 /** What a publisher sends. */
-export type TopicInput<C, M> = C extends Contract ? (M extends keyof C['topics'] ? InputOf<C['topics'][M]> : never) : unknown;
+export type TopicInput<C, M> = C extends Contract ? InputOf<C['topics'][TopicKey<C['topics'], M>]> : unknown;
 
 export type ClientCallName<C> = C extends Contract ? keyof C['client'] & string : string;
 export type ClientCallInput<C, M> = C extends Contract
@@ -151,7 +155,13 @@ export async function validate(schema: Schema | undefined, value: unknown, what:
 export function specOf(c: AnyContract | undefined, section: 'calls' | 'client', name: string): CallSpec | undefined;
 export function specOf(c: AnyContract | undefined, section: 'pushes' | 'topics', name: string): Schema | undefined;
 export function specOf(c: AnyContract | undefined, section: keyof Contract, name: string): CallSpec | Schema | undefined {
-  return c && section in c ? (c as Contract)[section]?.[name] : undefined;
+  const specs: Record<string, CallSpec | Schema> | undefined = c && (c as Contract)[section];
+  if (!specs) return undefined;
+  if (Object.hasOwn(specs, name)) return specs[name];
+  // A topic family ('/room/*'): the longest prefix that `name` starts with.
+  let family = '';
+  for (const k in specs) if (k.endsWith('*') && k.length > family.length && name.startsWith(k.slice(0, -1))) family = k;
+  return family ? specs[family] : undefined;
 }
 
 /**

@@ -41,16 +41,27 @@ export interface TopicLog {
   append(payload: unknown): number | Promise<number>;
   /** Where the log stands, with the entries after `after` (none when it is undefined). */
   read(after?: number): LogState | Promise<LogState>;
-  /** Stops delivering (the endpoint is closing). */
+  /** Stops delivering (the endpoint is closing, or the topic was dropped). */
   close?(): void;
+  /** Whether dropping the log loses history only this process has (a memory log's kept messages). */
+  readonly held?: boolean;
 }
 
-/** Makes the log of one topic (an endpoint's `broker` option supplies a shared one). */
-export type TopicLogFactory = (topic: string, limits: LogLimits, deliver: Deliver) => TopicLog;
+/** Where a log starts: the epoch and last offset of a log of the same topic that was dropped. */
+export interface LogStart {
+  epoch: string;
+  offset: number;
+}
+
+/**
+ * Makes the log of one topic (an endpoint's `broker` option supplies a shared one). `from`: a memory
+ * log goes on from where a dropped log of the topic stood (a shared log keeps its place itself).
+ */
+export type TopicLogFactory = (topic: string, limits: LogLimits, deliver: Deliver, from?: LogStart) => TopicLog;
 
 /** A topic's log in this process's memory: offsets start at 1, the epoch is new each start. */
 export function memoryLog(clock: Clock): TopicLogFactory {
-  return (_topic, limits, deliver) => new MemoryLog(clock, limits, deliver);
+  return (_topic, limits, deliver, from) => new MemoryLog(clock, limits, deliver, from);
 }
 
 interface Kept extends LogEntry {
@@ -58,15 +69,24 @@ interface Kept extends LogEntry {
 }
 
 class MemoryLog implements TopicLog {
-  readonly epoch = newEpoch();
-  offset = 0;
+  readonly epoch: string;
+  offset: number;
   #kept: Kept[] = [];
 
   constructor(
     private readonly clock: Clock,
     private readonly limits: LogLimits,
     private readonly deliver: Deliver,
-  ) {}
+    from?: LogStart,
+  ) {
+    this.epoch = from?.epoch ?? newEpoch();
+    this.offset = from?.offset ?? 0;
+  }
+
+  get held(): boolean {
+    this.#prune();
+    return this.#kept.length > 0;
+  }
 
   append(payload: unknown): number {
     const offset = ++this.offset;

@@ -17,7 +17,8 @@ import type { Router } from './router.ts';
 import type { Session } from './session.ts';
 import { Code, codeError, badMessage } from './status.ts';
 import { checkNumbers } from './options.ts';
-import { memoryLog, type LogEntry, type LogState, type TopicLog, type TopicLogFactory } from './topic-log.ts';
+import { memoryLog, type LogEntry, type LogStart, type LogState, type TopicLog, type TopicLogFactory } from './topic-log.ts';
+import { TopicFamilies, type TopicFamily, type TopicFamilyOptions } from './topic-family.ts';
 
 export const SUBSCRIBE_METHOD = '/drpc/subscribe';
 export const UNSUBSCRIBE_METHOD = '/drpc/unsubscribe';
@@ -64,6 +65,8 @@ export class Topic<Published extends number | Promise<number> = number> {
     readonly backlogs?: Backlogs,
     /** Where offsets are given and history kept. Default: this process's memory. */
     logs: TopicLogFactory = memoryLog(clock),
+    /** Where a memory log goes on from (the place of a dropped topic of the same name). */
+    from?: LogStart,
   ) {
     if (typeof name !== 'string' || name === '') throw badMessage(`a topic needs a non-empty name, got ${JSON.stringify(name)}`);
     checkNumbers([
@@ -71,7 +74,17 @@ export class Topic<Published extends number | Promise<number> = number> {
       ['history.maxAgeMs', options.history?.maxAgeMs, 0],
     ]);
     const limits = { count: options.history?.count ?? 1000, maxAgeMs: options.history?.maxAgeMs ?? 300_000 };
-    this.#log = logs(name, limits, (offset, epoch, payload) => this.#deliver(offset, epoch, payload));
+    this.#log = logs(name, limits, (offset, epoch, payload) => this.#deliver(offset, epoch, payload), from);
+  }
+
+  /** Whether a session subscribes to it (or is subscribing). */
+  get subscribed(): boolean {
+    return this.subscribers.size > 0 || this.#joining.size > 0;
+  }
+
+  /** Whether dropping it would lose history only this process keeps (a memory log's messages). */
+  get held(): boolean {
+    return this.#log.held === true;
   }
 
   /** The epoch of the topic's history (a shared log's: '' until this node first read it). */
@@ -192,16 +205,28 @@ export class Topic<Published extends number | Promise<number> = number> {
 export class TopicHub<Published extends number | Promise<number> = number> {
   readonly #topics = new Map<string, Topic<Published>>();
   readonly #bySession = new Map<Session, Set<Topic<Published>>>();
+  /** Families of topics made on demand (topic-family.ts). */
+  readonly #families: TopicFamilies<Published>;
 
   constructor(
     private readonly clock: Clock,
     private readonly backlogs?: Backlogs,
     /** Where the topics' logs live (default: memory; an endpoint's broker: shared by every node). */
     private readonly logs?: TopicLogFactory,
-  ) {}
+  ) {
+    // A broker's log keeps its place itself; a memory log's is remembered when its topic is dropped.
+    this.#families = new TopicFamilies(!logs);
+  }
 
-  /** Declares (or returns) a topic; subscribing to an undeclared topic is a 404. */
-  topic(name: string, options?: TopicOptions): Topic<Published> {
+  /**
+   * Declares (or returns) a topic; subscribing to an undeclared topic is a 404. A name ending in `*`
+   * declares a family instead: its topics are made when a client subscribes to a name under that
+   * prefix (once `authorize` allowed it) or one is published to (topic-family.ts).
+   */
+  topic(name: `${string}*`, options?: TopicFamilyOptions): TopicFamily<Published>;
+  topic(name: string, options?: TopicOptions): Topic<Published>;
+  topic(name: string, options?: TopicFamilyOptions): Topic<Published> | TopicFamily<Published> {
+    if (name.endsWith('*')) return this.#families.declare(name, options);
     let t = this.#topics.get(name);
     if (!t) this.#topics.set(name, (t = new Topic<Published>(name, this.clock, options, this.backlogs, this.logs)));
     return t;
@@ -211,8 +236,14 @@ export class TopicHub<Published extends number | Promise<number> = number> {
     return this.#topics.get(name);
   }
 
-  /** Publishes to a declared topic (declaring it with defaults if needed); returns the offset. */
+  /** Publishes to a topic (declaring it, with its family's options or the defaults, if needed); returns the offset. */
   publish(name: string, payload: unknown): Published {
+    const t = this.#topics.get(name) ?? this.#make(name);
+    if (t) {
+      this.#families.touch(t);
+      return t.publish(payload);
+    }
+    if (name.endsWith('*')) throw badMessage(`${JSON.stringify(name)} names a family of topics: publish to one of its topics`);
     return this.topic(name).publish(payload);
   }
 
@@ -241,11 +272,14 @@ export class TopicHub<Published extends number | Promise<number> = number> {
 
   async #subscribe(body: unknown, session: Session): Promise<SubscribeReply> {
     const name = topicName(body);
-    const t = this.#topics.get(name);
-    if (!t) throw codeError(Code.NotFound, `no topic ${JSON.stringify(name)}`);
-    const allowed = t.options.authorize ? await t.options.authorize(session, name) : true;
+    const options = (this.#topics.get(name) ?? this.#families.of(name))?.options;
+    if (!options) throw codeError(Code.NotFound, `no topic ${JSON.stringify(name)}`);
+    const allowed = options.authorize ? await options.authorize(session, name) : true;
     if (!allowed) throw codeError(Code.Unauthorized, `not allowed to subscribe to ${JSON.stringify(name)}`);
     if (session.state !== 'open') throw codeError(Code.ConnClosed, 'session closed while subscribing');
+    // A family's topic is made once a subscriber was allowed (it may have been made, or dropped, meanwhile).
+    const t = (this.#topics.get(name) ?? this.#make(name))!;
+    this.#families.touch(t);
     const since = body as { offset?: unknown; epoch?: unknown };
     const offset = typeof since.offset === 'number' && Number.isSafeInteger(since.offset) && since.offset >= 0 ? since.offset : undefined;
     const epoch = typeof since.epoch === 'string' ? since.epoch : undefined;
@@ -258,6 +292,19 @@ export class TopicHub<Published extends number | Promise<number> = number> {
   #drop(session: Session, t: Topic<Published>): void {
     t.subscribers.delete(session);
     this.#bySession.get(session)?.delete(t);
+  }
+
+  /** A topic of the family `name` falls under, made now (undefined when no family has it). */
+  #make(name: string): Topic<Published> | undefined {
+    return this.#families.make(
+      name,
+      (options, from) => {
+        const t = new Topic<Published>(name, this.clock, options, this.backlogs, this.logs, from);
+        this.#topics.set(name, t);
+        return t;
+      },
+      (t) => void this.#topics.delete(t.name),
+    );
   }
 }
 

@@ -23,6 +23,7 @@ import type { BroadcastResult } from '../../src/broadcast.ts';
 import { ReplyCache } from '../../src/reply-cache.ts';
 import { Backlogs } from '../../src/backlog.ts';
 import { TopicHub, type Topic, type TopicOptions } from '../../src/topics.ts';
+import type { TopicFamily, TopicFamilyOptions } from '../../src/topic-family.ts';
 import type { Broker } from './broker.ts';
 import { BrokerLink } from './broker-link.ts';
 import { checkPresence, presenceHere, type Presence, type PresenceOptions } from './presence.ts';
@@ -226,8 +227,13 @@ export class Endpoint<C extends AnyContract = Untyped, Published extends number 
     return this.#backlogs?.waiting(target) ?? { count: 0, bytes: 0 };
   }
 
-  /** Declares a topic clients may subscribe to (history limits, authorization, slow-consumer policy). */
-  topic<M extends TopicName<C>>(name: M, options?: TopicOptions): Topic<Published> {
+  /**
+   * Declares a topic clients may subscribe to (history limits, authorization, slow-consumer policy);
+   * a name ending in `*` declares a family of topics made on demand under that prefix (topic-family.ts).
+   */
+  topic<M extends TopicName<C>>(name: M & (M extends `${string}*` ? never : unknown), options?: TopicOptions): Topic<Published>;
+  topic<M extends TopicName<C> & `${string}*`>(name: M, options?: TopicFamilyOptions): TopicFamily<Published>;
+  topic(name: string, options?: TopicFamilyOptions): Topic<Published> | TopicFamily<Published> {
     return this.topics.topic(name, options);
   }
 

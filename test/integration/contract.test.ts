@@ -11,7 +11,10 @@ const api = contract({
   },
   pushes: { '/chat/msg': z.object({ room: z.string(), text: z.string() }) },
   client: { '/ui/confirm': { input: z.string(), output: z.boolean() } },
-  topics: { '/prices': z.object({ symbol: z.string(), price: z.number() }) },
+  topics: {
+    '/prices': z.object({ symbol: z.string(), price: z.number() }),
+    '/room/*': z.object({ text: z.string() }), // a family: its schema holds for every topic under /room/
+  },
 });
 
 describe('typed contracts over real sockets', async () => {
@@ -79,6 +82,18 @@ describe('typed contracts over real sockets', async () => {
     for (let i = 0; i < 50 && got.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
     await new Promise((r) => setTimeout(r, 20));
     assert.deepEqual(got, [1, 3]);
+  });
+
+  it("validates a family's topic messages with the family's schema", async () => {
+    ep.topic('/room/*');
+    const got: string[] = [];
+    await peer.subscribe('/room/7', (line) => void got.push(line.text)).ready;
+    ep.publish('/room/7', { text: 'a' });
+    (ep.publish as (n: string, p: unknown) => number)('/room/7', { price: 2 }); // invalid: reported, not delivered
+    ep.publish('/room/7', { text: 'c' });
+    for (let i = 0; i < 50 && got.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(got, ['a', 'c']);
   });
 
   it('an unknown session id rejects with 404', async () => {

@@ -116,6 +116,30 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
     assert.deepEqual(gaps, []);
   });
 
+  test("a family's topics are made on each node on demand and share one history; a node drops its idle copy without losing it", async (t) => {
+    const { h, a, b } = await twoNodes(t);
+    for (const n of [a, b]) n.ep.topic('/room/*' as never, { maxTopics: 2 } as never);
+    const c = h.client(b.url);
+    const got: number[] = [];
+    const sub = c.subscribe('/room/7', (m) => void got.push(m as number));
+    await sub.ready;
+    assert.equal(await a.ep.publish('/room/7' as never, 1 as never), 1, 'made on node A by its publish');
+    await until(() => got.length === 1, 'the message published on A, through node B');
+    await sub.unsubscribe();
+    await b.ep.publish('/room/8' as never, 2 as never);
+    await b.ep.publish('/room/9' as never, 3 as never); // node B, full, drops its copy of /room/7 (nobody subscribes there)
+    assert.equal(b.ep.topics.get('/room/7'), undefined);
+    await a.ep.publish('/room/7' as never, 4 as never);
+    const again: number[] = [];
+    const gaps: Gap[] = [];
+    const resumed = c.subscribe('/room/7', (m) => void again.push(m as number), { since: 0 });
+    resumed.onGap((g) => void gaps.push(g));
+    await resumed.ready;
+    assert.deepEqual(again, [1, 4], 'the history is in Redis: nothing was lost with the copy');
+    assert.deepEqual(gaps, []);
+    assert.deepEqual([...a.errors, ...b.errors], []);
+  });
+
   test('history limits hold across nodes: since 0 on another node gets what Redis keeps, and a gap for the rest', async (t) => {
     const { h, a, b } = await twoNodes(t);
     a.ep.topic('/log' as never, { history: { count: 3 } });

@@ -5,12 +5,18 @@
 import { z } from 'zod';
 import { connect, contract, serveCalls } from '../../src/index.ts';
 import { createEndpoint } from '../../adapters/node/index.ts';
+import type { Topic } from '../../src/topics.ts';
+import type { TopicFamily } from '../../src/topic-family.ts';
 
 const api = contract({
   calls: { '/math/add': { input: z.object({ a: z.number(), b: z.number() }), output: z.number() } },
   pushes: { '/chat/msg': z.object({ room: z.string(), text: z.string() }) },
   client: { '/ui/confirm': { input: z.string(), output: z.boolean() } },
-  topics: { '/prices': z.object({ symbol: z.string(), price: z.number() }) },
+  topics: {
+    '/prices': z.object({ symbol: z.string(), price: z.number() }),
+    // A family: every topic under /room/ carries a chat line.
+    '/room/*': z.object({ text: z.string() }),
+  },
 });
 
 export async function client() {
@@ -45,6 +51,12 @@ export async function client() {
   });
   // @ts-expect-error: unknown topic
   peer.subscribe('/volumes', () => {});
+  peer.subscribe(`/room/${String(42)}`, (line) => {
+    const text: string = line.text;
+    // @ts-expect-error: a chat line is not a price
+    void line.price;
+    void text;
+  });
   void sum;
   void wrong;
 }
@@ -78,5 +90,12 @@ export async function endpoint() {
   ep.publish('/prices', { symbol: 'X', price: '1' });
   // @ts-expect-error: unknown topic
   ep.publish('/volumes', 1);
+  const family: TopicFamily<number> = ep.topic('/room/*', { maxTopics: 100, authorize: () => true });
+  const room: Topic = ep.topic('/room/42');
+  ep.publish('/room/42', { text: 'hi' });
+  // @ts-expect-error: a chat line needs its text
+  ep.publish('/room/42', { price: 1 });
+  void family;
+  void room;
   void ok;
 }
