@@ -5,7 +5,7 @@
  */
 import { abortJob } from './running.ts';
 import type { Clock } from './clock.ts';
-import type { DrpcError, Status } from './status.ts';
+import { Code, codeText, type DrpcError, type Status } from './status.ts';
 import type { Meta } from './wire-text.ts';
 
 export interface CachedReply {
@@ -16,6 +16,14 @@ export interface CachedReply {
 }
 
 type Waiter = (reply: CachedReply) => void;
+
+/** The answer to a call that reached this node after its client moved on (see ClientReplies.moved). */
+const MOVED: CachedReply = {
+  status: { code: Code.ConnClosed, msg: codeText(Code.ConnClosed), cause: 'the client moved to another node: its call was not run here' },
+  meta: {},
+  bodyCodec: 0,
+  body: new Uint8Array(0),
+};
 
 /**
  * Where a node also records its clients' calls, so that another node can answer them after this one
@@ -82,6 +90,12 @@ export class ClientReplies {
   /** Connections using this record; released at 0. */
   refs = 0;
   releasedAt = 0;
+  /**
+   * Handed to the node the client moved to: a call that reaches this node after that (a frame still
+   * in an old connection's buffers) is not run here, since its copy goes to the new node. Cleared when
+   * a new connection of the client takes the record here.
+   */
+  moved = false;
 
   constructor(
     readonly id: string,
@@ -114,7 +128,7 @@ export class ClientReplies {
     const done = this.#doneMap?.get(n);
     if (done) return done;
     const running = this.#runningMap?.get(n);
-    if (running === undefined) return undefined;
+    if (running === undefined) return this.moved ? MOVED : undefined;
     (running.waiters ??= []).push(waiter); // most calls never get a waiter: no array each
     return 'attached';
   }

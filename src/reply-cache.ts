@@ -92,13 +92,22 @@ export class ReplyCache {
     return this.#clients.get(id);
   }
 
-  /** Forgets client `id`'s record when no connection uses it (it moved to another node). */
-  drop(id: string): void {
-    const r = this.#clients.get(id);
-    if (!r || r.refs > 0 || r.busy) return; // its running calls still count their replies here
-    this.#clients.delete(id);
-    this.#idle.delete(id);
+  /**
+   * Client `id` moved to another node, which took its record (`handOff`): its replies are forgotten
+   * here once no connection uses them, but the record stays, `moved`, until it ages out, so that a
+   * call still on its way here on an old connection is refused, not run (a connection of the client
+   * that claims it here again clears that: see BrokerLink.claim).
+   */
+  movedAway(id: string): void {
+    let r = this.#clients.get(id);
+    // Even with nothing here yet: a first call may still be on its way on the client's old connection.
+    if (!r) this.#clients.set(id, (r = new ClientReplies(id, this.#limits)));
+    r.moved = true;
+    if (r.refs > 0 || r.busy) return; // its running calls still count their replies here
     r.forget();
+    r.releasedAt = this.clock.now();
+    this.#idle.delete(id);
+    this.#idle.set(id, r);
   }
 
   release(r: ClientReplies): void {

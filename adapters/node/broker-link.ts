@@ -64,10 +64,8 @@ export class BrokerLink {
     if (cache)
       broker.serveClients({
         handOff: (id, forward) => {
-          const record = cache.peek(id);
-          if (!record) return undefined;
-          const h = record.handOff(forward);
-          cache.drop(id); // the client's node is the other one now
+          const h = cache.peek(id)?.handOff(forward);
+          cache.movedAway(id); // the client's node is the other one now
           return h;
         },
         forwarded: (id, n, reply) => cache.peek(id)?.finish(n, reply, false), // the previous node recorded it
@@ -83,6 +81,9 @@ export class BrokerLink {
   async claim(id: string): Promise<void> {
     const cache = this.owner.replyCache;
     if (!cache) return;
+    // The client is here (again): calls on its record run here, not refused as if it had moved on.
+    const here = cache.peek(id);
+    if (here) here.moved = false;
     let h: ClientHandOff | undefined;
     try {
       h = await this.broker.claimClient(id, CLIENT_NODE_TTL);

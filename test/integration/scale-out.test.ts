@@ -259,6 +259,95 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
     },
   );
 
+  test('a client on HTTP whose WebSocket probe opens on the other node moves over with calls in flight: each runs once, none fails', async (t) => {
+    let blocked = true;
+    const { h, a, b } = await twoNodes(t, {
+      verifyUpgrade: ({ transport }) => {
+        if (blocked && transport === 'websocket') throw new DrpcError(Code.Unauthorized, 'Unauthorized', 'websocket blocked by the test');
+      },
+    });
+    const effects = new Map<number, number>();
+    for (const n of [a, b])
+      n.ep.route(
+        '/charge' as never,
+        (async (x: number) => {
+          effects.set(x, (effects.get(x) ?? 0) + 1);
+          await delay(5 + (x % 4) * 5);
+          return x;
+        }) as never,
+      );
+    const lb = await tcpSwitch(h, a.port);
+    const { client: c, log } = h.logged(lb.url, { transports: ['websocket', http], upgradeInterval: 100 });
+    await c.ready();
+    assert.equal(c.transport, 'http');
+    await c.call('/charge', 0); // after the HELLO: the client knows its calls may be re-sent
+    lb.to(b.port); // the probe's WebSocket (and the HTTP requests, relayed to node A) reach node B
+    blocked = false;
+    const results: Promise<unknown>[] = [];
+    let x = 0;
+    const on = () => c.transport;
+    while (on() !== 'websocket' && x < 2000) {
+      results.push(c.call('/charge', ++x));
+      await delay(2);
+    }
+    for (let i = 0; i < 5; i++) results.push(c.call('/charge', ++x));
+    assert.equal(on(), 'websocket', 'moved over to WebSocket');
+    assert.deepEqual(
+      await Promise.all(results),
+      Array.from({ length: x }, (_, i) => i + 1),
+      'every call resolved with its own result',
+    );
+    for (let n = 1; n <= x; n++) assert.equal(effects.get(n), 1, `call ${n} ran once`);
+    assert.ok(log.events.some((e) => e.state === 'open' && /moved to websocket/.test(e.reason)));
+    assert.equal(b.ep.sessions.count, 1, 'the session is on node B now');
+  });
+
+  test(
+    "a call still on its way to the client's previous node when it moved is not run there: its copy runs once on the new node",
+    RAW_WS_ONLY,
+    async (t) => {
+      const { h, a, b } = await twoNodes(t);
+      const ran: string[] = [];
+      for (const [name, n] of [
+        ['A', a],
+        ['B', b],
+      ] as const)
+        n.ep.route('/count' as never, ((x: number) => (ran.push(`${name}${x}`), x)) as never);
+      type Peer = Awaited<ReturnType<typeof h.raw>>;
+      const call = async (peer: Peer, seq: number) => {
+        peer.send({ seq, mtype: MType.Call, serviceMethod: '/count' }, seq);
+        await until(() => peer.messages.some((m) => m.mtype === MType.Reply && m.seq === seq), `the reply to call ${seq}`);
+        return peer.messages.find((m) => m.mtype === MType.Reply && m.seq === seq)!.status;
+      };
+      const hello = (peer: Peer) =>
+        until(() => peer.messages.some((m) => m.serviceMethod === '/drpc/hello'), 'the HELLO: the claim is done');
+      // The old connection made calls on node A (A keeps a record of the client), or none yet.
+      for (const [id, calledBefore] of [
+        ['moving-client-00000001', true],
+        ['moving-client-00000002', false],
+      ] as const) {
+        ran.length = 0;
+        const old = await h.raw(`${a.url}?${HELLO_QUERY}=${id}`);
+        await hello(old);
+        if (calledBefore) assert.equal((await call(old, 1)).code, 0);
+        const next = await h.raw(`${b.url}?${HELLO_QUERY}=${id}`); // the client reconnected to node B
+        await hello(next);
+        // A frame of the old connection that node A reads only now (it was in its buffers).
+        const late = await call(old, 2);
+        assert.equal(late.code, Code.ConnClosed);
+        assert.match(late.cause, /moved to another node: its call was not run here/);
+        assert.equal((await call(next, 2)).code, 0);
+        assert.deepEqual(ran, calledBefore ? ['A1', 'B2'] : ['B2'], `${id}: each call ran once`);
+        // The client back on node A with a new connection: its calls run there again.
+        const back = await h.raw(`${a.url}?${HELLO_QUERY}=${id}`);
+        await hello(back);
+        assert.equal((await call(back, 3)).code, 0);
+        assert.equal(ran.at(-1), 'A3');
+      }
+      assert.deepEqual([...a.errors, ...b.errors], []);
+    },
+  );
+
   test(
     'a client id bound to a principal moves between nodes with its replies; under other credentials it finds nothing on either node',
     RAW_WS_ONLY,
