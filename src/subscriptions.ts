@@ -31,8 +31,12 @@ export interface SubscribeOptions {
    * Start with the publisher's retained history after this offset (0 = all it still keeps), then
    * continue live; a `gap` when the history no longer reaches back that far. Default: with the next
    * message published. Reconnects resume from the last offset delivered either way.
+   *
+   * `{ offset, epoch }` (a subscription's `offset` and `epoch`, kept across a page reload): resume
+   * that position; when the publisher's history was reset since (another epoch), a gap with
+   * `epochChanged` says so instead of replaying offsets of the new history as if they followed.
    */
-  since?: number;
+  since?: number | { offset: number; epoch: string };
 }
 
 export interface Subscription {
@@ -88,9 +92,10 @@ export class Subscriptions {
       );
     if (typeof handler !== 'function') throw badMessage(`subscribe ${JSON.stringify(topic)}: the handler must be a function`);
     if (this.#subs.has(topic)) throw new DrpcError(Code.InvalidOp, `already subscribed to ${JSON.stringify(topic)}`);
-    const since = options.since;
-    if (since !== undefined && !(Number.isSafeInteger(since) && since >= 0))
-      throw badMessage(`subscribe ${JSON.stringify(topic)}: since must be an offset ≥ 0, got ${since}`);
+    const at = options.since;
+    const { offset: since, epoch } = at && typeof at === 'object' ? at : { offset: at, epoch: undefined };
+    if (at !== undefined && !(Number.isSafeInteger(since) && since! >= 0 && (epoch === undefined || (typeof epoch === 'string' && epoch))))
+      throw badMessage(`subscribe ${JSON.stringify(topic)}: since must be an offset ≥ 0 or { offset, epoch }, got ${JSON.stringify(at)}`);
     let settleReady!: Sub['settleReady'];
     const ready = new Promise<void>((resolve, reject) => {
       settleReady = (err) => (err ? reject(err) : resolve());
@@ -102,7 +107,7 @@ export class Subscriptions {
       handler,
       since,
       offset: since ?? 0,
-      epoch: undefined,
+      epoch,
       pending: false,
       closed: false,
       gaps,

@@ -213,6 +213,8 @@ export class TopicHub<Published extends number | Promise<number> = number> {
     private readonly backlogs?: Backlogs,
     /** Where the topics' logs live (default: memory; an endpoint's broker: shared by every node). */
     private readonly logs?: TopicLogFactory,
+    /** Most topics one session subscribes to at once; more are refused with 500. */
+    private readonly maxSubscriptions = 1000,
   ) {
     // A broker's log keeps its place itself; a memory log's is remembered when its topic is dropped.
     this.#families = new TopicFamilies(!logs);
@@ -277,13 +279,16 @@ export class TopicHub<Published extends number | Promise<number> = number> {
     const allowed = options.authorize ? await options.authorize(session, name) : true;
     if (!allowed) throw codeError(Code.Unauthorized, `not allowed to subscribe to ${JSON.stringify(name)}`);
     if (session.state !== 'open') throw codeError(Code.ConnClosed, 'session closed while subscribing');
+    let mine = this.#bySession.get(session);
+    const had = this.#topics.get(name);
+    if (mine && mine.size >= this.maxSubscriptions && !(had && mine.has(had)))
+      throw codeError(Code.InternalServerError, `too many subscriptions: the session has ${mine.size} (maxSubscriptions)`);
     // A family's topic is made once a subscriber was allowed (it may have been made, or dropped, meanwhile).
-    const t = (this.#topics.get(name) ?? this.#make(name))!;
+    const t = (had ?? this.#make(name))!;
     this.#families.touch(t);
     const since = body as { offset?: unknown; epoch?: unknown };
     const offset = typeof since.offset === 'number' && Number.isSafeInteger(since.offset) && since.offset >= 0 ? since.offset : undefined;
     const epoch = typeof since.epoch === 'string' ? since.epoch : undefined;
-    let mine = this.#bySession.get(session);
     if (!mine) this.#bySession.set(session, (mine = new Set()));
     mine.add(t);
     return t.subscribe(session, { offset, epoch });

@@ -66,6 +66,8 @@ export interface EndpointOptions<C extends AnyContract = Untyped> extends PeerOp
   maxConnections?: number;
   /** Most inbound CALLs handled at once per session; more get REPLY 500. Default 1024. */
   maxConcurrentCalls?: number;
+  /** Most topics one session subscribes to at once; more subscribes are refused with 500. Default 1000. */
+  maxSubscriptions?: number;
   /**
    * Shares topics (offsets, history, resume on any node) and session pushes with the endpoints of
    * other nodes, e.g. `redisBroker()` from drpc/redis; `publish()` then resolves with the offset.
@@ -94,6 +96,7 @@ export function checkEndpointOptions(o: EndpointOptions<AnyContract>): void {
     ['authTimeout', o.authTimeout, 1],
     ['maxConnections', o.maxConnections, 0, true],
     ['maxConcurrentCalls', o.maxConcurrentCalls, 1, true],
+    ['maxSubscriptions', o.maxSubscriptions, 1, true],
     ['http.pingMs', h.pingMs, 1],
     ['http.maxAgeMs', h.maxAgeMs, 1],
     ['http.graceMs', h.graceMs, 0],

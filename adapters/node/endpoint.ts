@@ -142,7 +142,7 @@ export class Endpoint<C extends AnyContract = Untyped, Published extends number 
     this.#pong.route(this.router);
     if (options.auth) routeRefreshAuth(this.router, options.auth);
     if (options.slowConsumers !== false) this.#backlogs = new Backlogs(this.clock, options.slowConsumers);
-    this.topics = new TopicHub<Published>(this.clock, this.#backlogs, options.broker?.logs);
+    this.topics = new TopicHub<Published>(this.clock, this.#backlogs, options.broker?.logs, options.maxSubscriptions);
     if (options.replyCache !== false) this.#replyCache = new ReplyCache(this.clock, options.replyCache, options.broker?.replies);
     if (options.broker)
       this.#link = new BrokerLink(options.broker, {

@@ -116,6 +116,26 @@ describe('limits', { timeout: 30_000 }, () => {
     assert.equal(c.state, 'open');
   });
 
+  test('maxSubscriptions: a subscribe past it is refused with 500 and makes no topic; the session keeps the others', async (t) => {
+    const h = new Harness(t);
+    const { ep, url } = await h.endpoint({ maxSubscriptions: 2 });
+    ep.topic('/room/*');
+    const c = h.client(url);
+    const got: unknown[] = [];
+    const one = c.subscribe('/room/1', (m) => void got.push(m));
+    await one.ready;
+    await c.subscribe('/room/2', () => {}).ready;
+    const refused = await rejection(c.subscribe('/room/3', () => {}).ready);
+    assert.equal(refused.code, Code.InternalServerError);
+    assert.match(refused.causeText, /too many subscriptions: the session has 2 \(maxSubscriptions\)/);
+    assert.equal(ep.topics.get('/room/3'), undefined, 'no topic made for it');
+    ep.publish('/room/1', 'still here');
+    await until(() => got.length === 1, 'a message on a subscription it kept');
+    await one.unsubscribe();
+    await c.subscribe('/room/3', () => {}).ready; // a freed place is usable again
+    await assert.rejects(h.endpoint({ maxSubscriptions: 0 }), /maxSubscriptions/);
+  });
+
   test('maxPendingCalls on the client: calls beyond the cap fail at once with 104', async (t) => {
     const h = new Harness(t);
     const { ep, url } = await h.endpoint();

@@ -146,6 +146,46 @@ describe('topics: offsets, history and resume', { timeout: 30_000 }, () => {
     assert.deepEqual(got, [1, 2, 100]);
   });
 
+  test('a position kept across a reload ({ offset, epoch }) resumes there; after a history reset it is a gap, never the new history passed off as what followed', async (t) => {
+    const h = new Harness(t);
+    const first = await h.endpoint();
+    first.ep.topic('/news');
+    const a = h.client(first.url);
+    const sub = a.subscribe('/news', () => {});
+    await sub.ready;
+    for (let i = 1; i <= 3; i++) first.ep.publish('/news', i);
+    await until(() => sub.offset === 3, 'three messages');
+    const saved = { offset: 2, epoch: sub.epoch! }; // say the page saved its place after message 2
+    await a.close();
+    const b = h.client(first.url);
+    const got: number[] = [];
+    await b.subscribe('/news', (m) => void got.push(m as number), { since: saved }).ready;
+    assert.deepEqual(got, [3], 'the same history: what came after the saved place');
+
+    // Another history (a restarted endpoint: a new epoch) whose offsets reach past the saved one.
+    const second = await h.endpoint();
+    second.ep.topic('/news');
+    for (let i = 1; i <= 5; i++) second.ep.publish('/news', 100 + i);
+    const c = h.client(second.url);
+    const after: number[] = [];
+    const gaps: Gap[] = [];
+    const resumed = c.subscribe('/news', (m) => void after.push(m as number), { since: saved });
+    resumed.onGap((g) => void gaps.push(g));
+    await resumed.ready;
+    assert.deepEqual(after, [], 'nothing of the new history passed off as what followed message 2');
+    assert.deepEqual(
+      gaps.map((g) => [g.from, g.epochChanged]),
+      [[3, true]],
+    );
+    second.ep.publish('/news', 106);
+    await until(() => after.length === 1, 'the next message');
+    assert.deepEqual(after, [106]);
+    // The offset alone cannot tell the histories apart (why a kept place needs its epoch).
+    const blind: number[] = [];
+    await h.client(second.url).subscribe('/news', (m) => void blind.push(m as number), { since: 2 }).ready;
+    assert.deepEqual(blind, [103, 104, 105, 106]);
+  });
+
   test('unknown topics get 404, unauthorized ones 401; unsubscribe stops delivery', async (t) => {
     const h = new Harness(t);
     const { ep, url } = await h.endpoint();

@@ -90,4 +90,31 @@ describe('Subscriptions (subscriber side of topics)', () => {
     );
     subs.subscribe('/t', () => {}); // nothing was left behind by the refusals
   });
+
+  it('since: an offset ≥ 0, or { offset, epoch } with a non-empty epoch; anything else is a 400 naming it', () => {
+    const subs = new Subscriptions({ gap: () => {}, error: () => {} });
+    for (const bad of [-1, 1.5, NaN, null, {}, { offset: -1, epoch: 'e1' }, { offset: 3, epoch: '' }, { offset: 3, epoch: 7 }, '3'])
+      assert.throws(
+        () => subs.subscribe('/bad', () => {}, { since: bad as never }),
+        (e: DrpcError) => e.code === 400 && /since must be an offset ≥ 0 or \{ offset, epoch \}, got /.test(e.message),
+        JSON.stringify(bad),
+      );
+    const at = subs.subscribe('/at', () => {}, { since: { offset: 3, epoch: 'e1' } });
+    assert.equal(at.offset, 3);
+    assert.equal(at.epoch, 'e1');
+  });
+
+  it('a position { offset, epoch } resumes like a reconnect: a message of another epoch is the reset gap, not a continuation', () => {
+    const gaps: unknown[] = [];
+    const subs = new Subscriptions({ gap: (g) => void gaps.push(g), error: () => {} });
+    const got: [number, string][] = [];
+    subs.subscribe('/t', (_m, info) => void got.push([info.offset, info.epoch]), { since: { offset: 3, epoch: 'e1' } });
+    subs.receive(null, ctx('/t', 4)); // e1 goes on
+    subs.receive(null, ctx('/t', 5, 'e2')); // a new history: offset 5 of e2 does not follow 4 of e1
+    assert.deepEqual(got, [
+      [4, 'e1'],
+      [5, 'e2'],
+    ]);
+    assert.deepEqual(gaps, [{ topic: '/t', from: 5, to: Number.MAX_SAFE_INTEGER, epochChanged: true }]);
+  });
 });
