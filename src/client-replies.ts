@@ -19,7 +19,7 @@ type Waiter = (reply: CachedReply) => void;
 
 /** The answer to a call that reached this node after its client moved on (see ClientReplies.moved). */
 const MOVED: CachedReply = {
-  status: { code: Code.ConnClosed, msg: codeText(Code.ConnClosed), cause: 'the client moved to another node: its call was not run here' },
+  status: { code: Code.WrongConn, msg: codeText(Code.WrongConn), cause: 'the client moved to another node: its call was not run here' },
   meta: {},
   bodyCodec: 0,
   body: new Uint8Array(0),

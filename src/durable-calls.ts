@@ -51,7 +51,10 @@ export class DurableCalls {
       throw e;
     };
     const retry = async (err: DrpcError, sentOn: Session | undefined): Promise<R> => {
-      if (err.code !== Code.ConnClosed || this.peerCaches !== true || !host.resendable(err)) return fail(err);
+      // Lost with its connection (102 on this side: a 102 REPLY is a handler's answer), or refused by
+      // an endpoint its client has left for another connection (100): it goes out again.
+      const lost = err.code === Code.ConnClosed ? !err.remote : err.code === Code.WrongConn;
+      if (!lost || this.peerCaches !== true || !host.resendable(err)) return fail(err);
       if (host.clock.now() - start > host.resumeWindow)
         return fail(
           new DrpcError(

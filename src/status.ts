@@ -87,9 +87,12 @@ export class DrpcError extends Error {
     return { code: this.code, msg: this.message, cause: this.causeText };
   }
 
+  /** The status came from the peer (a REPLY, an AUTH_REPLY …), not from a failure on this side. */
+  declare readonly remote?: boolean;
+
   static fromStatus(s: Status): DrpcError {
     // The constructor falls back to the cause, then the code text, when msg is empty.
-    return new DrpcError(s.code, s.msg, s.cause || undefined);
+    return Object.assign(new DrpcError(s.code, s.msg, s.cause || undefined), { remote: true });
   }
 
   /** Any thrown value as a DrpcError: DrpcErrors pass through, anything else becomes `code` with its text as cause. */

@@ -5,7 +5,7 @@ import { Code, DrpcError } from '../../src/status.ts';
 import type { Plugin } from '../../src/hooks.ts';
 import { HELLO_QUERY } from '../../src/extensions.ts';
 import { createEndpoint } from '../../adapters/node/endpoint.ts';
-import { Harness, RAW_WS_ONLY, byUser, chargeAs, decodeJson, delay, onlySession, rejection, until } from './helpers.ts';
+import { Harness, RAW_WS_ONLY, byUser, chargeAs, decodeJson, delay, onlySession, rejection, until, within } from './helpers.ts';
 
 const kick = { code: Code.InternalServerError, msg: 'Internal Server Error', cause: 'test kills the socket' };
 
@@ -147,6 +147,24 @@ describe('durable calls', { timeout: 30_000 }, () => {
     for (let i = 0; i < 40; i++) await c.call('/n', i);
     assert.ok(record.size <= 64, `${record.size} replies kept after 540 calls`);
     assert.ok(record.size > 0, 'the latest replies are still kept (acknowledged now and then)');
+  });
+
+  test('a reply with status 102 (a handler whose own upstream connection closed) settles the durable call at once: it was not lost', async (t) => {
+    const h = new Harness(t);
+    const { ep, url } = await h.endpoint();
+    let runs = 0;
+    ep.route('/ok', () => 'ok');
+    ep.route('/upstream', () => {
+      runs++;
+      throw new DrpcError(Code.ConnClosed, 'Connection Closed', 'the upstream service went away');
+    });
+    const c = h.client(url);
+    assert.equal(await c.call('/ok'), 'ok'); // after the HELLO: the client's calls are durable
+    const err = await within(rejection(c.call('/upstream')), 3000, 'the call to settle');
+    assert.equal(err.code, Code.ConnClosed);
+    assert.match(err.causeText, /upstream service went away/);
+    assert.equal(runs, 1);
+    assert.equal(c.state, 'open');
   });
 
   test('a durable call gives up with its own timeout (408) when the connection does not come back', async (t) => {

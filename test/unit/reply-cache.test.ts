@@ -242,14 +242,14 @@ describe('ReplyCache hand-off between nodes (scale-out)', () => {
     assert.equal(cache.peek('b'), busy, 'the record stays while a call may still be on its way here');
     const late = busy.lookup(2, () => {});
     assert.ok(late && late !== 'attached');
-    assert.equal(late.status.code, Code.ConnClosed, 'a call that reaches this node after the move is not run here');
+    assert.equal(late.status.code, Code.WrongConn, 'a call that reaches this node after the move is not run here');
     assert.match(late.status.cause, /moved to another node/);
     clock.advance(60_001);
     cache.release(cache.acquire('other')); // any use prunes what aged out
     assert.equal(cache.peek('b'), undefined, 'forgotten once it aged out');
     cache.movedAway('never-called-here');
     const first = cache.acquire('never-called-here').lookup(1, () => {});
-    assert.ok(first && first !== 'attached' && first.status.code === Code.ConnClosed, 'a first call on its way is refused too');
+    assert.ok(first && first !== 'attached' && first.status.code === Code.WrongConn, 'a first call on its way is refused too');
   });
 
   it('with a store: records each call as it begins (the handler waits for that) and ends, and forgets what the client acknowledged', async () => {

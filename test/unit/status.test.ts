@@ -130,6 +130,12 @@ describe('DrpcError', () => {
     assert.deepEqual(DrpcError.fromStatus({ code: 404, msg: '', cause: '' }).toStatus(), { code: 404, msg: 'Not Found', cause: '' });
   });
 
+  it('remote: set on an error made from a status the peer sent (fromStatus), not on one made here', () => {
+    assert.equal(DrpcError.fromStatus({ code: 102, msg: 'Connection Closed', cause: 'upstream' }).remote, true);
+    assert.equal(new DrpcError(102).remote, undefined);
+    assert.equal(DrpcError.from(new Error('x')).remote, undefined);
+  });
+
   it('toStatus → fromStatus keeps code, message and causeText', () => {
     const e = new DrpcError(502, 'Bad Gateway', 'upstream down');
     const back = DrpcError.fromStatus(e.toStatus());
