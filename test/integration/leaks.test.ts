@@ -140,4 +140,24 @@ describe('nothing keeps a closed connection alive', { timeout: 60_000 }, () => {
     const alive = await garbage.survivors();
     assert.deepEqual(alive, [], `still reachable:\n${alive.join('\n')}`);
   });
+
+  test("a topic family's dropped topics are garbage: the family stays within maxTopics however many names come and go", async (t) => {
+    const h = new Harness(t);
+    const garbage = new Garbage();
+    const { ep, url } = await h.endpoint();
+    const family = ep.topic('/doc/*', { maxTopics: 5 });
+    const c = h.client(url);
+    for (let i = 0; i < 40; i++) {
+      const name = `/doc/${i}`;
+      const sub = c.subscribe(name, () => {});
+      await sub.ready;
+      garbage.watch(`topic ${name}`, ep.topics.get(name)!);
+      ep.publish(name, i);
+      await sub.unsubscribe();
+    }
+    assert.ok(family.topics.size <= 5, `${family.topics.size} topics kept`);
+    const alive = await garbage.survivors();
+    // The family keeps its last few topics (their history is still fresh): only the dropped ones must go.
+    assert.ok(alive.length <= 5, `still reachable:\n${alive.join('\n')}`);
+  });
 });
