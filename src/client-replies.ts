@@ -93,7 +93,7 @@ export class ClientReplies {
   /**
    * Handed to the node the client moved to: a call that reaches this node after that (a frame still
    * in an old connection's buffers) is not run here, since its copy goes to the new node. Cleared when
-   * a new connection of the client takes the record here.
+   * a new connection of the client claims it here again (BrokerLink.claim).
    */
   moved = false;
 
