@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Code, type DrpcError } from '../../src/status.ts';
 import type { Gap } from '../../src/topics.ts';
-import { Harness, delay, onlySession, rejection, until } from './helpers.ts';
+import { Harness, delay, onlySession, prng, rejection, until } from './helpers.ts';
 
 const kick = { code: Code.InternalServerError, msg: 'Internal Server Error', cause: 'test kills the socket' };
 
@@ -132,6 +132,72 @@ describe('topic families', { timeout: 30_000 }, () => {
       [['/doc/1', 2, 2, false]],
       'what was dropped with the history is a gap, not a silent loss',
     );
+  });
+
+  test('churn: many names come and go in a small family; every subscriber gets each message once, in order, or a reported gap', async (t) => {
+    const seed = Number(process.env['CHAOS_SEED'] ?? 20261203);
+    const random = prng(seed);
+    const h = new Harness(t);
+    const { ep, url } = await h.endpoint();
+    ep.topic('/doc/*', { maxTopics: 4, history: { count: 3 } });
+    const names = Array.from({ length: 10 }, (_, i) => `/doc/${i}`);
+    const published = new Map<string, number>(); // the last offset published, by name
+    /** What one subscriber saw of its topic: offsets delivered and gaps, checked against what was published meanwhile. */
+    type Seen = { from: number; offsets: number[]; gaps: Gap[]; sub: ReturnType<ReturnType<typeof h.client>['subscribe']> };
+    const clients = [h.client(url), h.client(url)];
+    const live = new Map<string, Seen>(); // client index + name → its subscription
+    const finished: [string, Seen, number][] = [];
+    const made = new Set<object>(); // every topic object published to: more than the names when topics were dropped and made again
+    for (let step = 0; step < 300; step++) {
+      const name = names[Math.floor(random() * names.length)]!;
+      const ci = Math.floor(random() * clients.length);
+      const key = `${ci} ${name}`;
+      const r = random();
+      if (r < 0.6) {
+        try {
+          const offset = ep.publish(name, step) as number;
+          published.set(name, offset);
+          made.add(ep.topics.get(name)!);
+        } catch (e) {
+          assert.equal((e as DrpcError).code, Code.InternalServerError, 'only a full family refuses a publish');
+        }
+      } else if (r < 0.8 && !live.has(key)) {
+        const seen: Seen = { from: 0, offsets: [], gaps: [], sub: undefined as never };
+        seen.sub = clients[ci]!.subscribe(name, (_m, info) => void seen.offsets.push(info.offset));
+        seen.sub.onGap((g) => void seen.gaps.push(g));
+        const ok = await seen.sub.ready.then(
+          () => true,
+          (e: DrpcError) => (assert.equal(e.code, Code.InternalServerError, 'only a full family refuses a subscribe'), false),
+        );
+        if (ok) {
+          seen.from = seen.sub.offset;
+          live.set(key, seen);
+        }
+      } else if (live.has(key)) {
+        const seen = live.get(key)!;
+        live.delete(key);
+        await until(() => seen.sub.offset >= (published.get(name) ?? 0), `${key}: what was published before it leaves`);
+        await seen.sub.unsubscribe();
+        finished.push([name, seen, seen.sub.offset]);
+      }
+      if (step % 25 === 0) await delay(1);
+    }
+    for (const [key, seen] of live) {
+      const name = key.slice(key.indexOf(' ') + 1);
+      await until(() => seen.sub.offset >= (published.get(name) ?? 0), `${key}: everything published to it`);
+      finished.push([name, seen, seen.sub.offset]);
+    }
+    assert.ok(finished.length > 20, `${finished.length} subscriptions checked (seed ${seed})`);
+    assert.ok(made.size > names.length + 10, `topics were dropped and made again: ${made.size} for ${names.length} names`);
+    for (const [name, seen, last] of finished) {
+      // A subscriber's topic is never dropped under it: it gets every offset after it joined, once, in order.
+      assert.deepEqual(seen.gaps, [], `${name}: no gap while subscribed (seed ${seed})`);
+      assert.deepEqual(
+        seen.offsets,
+        Array.from({ length: last - seen.from }, (_, i) => seen.from + i + 1),
+        `${name}: each offset once, in order (seed ${seed})`,
+      );
+    }
   });
 
   test('a full family whose every topic has a subscriber refuses a new one with 500; an existing one still works', async (t) => {
