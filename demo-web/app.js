@@ -25,7 +25,9 @@ const view = {
   opens: 0,
   wsBlocked: false,
   topics: new Map(), // topic → { sub, received, gaps }
-  chatShown: new Map(), // offset → <li>
+  chatShown: new Map(), // offset → <li>, of the room shown
+  rooms: new Map(), // topic → { room, messages: Map(offset → message), unread, tab }
+  active: 'chat/lobby', // the room shown
 };
 
 // ---- small helpers -------------------------------------------------------------------------
@@ -201,7 +203,7 @@ function track(topic, handler) {
   t.sub.onGap((gap) => {
     t.gaps++;
     redraw('topics');
-    if (topic === 'chat/lobby') {
+    if (topic === view.active) {
       const note = el(
         'li',
         'gap-note',
@@ -228,7 +230,20 @@ const nameInput = $('chat-name');
 nameInput.value = localStorage.getItem('drpc-demo-name') || `Guest ${Math.floor(100 + Math.random() * 900)}`;
 nameInput.addEventListener('change', () => localStorage.setItem('drpc-demo-name', nameInput.value.trim()));
 
-function addMessage(message, offset) {
+/** A chat message of room `topic`: kept for the room, drawn if that room is shown, else counted unread. */
+function addMessage(topic, message, offset) {
+  const r = view.rooms.get(topic);
+  if (!r || r.messages.has(offset)) return;
+  r.messages.set(offset, message);
+  while (r.messages.size > 200) r.messages.delete(Math.min(...r.messages.keys()));
+  if (topic === view.active) drawMessage(topic, message, offset);
+  else {
+    r.unread++;
+    drawTab(r);
+  }
+}
+
+function drawMessage(topic, message, offset) {
   if (view.chatShown.has(offset)) return;
   const feed = $('feed');
   feed.querySelector('.empty')?.remove();
@@ -241,7 +256,7 @@ function addMessage(message, offset) {
   who.append(el('span', 'time', clock(message.at)));
   body.append(who, el('p', 'text', message.text));
   li.append(avatar, body, el('span', 'offset', `#${offset}`));
-  li.title = `topic chat/lobby, offset ${offset}`;
+  li.title = `topic ${topic}, offset ${offset}`;
   // Keep offset order (history may land after live messages).
   const next = [...view.chatShown.entries()].filter(([o]) => o > offset).sort((a, b) => a[0] - b[0])[0];
   const stick = feed.scrollHeight - feed.scrollTop - feed.clientHeight < 60;
@@ -256,8 +271,80 @@ function addMessage(message, offset) {
   if (stick || mine) feed.scrollTop = feed.scrollHeight;
 }
 
+// ---- rooms: the lobby, and rooms made on demand (a topic family, chat/room/*, on the server) -------
+
+function drawTab(r) {
+  r.tab.textContent = r.room ? `#${r.room}` : 'Lobby';
+  if (r.unread) r.tab.append(el('span', 'unread', String(r.unread)));
+  r.tab.setAttribute('aria-selected', String(r.topic === view.active));
+}
+
+function addRoom(topic, room, tab) {
+  const r = { topic, room, messages: new Map(), unread: 0, tab: tab ?? el('button', 'room-tab') };
+  r.tab.type = 'button';
+  r.tab.setAttribute('role', 'tab');
+  r.tab.dataset.topic = topic;
+  r.tab.addEventListener('click', () => showRoom(topic));
+  if (!tab) $('room-tabs').append(r.tab);
+  view.rooms.set(topic, r);
+  drawTab(r);
+  return r;
+}
+
+/** Shows room `topic` in the feed: its kept messages, in offset order. */
+function showRoom(topic) {
+  const r = view.rooms.get(topic);
+  if (!r) return;
+  view.active = topic;
+  r.unread = 0;
+  for (const other of view.rooms.values()) drawTab(other);
+  $('chat-title').textContent = r.room ? `#${r.room}` : 'Lobby';
+  $('chat-text').placeholder = r.room ? `Say something in #${r.room}…` : 'Say something to every open tab…';
+  const feed = $('feed');
+  feed.replaceChildren();
+  view.chatShown.clear();
+  if (!r.messages.size) feed.append(el('li', 'empty', r.room ? `No messages in #${r.room} yet.` : 'No messages yet.'));
+  for (const [offset, message] of [...r.messages].sort((a, b) => a[0] - b[0])) drawMessage(topic, message, offset);
+}
+
+async function loadHistory(topic) {
+  const room = view.rooms.get(topic)?.room;
+  const history = await client.call('/chat/history', room ? { limit: 50, room } : { limit: 50 });
+  for (const { offset, message } of history) addMessage(topic, message, offset);
+}
+
+/** Joins a room: subscribes to its topic (the server makes it, if its name is allowed), then reads its history. */
+async function joinRoom(name) {
+  const room = name.trim().toLowerCase().replace(/\s+/g, '-');
+  const topic = `chat/room/${room}`;
+  if (view.rooms.has(topic)) return showRoom(topic);
+  const r = addRoom(topic, room);
+  const sub = track(topic, (message, info) => addMessage(topic, message, info.offset));
+  try {
+    await sub.ready;
+    showRoom(topic);
+    await loadHistory(topic);
+  } catch (err) {
+    // Refused by the server (its authorize check says which names make a room): the tab goes away.
+    r.tab.remove();
+    view.rooms.delete(topic);
+    view.topics.delete(topic);
+    redraw('topics');
+    toast(`Cannot join #${room}: ${describe(err)}`);
+    if (view.active === topic) showRoom('chat/lobby');
+  }
+}
+
+$('room-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const name = $('room-name').value;
+  $('room-name').value = '';
+  if (name.trim()) void joinRoom(name);
+});
+
+addRoom('chat/lobby', undefined, document.querySelector('.room-tab[data-topic="chat/lobby"]'));
 $('feed').append(el('li', 'empty', 'Connecting to the lobby…'));
-const lobby = track('chat/lobby', (message, info) => addMessage(message, info.offset));
+const lobby = track('chat/lobby', (message, info) => addMessage('chat/lobby', message, info.offset));
 
 $('chat-form').addEventListener('submit', async (e) => {
   e.preventDefault();
@@ -266,8 +353,9 @@ $('chat-form').addEventListener('submit', async (e) => {
   if (!name || !text) return;
   localStorage.setItem('drpc-demo-name', name);
   $('chat-text').value = '';
+  const room = view.rooms.get(view.active)?.room;
   try {
-    await client.call('/chat/send', { name, text });
+    await client.call('/chat/send', room ? { name, text, room } : { name, text });
   } catch (err) {
     $('chat-text').value = text;
     toast(`Not sent: ${describe(err)}`);
@@ -524,8 +612,7 @@ window.demo = {
 
 await Promise.all([lobby.ready, streamSub.ready]);
 try {
-  const history = await client.call('/chat/history', { limit: 50 });
-  for (const { offset, message } of history) addMessage(message, offset);
+  await loadHistory('chat/lobby');
 } catch (err) {
   toast(`History unavailable: ${describe(err)}`);
 }

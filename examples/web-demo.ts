@@ -25,6 +25,9 @@ const RPC_PATH = '/rpc';
 
 const pair = z.object({ a: z.number(), b: z.number() });
 const chatMessage = z.object({ name: z.string(), text: z.string(), at: z.number(), bot: z.boolean().optional() });
+/** A chat room besides the lobby: its topic `chat/room/<name>` is made when someone joins or writes there. */
+const ROOM = /^[a-z0-9][a-z0-9-]{0,23}$/;
+const roomName = z.string().regex(ROOM, 'a room name is 1–24 of a-z, 0-9 and -');
 const api = contract({
   calls: {
     '/math/add': { input: pair, output: z.number() },
@@ -32,11 +35,11 @@ const api = contract({
     '/math/mul': { input: pair, output: z.number() },
     '/math/div': { input: pair, output: z.number() },
     '/chat/send': {
-      input: z.object({ name: z.string().trim().min(1).max(32), text: z.string().trim().min(1).max(500) }),
+      input: z.object({ name: z.string().trim().min(1).max(32), text: z.string().trim().min(1).max(500), room: roomName.optional() }),
       output: z.object({ offset: z.number() }),
     },
     '/chat/history': {
-      input: z.object({ limit: z.number().int().min(1).max(200) }),
+      input: z.object({ limit: z.number().int().min(1).max(200), room: roomName.optional() }),
       output: z.array(z.object({ offset: z.number(), message: chatMessage })),
     },
     '/demo/whoami': { input: z.unknown(), output: z.unknown() },
@@ -67,7 +70,11 @@ const api = contract({
     '/ui/state': { input: z.unknown(), output: z.unknown() },
   },
   pushes: { '/demo/flags': z.object({ wsBlocked: z.boolean(), online: z.number() }) },
-  topics: { 'chat/lobby': chatMessage, 'demo/stream': z.object({ run: z.string(), n: z.number(), of: z.number() }) },
+  topics: {
+    'chat/lobby': chatMessage,
+    'chat/room/*': chatMessage, // a family: one topic per room, made on demand
+    'demo/stream': z.object({ run: z.string(), n: z.number(), of: z.number() }),
+  },
 });
 
 // ---- the endpoint ---------------------------------------------------------------------------
@@ -89,6 +96,14 @@ const ep = createEndpoint({
 });
 
 const lobby = ep.topic('chat/lobby', { history: { count: 500, maxAgeMs: 3_600_000 } });
+// Rooms: a family of topics. A room's topic is made when a page subscribes to it (a name the
+// `authorize` check accepts) or when a message is sent there, and dropped once idle (maxTopics).
+ep.topic('chat/room/*', {
+  history: { count: 200, maxAgeMs: 3_600_000 },
+  maxTopics: 100,
+  authorize: (_session, topic) => ROOM.test(topic.slice('chat/room/'.length)),
+});
+const roomTopic = (room?: string) => (room ? (`chat/room/${room}` as const) : 'chat/lobby');
 // Bursts of numbered messages for the delivery check: history large enough to resume a whole burst.
 const stream = ep.topic('demo/stream', { history: { count: 40_000, maxAgeMs: 120_000 } });
 
@@ -113,9 +128,11 @@ ep.route('/math/div', ({ a, b }) => {
   return a / b;
 });
 
-ep.route('/chat/send', ({ name, text }) => ({ offset: lobby.publish({ name, text, at: Date.now() }) }));
-ep.route('/chat/history', ({ limit }) =>
-  lobby.history.slice(-limit).map((e) => ({ offset: e.offset, message: e.payload as z.infer<typeof chatMessage> })),
+ep.route('/chat/send', ({ name, text, room }) => ({ offset: ep.publish(roomTopic(room), { name, text, at: Date.now() }) }));
+ep.route('/chat/history', ({ limit, room }) =>
+  (ep.topics.get(roomTopic(room))?.history ?? [])
+    .slice(-limit)
+    .map((e) => ({ offset: e.offset, message: e.payload as z.infer<typeof chatMessage> })),
 );
 
 // Returns the body as it arrived (the e2e test round-trips values through the msgpack codec).

@@ -148,6 +148,54 @@ test('chat between two browsers: each sees the other, with the same topic offset
   }
 });
 
+test('rooms: a room is a topic made on demand (a family); two browsers chat there, the lobby does not see it', async ({ browser }) => {
+  const [ctxA, ctxB] = [await browser.newContext(), await browser.newContext()];
+  try {
+    const [a, b] = [await ctxA.newPage(), await ctxB.newPage()];
+    const errors = [...(await openDemo(a)), ...(await openDemo(b))];
+    const room = `ops-${Date.now().toString(36)}`;
+    await a.fill('#room-name', room);
+    await a.click('#room-join');
+    await expect(a.locator('#chat-title')).toHaveText(`#${room}`);
+    await expect(a.locator(`.room-tab[data-topic="chat/room/${room}"]`)).toHaveAttribute('aria-selected', 'true');
+    await expect(a.locator(`#topics tr[data-topic="chat/room/${room}"]`)).toBeVisible();
+    await a.fill('#chat-name', 'Alice');
+    await a.fill('#chat-text', 'deploy starts in 5');
+    await a.click('#chat-send');
+    const first = a.locator('#feed .msg', { hasText: 'deploy starts in 5' });
+    await expect(first).toBeVisible();
+    await expect(first).toHaveAttribute('data-offset', '1'); // the room's own offsets
+    // Bob joins later (typed in capitals: the page makes it a room name) and reads the history.
+    await b.fill('#room-name', room.toUpperCase());
+    await b.press('#room-name', 'Enter');
+    await expect(b.locator('#feed .msg', { hasText: 'deploy starts in 5' })).toBeVisible();
+    await b.fill('#chat-name', 'Bob');
+    await b.fill('#chat-text', 'ack');
+    await b.press('#chat-text', 'Enter');
+    await expect(a.locator('#feed .msg[data-offset="2"]')).toContainText('ack');
+    await shot(a, '04b-room-alice');
+    // Back in the lobby: the room's messages are not there; a message in the room counts as unread.
+    await a.click('.room-tab[data-topic="chat/lobby"]');
+    await expect(a.locator('#chat-title')).toHaveText('Lobby');
+    await expect(a.locator('#feed .msg', { hasText: 'deploy starts in 5' })).toHaveCount(0);
+    await b.fill('#chat-text', 'done');
+    await b.press('#chat-text', 'Enter');
+    await expect(a.locator(`.room-tab[data-topic="chat/room/${room}"] .unread`)).toHaveText('1');
+    await a.click(`.room-tab[data-topic="chat/room/${room}"]`);
+    await expect(a.locator('#feed .msg[data-offset="3"]')).toContainText('done');
+    await expect(a.locator(`.room-tab[data-topic="chat/room/${room}"] .unread`)).toHaveCount(0);
+    // A name the server's authorize check refuses: no room, and the page says why.
+    await a.fill('#room-name', 'no!');
+    await a.click('#room-join');
+    await expect(a.locator('#toast')).toContainText('Cannot join #no!: 401');
+    await expect(a.locator('.room-tab[data-topic="chat/room/no!"]')).toHaveCount(0);
+    expect(errors).toEqual([]);
+  } finally {
+    await ctxA.close();
+    await ctxB.close();
+  }
+});
+
 test('Kill connection in the middle of a push stream: the page reconnects and gets every message exactly once, in order', async ({
   page,
 }) => {
