@@ -64,6 +64,7 @@ export {
   type WebSocketTransportOptions,
 } from './transport/websocket.ts';
 export { broadcast, type BroadcastResult } from './broadcast.ts';
-export { Topic, TopicHub, TOPIC_META, type TopicOptions, type Gap, type SubscribeReply } from './topics.ts';
+export { Topic, TOPIC_META, type TopicOptions, type Gap, type SubscribeReply } from './topics.ts';
+export { TopicHub } from './topic-hub.ts';
 export { TopicFamily, type TopicFamilyOptions } from './topic-family.ts';
 export { Subscriptions, type SubscribeOptions, type Subscription, type TopicHandler, type TopicMessageInfo } from './subscriptions.ts';
