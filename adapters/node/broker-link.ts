@@ -11,13 +11,16 @@ import { Code, DrpcError, badMessage, codeText, type Status } from '../../src/st
 import type { Broker, RelayedBroadcast } from './broker.ts';
 import type { Clock } from '../../src/clock.ts';
 import type { ClientHandOff, ReplyCache } from '../../src/reply-cache.ts';
-import type { SessionHub } from './hub.ts';
-import type { Rooms } from './rooms.ts';
-import { answerPresence, type Presence, type PresenceRequest, type PresentSession } from './presence.ts';
+import {
+  answerPresence,
+  type Presence,
+  type PresenceOptions,
+  type PresenceRequest,
+  type PresenceSources,
+  type PresentSession,
+} from './presence.ts';
 
-export interface LinkOwner {
-  readonly sessions: SessionHub;
-  readonly rooms: Rooms;
+export interface LinkOwner extends PresenceSources {
   readonly clock: Clock;
   /** The endpoint's reply cache: with one, a client's calls run once on whichever node it reaches. */
   readonly replyCache?: ReplyCache;
@@ -59,7 +62,7 @@ export class BrokerLink {
     this.#stop = broker.onFanOut((b) => {
       if (b.origin !== this.origin) owner.broadcastHere(b);
     });
-    this.#answering = broker.onGather(async (request) => answerPresence(request, owner.sessions, owner.rooms)).catch(() => {});
+    this.#answering = broker.onGather(async (request) => answerPresence(request, owner)).catch(() => {});
     const cache = owner.replyCache;
     if (cache)
       broker.serveClients({
@@ -194,10 +197,12 @@ export class BrokerLink {
     this.broker.fanOut(b).catch((err: unknown) => this.owner.report(DrpcError.from(err, Code.BadGateway)));
   }
 
-  /** The sessions of every node (in `room`, when given, with their `fields`); `missing` counts the nodes that did not answer within `waitMs`. */
-  async presence(room: string | undefined, waitMs: number, fields?: string[]): Promise<Presence> {
+  /** The sessions of every node (in `room`, subscribed to `topic`, when given, with their `fields`); `missing` counts the nodes that did not answer within `waitMs`. */
+  async presence({ room, topic, fields }: PresenceOptions, waitMs: number): Promise<Presence> {
     await this.#answering; // this node's own sessions are in the answers
+    // Without a topic, the request a node from before topics understands too.
     const request: PresenceRequest = ['presence', room ?? null, fields ?? null];
+    if (topic !== undefined) request.push(topic);
     const { answers, missing } = await this.broker.gather(request, waitMs);
     return { sessions: (answers as PresentSession[][]).flat(), missing };
   }

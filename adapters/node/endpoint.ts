@@ -149,6 +149,7 @@ export class Endpoint<C extends AnyContract = Untyped, Published extends number 
       this.#link = new BrokerLink(options.broker, {
         sessions: this.sessions,
         rooms: this.rooms,
+        topics: this.topics,
         clock: this.clock,
         replyCache: this.#replyCache,
         broadcastHere: (b) => this.#broadcastHere(b.serviceMethod, b.payload, { meta: b.meta, room: b.room }),
@@ -219,8 +220,8 @@ export class Endpoint<C extends AnyContract = Untyped, Published extends number 
    */
   async presence(options: PresenceOptions = {}): Promise<Presence> {
     checkPresence(options);
-    if (this.#link) return this.#link.presence(options.room, options.waitMs ?? 5000, options.fields);
-    return { sessions: presenceHere(this.sessions, this.rooms, options.room, options.fields), missing: 0 };
+    if (this.#link) return this.#link.presence(options, options.waitMs ?? 5000);
+    return { sessions: presenceHere(this, options), missing: 0 };
   }
 
   /** Topic messages waiting for a slow subscriber (count and bytes; 0 when it keeps up). */

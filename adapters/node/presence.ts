@@ -25,21 +25,34 @@ export interface Presence {
 export interface PresenceOptions {
   /** Only the sessions in this room. Default: every session. */
   room?: string;
+  /** Only the sessions subscribed to this topic (a chat room's topic, say; with `room`, both hold). Default: any. */
+  topic?: string;
   /** How long to wait for the other nodes' answers, in ms (a broker only). Default 5000. */
   waitMs?: number;
   /** `session.data` keys to report with each session (e.g. the user's name); with a broker their values travel as JSON. Default: none. */
   fields?: string[];
 }
 
-/** The request a node sends every node for presence: [tag, room, fields]. */
-export type PresenceRequest = ['presence', string | null, string[] | null];
+/** The request a node sends every node for presence: [tag, room, fields, topic] (a node before `topic` sent three). */
+export type PresenceRequest = ['presence', string | null, string[] | null, (string | null)?];
 
-/** This node's sessions (in `room`, when given), open ones only, with their `fields` of `session.data`. */
-export function presenceHere(sessions: SessionHub, rooms: Rooms, room?: string, fields?: readonly string[]): PresentSession[] {
+/** Where a node finds its sessions, their rooms and their topics. */
+export interface PresenceSources {
+  readonly sessions: SessionHub;
+  readonly rooms: Rooms;
+  readonly topics: { get(name: string): { readonly subscribers: ReadonlySet<Session> } | undefined };
+}
+
+/** This node's sessions (in `room`, subscribed to `topic`, when given), open ones only, with their `fields` of `session.data`. */
+export function presenceHere(
+  { sessions, rooms, topics }: PresenceSources,
+  { room, topic, fields }: Pick<PresenceOptions, 'room' | 'topic' | 'fields'>,
+): PresentSession[] {
   const members: Iterable<Session> = room === undefined ? sessions.list() : rooms.members(room);
+  const subscribers = topic === undefined ? undefined : (topics.get(topic)?.subscribers ?? new Set<Session>());
   const present: PresentSession[] = [];
   for (const s of members) {
-    if (s.state === 'closed') continue;
+    if (s.state === 'closed' || (subscribers && !subscribers.has(s))) continue;
     const p: PresentSession = { id: s.id, rooms: rooms.of(s) };
     if (fields) p.data = Object.fromEntries(fields.filter((f) => s.data.has(f)).map((f) => [f, s.data.get(f)]));
     present.push(p);
@@ -49,9 +62,13 @@ export function presenceHere(sessions: SessionHub, rooms: Rooms, room?: string, 
 
 /** Checks presence options: a 400 naming the bad one. */
 export function checkPresence(options: PresenceOptions): void {
-  const { room, waitMs, fields } = options;
-  if (room !== undefined && (typeof room !== 'string' || room === ''))
-    throw codeError(Code.BadMessage, `presence: room must be a non-empty string, got ${JSON.stringify(room)}`);
+  const { room, topic, waitMs, fields } = options;
+  for (const [name, v] of [
+    ['room', room],
+    ['topic', topic],
+  ] as const)
+    if (v !== undefined && (typeof v !== 'string' || v === ''))
+      throw codeError(Code.BadMessage, `presence: ${name} must be a non-empty string, got ${JSON.stringify(v)}`);
   if (waitMs !== undefined && !(typeof waitMs === 'number' && waitMs >= 0 && waitMs !== Infinity))
     throw codeError(Code.BadMessage, `presence: waitMs must be a number of ms ≥ 0, got ${String(waitMs)}`);
   if (fields !== undefined && !(Array.isArray(fields) && fields.every((f) => typeof f === 'string')))
@@ -59,9 +76,9 @@ export function checkPresence(options: PresenceOptions): void {
 }
 
 /** A node's answer to another node's presence request; anything else is a 400. */
-export function answerPresence(request: unknown, sessions: SessionHub, rooms: Rooms): PresentSession[] {
+export function answerPresence(request: unknown, here: PresenceSources): PresentSession[] {
   const r = request as PresenceRequest;
-  if (!Array.isArray(r) || r[0] !== 'presence' || r.length !== 3)
+  if (!Array.isArray(r) || r[0] !== 'presence' || (r.length !== 3 && r.length !== 4))
     throw codeError(Code.BadMessage, `not a request this node answers: ${JSON.stringify(request)}`);
-  return presenceHere(sessions, rooms, r[1] ?? undefined, r[2] ?? undefined);
+  return presenceHere(here, { room: r[1] ?? undefined, fields: r[2] ?? undefined, topic: r[3] ?? undefined });
 }

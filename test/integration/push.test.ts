@@ -297,7 +297,7 @@ describe('broadcast', { timeout: 30_000 }, () => {
 });
 
 describe('rooms', { timeout: 30_000 }, () => {
-  test("presence without a broker lists this endpoint's open sessions with their rooms, or a room's members", async (t) => {
+  test("presence without a broker lists this endpoint's open sessions with their rooms, or a room's members, or a topic's subscribers", async (t) => {
     const h = new Harness(t);
     const { ep, url } = await h.endpoint();
     ep.route('/login', (name: any, ctx) => (ctx.session.setId(name), ep.rooms.join(ctx.session, name.length > 3 ? 'long' : 'short'), null));
@@ -318,6 +318,13 @@ describe('rooms', { timeout: 30_000 }, () => {
       { id: 'bobby', rooms: ['long'], data: {} },
     ]);
     assert.equal((await rejection(ep.presence({ fields: 'name' as never }))).code, Code.BadMessage);
+    // Who is in a chat room's topic: its subscribers (with a room too, both hold).
+    ep.topic('/room/*');
+    await b.subscribe('/room/7', () => {}).ready;
+    assert.deepEqual((await ep.presence({ topic: '/room/7' })).sessions, [{ id: 'bobby', rooms: ['long'] }]);
+    assert.deepEqual((await ep.presence({ topic: '/room/7', room: 'short' })).sessions, []);
+    assert.deepEqual((await ep.presence({ topic: '/room/never-made' })).sessions, []);
+    assert.equal((await rejection(ep.presence({ topic: '' }))).code, Code.BadMessage);
     await b.close();
     await until(() => ep.sessions.count === 1, 'the closed session to leave');
     assert.deepEqual((await ep.presence()).sessions, [{ id: 'ann', rooms: ['short'] }]);

@@ -502,7 +502,7 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
     assert.deepEqual([...a.errors, ...b.errors], []);
   });
 
-  test('presence lists the sessions of every node (or of a room), and counts a node that does not answer as missing', async (t) => {
+  test("presence lists the sessions of every node (or of a room, or a topic's subscribers), and counts a node that does not answer as missing", async (t) => {
     const { h, a, b, prefix } = await twoNodes(t);
     for (const n of [a, b])
       n.ep.route('/name' as never, ((id: string, ctx: { session: { setId(id: string): void } }) => ctx.session.setId(id)) as never);
@@ -550,6 +550,17 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
     assert.equal(bad.code, Code.BadMessage);
     assert.match(bad.causeText, /presence: room must be a non-empty string/);
     assert.equal((await rejection(a.ep.presence({ waitMs: Infinity }))).code, Code.BadMessage);
+    // A topic's subscribers, on every node: who is in a chat room.
+    for (const n of [a, b]) n.ep.topic('/room/*' as never);
+    const viewers = { ann: h.client(a.url), cid: h.client(b.url) };
+    for (const [id, c] of Object.entries(viewers)) {
+      await c.call('/name', `${id}-viewer`);
+      await c.subscribe('/room/7', () => {}).ready;
+    }
+    for (const n of [a, b]) {
+      const inRoom = await n.ep.presence({ topic: '/room/7', waitMs: 300 }); // the hung node above stays missing
+      assert.deepEqual(byId(inRoom), ['ann-viewer:', 'cid-viewer:'], 'the subscribers on both nodes');
+    }
     assert.deepEqual([...a.errors, ...b.errors], []);
   });
 
