@@ -24,8 +24,7 @@ const SWEEP = 4;
 const MAX_DROPPED = 65_536;
 
 export class TopicFamily<Published extends number | Promise<number> = number> {
-  /** The family's topics by name, least recently used (subscribed to, published to) first. */
-  readonly topics = new Map<string, Topic<Published>>();
+  readonly #topics = new Map<string, Topic<Published>>();
   /** Names of the family start with it: the pattern without its `*`. */
   readonly prefix: string;
   readonly maxTopics: number;
@@ -41,27 +40,39 @@ export class TopicFamily<Published extends number | Promise<number> = number> {
     this.maxTopics = options.maxTopics ?? 10_000;
   }
 
+  /** The family's topics by name, least recently used (subscribed to, published to) first. */
+  get topics(): ReadonlyMap<string, Topic<Published>> {
+    return this.#topics;
+  }
+
+  /** Takes a topic just made (as the most recently used). */
+  add(t: Topic<Published>): void {
+    this.#topics.set(t.name, t);
+  }
+
   /** Marks `t` as just used. */
   touch(t: Topic<Published>): void {
-    if (this.topics.get(t.name) !== t) return;
-    this.topics.delete(t.name);
-    this.topics.set(t.name, t);
+    if (this.#topics.get(t.name) !== t) return;
+    this.#topics.delete(t.name);
+    this.#topics.set(t.name, t);
   }
 
   /**
-   * Makes room for one more topic: `drop`s the least recently used topics that nobody subscribes to
+   * Makes room for one more topic: takes out and `drop`s the least recently used topics that nobody subscribes to
    * and that keep nothing (a few per call), and when the family is full, such topics even with history.
    * Throws 500 when it stays full (every topic has subscribers).
    */
   makeRoom(drop: (t: Topic<Published>) => void): void {
+    const topics = this.#topics;
     let checked = 0;
-    for (const t of this.topics.values()) {
-      const full = this.topics.size >= this.maxTopics;
+    for (const t of topics.values()) {
+      const full = topics.size >= this.maxTopics;
       if (!full && ++checked > SWEEP) break;
       if (t.subscribed || (!full && t.held)) continue;
+      topics.delete(t.name);
       drop(t);
     }
-    if (this.topics.size >= this.maxTopics)
+    if (topics.size >= this.maxTopics)
       throw codeError(
         Code.InternalServerError,
         `topic family ${JSON.stringify(this.pattern)} is full: ${this.maxTopics} topics with subscribers (maxTopics)`,
@@ -112,7 +123,6 @@ export class TopicFamilies<Published extends number | Promise<number> = number> 
     const f = this.of(name);
     if (!f) return undefined;
     f.makeRoom((t) => {
-      f.topics.delete(t.name);
       t.close();
       drop(t);
       // Its offsets go on when it is made again, so a subscriber resuming from one of them learns of
@@ -124,7 +134,7 @@ export class TopicFamilies<Published extends number | Promise<number> = number> 
     const from = this.#dropped.get(name);
     this.#dropped.delete(name);
     const t = create(f.options, from);
-    f.topics.set(name, t);
+    f.add(t);
     this.#familyOf.set(t, f);
     return t;
   }

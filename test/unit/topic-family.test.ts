@@ -13,9 +13,9 @@ type Fake = { name: string; subscribed: boolean; held: boolean };
 /** A family holding fake topics `specs` (oldest use first), and what its makeRoom() dropped. */
 function familyOf(max: number, ...specs: [name: string, subscribed: boolean, held: boolean][]) {
   const f = new TopicFamily('/room/*', { maxTopics: max });
-  for (const [name, subscribed, held] of specs) f.topics.set(name, { name, subscribed, held } as Fake as unknown as Topic);
+  for (const [name, subscribed, held] of specs) f.add({ name, subscribed, held } as Fake as unknown as Topic);
   const dropped: string[] = [];
-  const makeRoom = () => f.makeRoom((t) => void (dropped.push(t.name), f.topics.delete(t.name)));
+  const makeRoom = () => f.makeRoom((t) => void dropped.push(t.name));
   return { f, dropped, makeRoom };
 }
 
