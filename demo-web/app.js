@@ -300,12 +300,26 @@ function showRoom(topic) {
   for (const other of view.rooms.values()) drawTab(other);
   $('chat-title').textContent = r.room ? `#${r.room}` : 'Lobby';
   $('chat-text').placeholder = r.room ? `Say something in #${r.room}…` : 'Say something to every open tab…';
+  void countHere();
   const feed = $('feed');
   feed.replaceChildren();
   view.chatShown.clear();
   if (!r.messages.size) feed.append(el('li', 'empty', r.room ? `No messages in #${r.room} yet.` : 'No messages yet.'));
   for (const [offset, message] of [...r.messages].sort((a, b) => a[0] - b[0])) drawMessage(topic, message, offset);
 }
+
+/** How many pages are in the room shown: its topic's subscribers, asked every few seconds. */
+async function countHere() {
+  const topic = view.active;
+  const room = view.rooms.get(topic)?.room;
+  try {
+    const { here } = await client.call('/chat/here', room ? { room } : {});
+    if (view.active === topic) $('here').textContent = `${here} here`;
+  } catch {
+    // the connection is down: the next tick asks again
+  }
+}
+setInterval(() => client.state === 'open' && void countHere(), 3000);
 
 async function loadHistory(topic) {
   const room = view.rooms.get(topic)?.room;

@@ -42,6 +42,7 @@ const api = contract({
       input: z.object({ limit: z.number().int().min(1).max(200), room: roomName.optional() }),
       output: z.array(z.object({ offset: z.number(), message: chatMessage })),
     },
+    '/chat/here': { input: z.object({ room: roomName.optional() }), output: z.object({ here: z.number() }) },
     '/demo/whoami': { input: z.unknown(), output: z.unknown() },
     '/demo/echo': { input: z.unknown(), output: z.unknown() },
     '/demo/ask': { input: z.object({ question: z.string().min(1).max(200) }), output: z.unknown() },
@@ -134,6 +135,9 @@ ep.route('/chat/history', ({ limit, room }) =>
     .slice(-limit)
     .map((e) => ({ offset: e.offset, message: e.payload as z.infer<typeof chatMessage> })),
 );
+
+// Who is in a room: its topic's subscribers (presence by topic; with a broker, on every node).
+ep.route('/chat/here', async ({ room }) => ({ here: (await ep.presence({ topic: roomTopic(room) })).sessions.length }));
 
 // Returns the body as it arrived (the e2e test round-trips values through the msgpack codec).
 ep.route('/demo/echo', (body) => body);

@@ -169,6 +169,7 @@ test('rooms: a room is a topic made on demand (a family); two browsers chat ther
     await b.fill('#room-name', room.toUpperCase());
     await b.press('#room-name', 'Enter');
     await expect(b.locator('#feed .msg', { hasText: 'deploy starts in 5' })).toBeVisible();
+    await expect(a.locator('#here')).toHaveText('2 here'); // the room topic's subscribers (presence by topic)
     await b.fill('#chat-name', 'Bob');
     await b.fill('#chat-text', 'ack');
     await b.press('#chat-text', 'Enter');
