@@ -5,8 +5,7 @@
  * dropped when nobody subscribes and their history expired, so the family stays within `maxTopics`.
  */
 import type { LogStart } from './topic-log.ts';
-import type { Topic, TopicOptions } from './topics.ts';
-import { checkNumbers } from './options.ts';
+import { checkTopicOptions, type Topic, type TopicOptions } from './topics.ts';
 import { Code, badMessage, codeError } from './status.ts';
 
 export interface TopicFamilyOptions extends TopicOptions {
@@ -35,7 +34,8 @@ export class TopicFamily<Published extends number | Promise<number> = number> {
   ) {
     if (typeof pattern !== 'string' || !pattern.endsWith('*') || pattern.indexOf('*') !== pattern.length - 1)
       throw badMessage(`a family of topics is named "<prefix>*", with one * at the end, got ${JSON.stringify(pattern)}`);
-    checkNumbers([['maxTopics', options.maxTopics, 1, true]]);
+    // Checked now, not when a client first subscribes.
+    checkTopicOptions(options, [['maxTopics', options.maxTopics, 1, true]]);
     this.prefix = pattern.slice(0, -1);
     this.maxTopics = options.maxTopics ?? 10_000;
   }

@@ -15,7 +15,7 @@ import { createMessage, MType } from './message.ts';
 import type { Frame } from './proto/proto.ts';
 import type { Session } from './session.ts';
 import { badMessage } from './status.ts';
-import { checkNumbers } from './options.ts';
+import { checkNumbers, type NumberOption } from './options.ts';
 import { memoryLog, type LogEntry, type LogStart, type LogState, type TopicLog, type TopicLogFactory } from './topic-log.ts';
 
 export const SUBSCRIBE_METHOD = '/drpc/subscribe';
@@ -32,6 +32,11 @@ export interface TopicOptions {
   slowPolicy?: SlowPolicy;
   /** Who may subscribe; false (or a thrown DrpcError) refuses with 401. Default: everyone. */
   authorize?: (session: Session, topic: string) => boolean | Promise<boolean>;
+}
+
+/** A topic's numeric options out of range are a 400 naming them (`more`: further ones to check with them). */
+export function checkTopicOptions(options: TopicOptions, more: NumberOption[] = []): void {
+  checkNumbers([['history.count', options.history?.count, 0, true], ['history.maxAgeMs', options.history?.maxAgeMs, 0], ...more]);
 }
 
 /** A range of offsets a subscriber will never receive. */
@@ -67,10 +72,7 @@ export class Topic<Published extends number | Promise<number> = number> {
     from?: LogStart,
   ) {
     if (typeof name !== 'string' || name === '') throw badMessage(`a topic needs a non-empty name, got ${JSON.stringify(name)}`);
-    checkNumbers([
-      ['history.count', options.history?.count, 0, true],
-      ['history.maxAgeMs', options.history?.maxAgeMs, 0],
-    ]);
+    checkTopicOptions(options);
     const limits = { count: options.history?.count ?? 1000, maxAgeMs: options.history?.maxAgeMs ?? 300_000 };
     this.#log = logs(name, limits, (offset, epoch, payload) => this.#deliver(offset, epoch, payload), from);
   }

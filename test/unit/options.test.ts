@@ -62,6 +62,9 @@ describe('createEndpoint() and topic() options', () => {
     assert.throws(() => ep.topic('t' as never, { history: { count: -1 } }), is400(/option history\.count/));
     assert.throws(() => ep.topic('t' as never, { history: { maxAgeMs: NaN } }), is400(/option history\.maxAgeMs/));
     assert.equal(ep.topic('t' as never, { history: { count: 0 } }).name, 't');
+    // A family's options are checked when it is declared, not when a client first subscribes.
+    assert.throws(() => ep.topic('/f/*' as never, { history: { count: -1 } }), is400(/option history\.count/));
+    assert.throws(() => ep.topic('/g/*' as never, { maxTopics: 0 }), is400(/option maxTopics/));
   });
 });
 
