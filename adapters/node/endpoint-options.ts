@@ -29,6 +29,12 @@ export interface HttpOptions {
   maxBody?: number;
   /** With a broker: how long a request relayed to the node holding its HTTP session waits for it, in ms (then 502). Default 10000. */
   relayMs?: number;
+  /**
+   * Also check `origins` and `verifyUpgrade` on every request of an HTTP session (POSTs, stream resumes,
+   * DELETE), not only on the one that opens it: the session id then is not enough without the cookies or
+   * headers (the client's `headers` option) your check reads. Default false (the session id is a bearer secret).
+   */
+  verifyEachRequest?: boolean;
 }
 
 export interface EndpointOptions<C extends AnyContract = Untyped> extends PeerOptions {

@@ -56,7 +56,7 @@ import { Acceptor } from './acceptor.ts';
 import { httpRoutesFor, type HttpRoutes } from './http-routes.ts';
 import { fail } from './http-body.ts';
 import { NodeHttpTransport } from './http-transport.ts';
-import { admit, refusal } from './upgrade.ts';
+import { admit, refusal, verifyRequest } from './upgrade.ts';
 
 export type { UpgradeInfo, EndpointOptions, EndpointEvents } from './endpoint-options.ts';
 
@@ -161,6 +161,7 @@ export class Endpoint<C extends AnyContract = Untyped, Published extends number 
         clock: this.clock,
         router: this.router,
         admit: (req, url) => this.#admit(req, url, 'http'),
+        verify: (request, url) => verifyRequest(this.#opts, { request, url, transport: 'http' }),
         serve: (t, o) => this.serve(t, o),
         onError: this.#onError,
         broker: options.broker,

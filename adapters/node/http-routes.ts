@@ -39,6 +39,8 @@ export interface HttpHost {
   readonly cors: CorsOptions | false;
   /** Origin, connection limit and verifyUpgrade checks; throws a refusal. */
   admit(req: IncomingMessage, url: URL): Promise<void>;
+  /** With `http.verifyEachRequest`: origin and verifyUpgrade for a request of an open session; throws a refusal. */
+  verify?(req: IncomingMessage, url: URL): Promise<void>;
   serve(transport: NodeHttpTransport, options: { hello?: boolean; clientId?: string }): Promise<Session | undefined>;
   readonly gateway: GatewayContext;
   /** With a broker: requests for sessions other nodes hold are relayed there (no sticky sessions). */
@@ -46,7 +48,7 @@ export interface HttpHost {
 }
 
 /** What an endpoint lends its HTTP routes, beside its options. */
-export interface HttpRoutesDeps extends Pick<HttpHost, 'clock' | 'admit' | 'serve'> {
+export interface HttpRoutesDeps extends Pick<HttpHost, 'clock' | 'admit' | 'serve' | 'verify'> {
   readonly broker?: Broker;
   readonly router: Router;
   readonly onError: (err: DrpcError, session?: Session) => void;
@@ -61,6 +63,7 @@ export function httpRoutesFor(o: EndpointOptions<AnyContract>, deps: HttpRoutesD
     stream: { pingMs: h.pingMs ?? 10_000, maxAgeMs: h.maxAgeMs ?? 60_000, graceMs: h.graceMs ?? 15_000 },
     cors: o.cors === false ? false : { origins: o.origins, ...o.cors },
     admit: deps.admit,
+    verify: h.verifyEachRequest ? deps.verify : undefined,
     serve: deps.serve,
     remote: deps.broker && new RemoteHttp(deps.broker, deliverPost, h.relayMs ?? 10_000),
     gateway: {
@@ -104,6 +107,8 @@ export class HttpRoutes {
 
   async #route(req: IncomingMessage, res: ServerResponse, url: URL, sub: string): Promise<void> {
     const sid = url.searchParams.get(SESSION_QUERY);
+    // A request of an open session (not the one that opens it, which admit checks).
+    if (sid !== null && this.host.verify) await this.host.verify(req, url);
     if (sub !== '' && sub !== '/') {
       if (req.method !== 'POST') throw httpError(405, Code.BadMessage, `${req.method} ${sub}: a call through the gateway is a POST`);
       await this.host.admit(req, url);

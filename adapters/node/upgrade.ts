@@ -40,11 +40,21 @@ export async function admit(
   };
   const { closing } = now();
   if (closing) throw refusal(503, Code.ConnClosed, 'endpoint is shutting down');
-  const origin = info.request.headers.origin;
-  if (origin && o.origins && !o.origins.includes(origin)) throw refusal(403, Code.Unauthorized, `origin ${origin} is not allowed`);
+  checkOrigin(o, info);
   check();
   if (o.verifyUpgrade) {
     await o.verifyUpgrade(info);
     check(); // again: connections accepted (or close() begun) while verifyUpgrade ran count too
   }
+}
+
+/** A request of an open HTTP session (`http.verifyEachRequest`): its origin and verifyUpgrade again; throws the refusal. */
+export async function verifyRequest(o: Pick<EndpointOptions, 'origins' | 'verifyUpgrade'>, info: UpgradeInfo): Promise<void> {
+  checkOrigin(o, info);
+  await o.verifyUpgrade?.(info);
+}
+
+function checkOrigin(o: Pick<EndpointOptions, 'origins'>, info: UpgradeInfo): void {
+  const origin = info.request.headers.origin;
+  if (origin && o.origins && !o.origins.includes(origin)) throw refusal(403, Code.Unauthorized, `origin ${origin} is not allowed`);
 }

@@ -122,6 +122,41 @@ describe('http fallback', { timeout: 30_000 }, () => {
     assert.equal(await call.text(), '5');
   });
 
+  test('verifyEachRequest: every request of a session passes verifyUpgrade, so its id alone is not enough', async (t) => {
+    const tokenCheck = {
+      verifyUpgrade: ({ request }: { request: { headers: Record<string, unknown> } }) => {
+        if (request.headers['x-token'] !== 'good') throw new DrpcError(Code.Unauthorized, 'Unauthorized', 'no good x-token');
+      },
+    };
+    /** Opens a session with the good token, then POSTs to it (no frames) with `headers`: its HTTP status. */
+    const postTo = async (url: string, headers: Record<string, string>) => {
+      const base = url.replace(/^ws/, 'http');
+      const ctl = new AbortController();
+      const res = await fetch(base, { headers: { accept: 'text/event-stream', 'x-token': 'good' }, signal: ctl.signal });
+      const reader = res.body!.getReader();
+      let text = '';
+      while (!text.includes('\n\n')) text += new TextDecoder().decode((await reader.read()).value);
+      const sid = (JSON.parse(/data: (.*)/.exec(text)![1]!) as { sid: string }).sid;
+      const post = await fetch(`${base}?_drpc_s=${sid}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/vnd.drpc.raw', ...headers },
+        body: new Uint8Array(0),
+      });
+      ctl.abort();
+      return post.status;
+    };
+    const h = new Harness(t);
+    const checked = await h.endpoint({ ...tokenCheck, http: { verifyEachRequest: true } });
+    assert.equal(await postTo(checked.url, { 'x-token': 'good' }), 204);
+    assert.equal(await postTo(checked.url, {}), 401, 'the session id without the token');
+    const plain = await h.endpoint(tokenCheck);
+    assert.equal(await postTo(plain.url, {}), 204, 'by default the session id is a bearer secret');
+    // A client that sends the header on every request works as before.
+    checked.ep.route('/hi', () => 'hi');
+    const c = h.client(checked.url, { transports: [http], headers: { 'x-token': 'good' } });
+    assert.equal(await c.call('/hi'), 'hi');
+  });
+
   test('bad requests get 4xx with a drpc status body, never a crash', async (t) => {
     const h = new Harness(t);
     const { ep, url } = await h.endpoint({ http: { maxBody: 1024 } });
