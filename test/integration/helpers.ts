@@ -161,6 +161,12 @@ export class RawPeer {
   send(fields: Partial<Message> & Pick<Message, 'mtype'>, body?: unknown): void {
     this.ws.send(packRaw(fields, body));
   }
+  /** The REPLY to call `seq`, once it has arrived. */
+  async replyTo(seq: number, timeout = 3000): Promise<Message> {
+    const find = () => this.messages.find((m) => m.mtype === MType.Reply && m.seq === seq);
+    await until(() => find() !== undefined, `the reply to call ${seq}`, timeout);
+    return find()!;
+  }
   async nextMessage(timeout = 3000): Promise<Message> {
     const start = this.frames.length;
     await until(() => this.frames.length > start, 'a frame', timeout);
@@ -381,8 +387,7 @@ export async function chargeAs(h: Harness, url: string, id: string, user: string
   peer.send({ seq: 1, mtype: MType.AuthCall }, { user });
   await until(() => peer.messages.some((m) => m.mtype === MType.AuthReply), 'the AUTH_REPLY');
   peer.send({ seq, mtype: MType.Call, serviceMethod: '/charge' });
-  await until(() => peer.messages.some((m) => m.mtype === MType.Reply && m.seq === seq), `the reply to ${user}`);
-  const reply = peer.messages.find((m) => m.mtype === MType.Reply && m.seq === seq)!;
+  const reply = await peer.replyTo(seq);
   if (reply.status.code !== 0) throw DrpcError.fromStatus(reply.status);
   peer.ws.close();
   await peer.closed;

@@ -18,10 +18,10 @@ import type { Gap } from '../../src/topics.ts';
 import { RedisServer } from '../redis-server.ts';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { HELLO_QUERY } from '../../src/extensions.ts';
+import { HELLO_METHOD, HELLO_QUERY } from '../../src/extensions.ts';
 import { Garbage } from './garbage.ts';
 import { MType } from '../../src/message.ts';
-import { Harness, RAW_WS_ONLY, TRANSPORT, byUser, chargeAs, decodeJson, delay, rejection, until } from './helpers.ts';
+import { Harness, RAW_WS_ONLY, TRANSPORT, type RawPeer, byUser, chargeAs, decodeJson, delay, rejection, until } from './helpers.ts';
 import { backendPerFile, nodesOn, reachable, tcpSwitch, ON_CLUSTER, STANDALONE_ONLY } from './nodes.ts';
 
 const { redis, backend } = backendPerFile();
@@ -313,14 +313,12 @@ describe('scale-out over Redis: topics and session pushes across nodes', { timeo
         ['B', b],
       ] as const)
         n.ep.route('/count' as never, ((x: number) => (ran.push(`${name}${x}`), x)) as never);
-      type Peer = Awaited<ReturnType<typeof h.raw>>;
-      const call = async (peer: Peer, seq: number) => {
+      const call = async (peer: RawPeer, seq: number) => {
         peer.send({ seq, mtype: MType.Call, serviceMethod: '/count' }, seq);
-        await until(() => peer.messages.some((m) => m.mtype === MType.Reply && m.seq === seq), `the reply to call ${seq}`);
-        return peer.messages.find((m) => m.mtype === MType.Reply && m.seq === seq)!.status;
+        return (await peer.replyTo(seq)).status;
       };
-      const hello = (peer: Peer) =>
-        until(() => peer.messages.some((m) => m.serviceMethod === '/drpc/hello'), 'the HELLO: the claim is done');
+      const hello = (peer: RawPeer) =>
+        until(() => peer.messages.some((m) => m.serviceMethod === HELLO_METHOD), 'the HELLO: the claim is done');
       // The old connection made calls on node A (A keeps a record of the client), or none yet.
       for (const [id, calledBefore] of [
         ['moving-client-00000001', true],
