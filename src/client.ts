@@ -29,9 +29,8 @@ import { pageUrl, watchEnvironment } from './environment.ts';
 import type { ClientState, StateInfo, ClientEvents, ConnectOptions } from './client-types.ts';
 import { Router, type CallContext, type CallHandler, type PushContext } from './router.ts';
 import {
-  specOf,
-  validate,
   type AnyContract,
+  type ContractSection,
   type CallInput,
   type CallName,
   type CallOutput,
@@ -66,6 +65,7 @@ export class Client<C extends AnyContract = Untyped> {
   readonly clock: Clock;
   readonly #events = new Listeners<ClientEvents>();
   readonly #opts: ConnectOptions<C>;
+  readonly #timeout: number;
   readonly #proto: Proto;
   readonly #queue: OfflineQueue;
   readonly #subs: Subscriptions;
@@ -96,6 +96,7 @@ export class Client<C extends AnyContract = Untyped> {
     checkConnectOptions(url, options);
     this.#opts = options;
     this.clock = options.clock ?? systemClock;
+    this.#timeout = options.timeout ?? 30_000;
     // Read both encodings (an endpoint may push RAW before it has seen our first frame), write ours.
     this.#proto =
       typeof options.proto === 'object'
@@ -108,10 +109,7 @@ export class Client<C extends AnyContract = Untyped> {
     });
     this.router.routePush(TOPIC_PUSH_METHOD, this.#subs.receive);
     // With `validate`, a push that does not match the contract is reported and not delivered.
-    this.#pushes = new PushListeners(this.router, (serviceMethod) => {
-      const schema = options.validate ? specOf(options.contract, 'pushes', serviceMethod) : undefined;
-      return schema && ((body) => validate(schema, body, `push ${serviceMethod}`));
-    });
+    this.#pushes = new PushListeners(this.router, (serviceMethod) => this.#check('pushes', serviceMethod));
     this.router.routePush(HELLO_METHOD, (hello) => {
       this.#durables.peerCaches = !!(hello as Hello | null)?.replyCache;
     });
@@ -119,7 +117,7 @@ export class Client<C extends AnyContract = Untyped> {
       clock: this.clock,
       current: () => this.session,
       resendable: (err) => this.#resendable(err),
-      timeout: options.timeout ?? 30_000,
+      timeout: this.#timeout,
       resumeWindow: options.resumeWindow ?? 60_000,
       cancel: (n) => void this.push(CANCEL_METHOD, undefined, { meta: { [CANCEL_META]: String(n) } }).catch(() => {}),
     });
@@ -170,13 +168,16 @@ export class Client<C extends AnyContract = Untyped> {
 
   /** Resolves when open; rejects if the client closes first. */
   ready(): Promise<void> {
-    if (this.#state.state === 'open') return Promise.resolve();
-    if (this.#state.state === 'closed') return Promise.reject(this.#closedError());
     return new Promise((resolve, reject) => {
-      const offs = [
-        this.on('open', () => (offs.forEach((f) => f()), resolve())),
-        this.on('closed', () => (offs.forEach((f) => f()), reject(this.#closedError()))),
-      ];
+      const settle = () => {
+        const s = this.state;
+        if (s === 'open') resolve();
+        else if (s === 'closed') reject(this.#closedError());
+        else return;
+        off();
+      };
+      const off = this.on('state', settle);
+      settle();
     });
   }
 
@@ -193,9 +194,9 @@ export class Client<C extends AnyContract = Untyped> {
   callReply<M extends CallName<C>>(serviceMethod: M, ...args: CallArgs<C, M>): Promise<Reply<CallOutput<C, M>>> {
     const [body, options = {}] = args;
     const reply = this.#call<Reply<CallOutput<C, M>>>(serviceMethod, body, options, true);
-    const schema = this.#opts.validate ? specOf(this.#opts.contract, 'calls', serviceMethod)?.output : undefined;
-    if (!schema) return reply;
-    return reply.then(async (r) => ({ ...r, value: (await validate(schema, r.value, `reply of ${serviceMethod}`)) as CallOutput<C, M> }));
+    const check = this.#check('calls', serviceMethod, 'output');
+    if (!check) return reply;
+    return reply.then(async (r) => ({ ...r, value: (await check(r.value)) as CallOutput<C, M> }));
   }
 
   /** A call through DurableCalls unless it fails fast; `whole`: resolves with the whole reply. */
@@ -209,7 +210,7 @@ export class Client<C extends AnyContract = Untyped> {
   #send<R>(serviceMethod: string, body: unknown, options: CallOptions, whole: boolean): Promise<R> {
     const s = this.session;
     if (s) return (whole ? s.callReply(serviceMethod, body, options) : s.call(serviceMethod, body, options)) as Promise<R>;
-    return this.#later(`call ${serviceMethod}`, options.timeout ?? this.#opts.timeout ?? 30_000, options.signal, (remaining) =>
+    return this.#later(`call ${serviceMethod}`, options.timeout ?? this.#timeout, options.signal, (remaining) =>
       this.#send(
         serviceMethod,
         body,
@@ -247,7 +248,7 @@ export class Client<C extends AnyContract = Untyped> {
   push(serviceMethod: string, body?: unknown, options?: PushOptions): Promise<void> {
     const s = this.session;
     if (s) return s.push(serviceMethod, body, options);
-    return this.#later(`push ${serviceMethod}`, this.#opts.timeout ?? 30_000, undefined, () => this.push(serviceMethod, body, options));
+    return this.#later(`push ${serviceMethod}`, this.#timeout, undefined, () => this.push(serviceMethod, body, options));
   }
 
   /** Listens for PUSHes to `serviceMethod`; returns the function that stops listening. */
@@ -259,6 +260,8 @@ export class Client<C extends AnyContract = Untyped> {
    * Subscribes to a topic the endpoint publishes. The subscription lives across reconnects: each new
    * connection resumes from the last offset delivered, with no loss and no duplicates, or a `gap`
    * (on the subscription and on the client) when the endpoint's history no longer reaches back.
+   * Subscribing again to a topic shares its subscription (one on the wire); each has its own
+   * `unsubscribe()`, and the last one ends it.
    */
   subscribe<M extends TopicName<C>>(
     topic: M,
@@ -266,9 +269,9 @@ export class Client<C extends AnyContract = Untyped> {
     options?: SubscribeOptions,
   ): Subscription {
     const h = handler as TopicHandler;
-    const schema = this.#opts.validate ? specOf(this.#opts.contract, 'topics', topic) : undefined;
+    const check = this.#check('topics', topic);
     // With `validate`, a message that does not match the contract is reported and not delivered.
-    const deliver: TopicHandler = schema ? (m, info) => validate(schema, m, `message of topic ${topic}`).then((v) => h(v, info)) : h;
+    const deliver: TopicHandler = check ? (m, info) => check(m).then((v) => h(v, info)) : h;
     return this.#subs.subscribe(topic, deliver, options);
   }
 
@@ -278,9 +281,9 @@ export class Client<C extends AnyContract = Untyped> {
     handler: (input: ClientHandlerInput<C, M>, ctx: CallContext) => ClientHandlerOutput<C, M> | Promise<ClientHandlerOutput<C, M>>,
   ): this {
     if (!this.#opts.serve) throw badMessage(SERVE_HINT);
-    const schema = specOf(this.#opts.contract, 'client', serviceMethod)?.input;
+    const check = this.#check('client', serviceMethod, 'input', true);
     const h = handler as CallHandler;
-    this.router.route(serviceMethod, schema ? async (body, ctx) => h(await validate(schema, body, `input of ${serviceMethod}`), ctx) : h);
+    this.router.route(serviceMethod, check ? async (body, ctx) => h(await check(body), ctx) : h);
     return this;
   }
 
@@ -293,6 +296,11 @@ export class Client<C extends AnyContract = Untyped> {
     const body = payload !== undefined ? payload : await this.#opts.auth?.();
     this.#authReply = (await this.#call<Reply>(REFRESH_AUTH_METHOD, body, { durable: false }, true)).value;
     return this.#authReply;
+  }
+
+  /** The contract's validator of a message: with `validate` (or `always`: a client route's input). */
+  #check(section: ContractSection, name: string, part?: 'input' | 'output', always?: boolean) {
+    return always || this.#opts.validate ? (this.#opts.contract as Contract | undefined)?.check(section, name, part) : undefined;
   }
 
   /** Dials again after a rejected auth, exhausted attempts or close(). */
@@ -330,7 +338,7 @@ export class Client<C extends AnyContract = Untyped> {
       session = this.#newSession(transport, id);
       if (this.#opts.auth) {
         this.#handshaking = transport;
-        this.#authReply = await authenticate(session, await this.#opts.auth(), this.#opts.timeout ?? 30_000);
+        this.#authReply = await authenticate(session, await this.#opts.auth(), this.#timeout);
         if (id !== this.#dialId) return void session.close('superseded');
         this.#handshaking = undefined;
         session.start();

@@ -34,6 +34,18 @@ export interface CallSpec {
   output: Schema;
 }
 
+export type ContractSection = 'calls' | 'pushes' | 'client' | 'topics';
+
+/**
+ * The validator of one message by the contract: of a push or topic message, or of a call's `part`;
+ * undefined where the contract has no schema for it. It rejects with 400 naming the failing paths.
+ */
+export type ContractCheck = (
+  section: ContractSection,
+  name: string,
+  part?: 'input' | 'output',
+) => ((value: unknown) => Promise<unknown>) | undefined;
+
 export interface Contract<
   Calls extends Record<string, CallSpec> = Record<string, CallSpec>,
   Pushes extends Record<string, Schema> = Record<string, Schema>,
@@ -45,6 +57,11 @@ export interface Contract<
   readonly client: ClientCalls;
   /** Topics the endpoint publishes (subscribe / publish), by name, with their message schema. */
   readonly topics: Topics;
+  /**
+   * Validates a message against this contract (made by `contract()`). The client validates through
+   * it, so that an app without a contract does not ship the validation code.
+   */
+  readonly check: ContractCheck;
 }
 
 /** Declares a contract; sections left out are empty. */
@@ -54,13 +71,22 @@ export function contract<
   const ClientCalls extends Record<string, CallSpec> = Record<never, CallSpec>,
   const Topics extends Record<string, Schema> = Record<never, Schema>,
 >(c: { calls?: Calls; pushes?: Pushes; client?: ClientCalls; topics?: Topics }): Contract<Calls, Pushes, ClientCalls, Topics> {
-  return {
+  const made: Contract<Calls, Pushes, ClientCalls, Topics> = {
     calls: c.calls ?? ({} as Calls),
     pushes: c.pushes ?? ({} as Pushes),
     client: c.client ?? ({} as ClientCalls),
     topics: c.topics ?? ({} as Topics),
+    check: (section, name, part) => {
+      const spec = specOf(made, section as 'calls', name);
+      const schema = part ? spec?.[part] : (spec as Schema | undefined);
+      return schema && ((value) => validate(schema, value, `${CHECKED[part ?? section]} ${name}`));
+    },
   };
+  return made;
 }
+
+/** What a failed check says it was checking (a call's input is the client's route input, its output a reply). */
+const CHECKED: Record<string, string> = { pushes: 'push', topics: 'message of topic', input: 'input of', output: 'reply of' };
 
 /** The type parameter of a client or endpoint built without a contract: everything untyped. */
 export interface Untyped {
@@ -154,7 +180,7 @@ export async function validate(schema: Schema | undefined, value: unknown, what:
 /** The schemas of a call (or the schema of a push or topic) by name, or undefined when untyped. */
 export function specOf(c: AnyContract | undefined, section: 'calls' | 'client', name: string): CallSpec | undefined;
 export function specOf(c: AnyContract | undefined, section: 'pushes' | 'topics', name: string): Schema | undefined;
-export function specOf(c: AnyContract | undefined, section: keyof Contract, name: string): CallSpec | Schema | undefined {
+export function specOf(c: AnyContract | undefined, section: ContractSection, name: string): CallSpec | Schema | undefined {
   const specs: Record<string, CallSpec | Schema> | undefined = c && (c as Contract)[section];
   if (!specs) return undefined;
   if (Object.hasOwn(specs, name)) return specs[name];

@@ -64,7 +64,8 @@ export class FrameWriter {
   }
 }
 
-const SENT: Promise<void> = Promise.resolve();
+/** A write that is already done (one settled promise for all). */
+export const SENT: Promise<void> = Promise.resolve();
 
 /** Anything a pack throws reaches the caller as a DrpcError (400 unless it already is one). */
 function packError(err: unknown): DrpcError {

@@ -51,6 +51,8 @@ export {
   type StandardSchemaV1,
   type Untyped,
   type AnyContract,
+  type ContractCheck,
+  type ContractSection,
 } from './contract.ts';
 export { backoffDelay, type BackoffOptions } from './backoff.ts';
 export { HEARTBEAT_METHOD, HEARTBEAT_META } from './heartbeat.ts';

@@ -4,7 +4,7 @@
  */
 import { badMessage, OK_STATUS, type Status } from './status.ts';
 import type { Meta } from './wire-text.ts';
-import { asciiDecode, isAscii } from './utf8.ts';
+import { asciiDecode, isAscii, EMPTY_BYTES } from './utf8.ts';
 
 /** drpc message types (`drpc/message/setting.go`). */
 export const MType = {
@@ -44,8 +44,8 @@ export interface Message {
   size?: number;
 }
 
-const EMPTY = new Uint8Array(0);
-const NO_PIPE: readonly number[] = Object.freeze([]);
+/** An empty list that nobody can add to (no pipe, no plugins): one for all. */
+export const NONE: readonly never[] = Object.freeze([]);
 
 /** A message with drpc's defaults for every field not given. */
 export function createMessage(fields: Partial<Message> & Pick<Message, 'mtype'>): Message {
@@ -56,8 +56,8 @@ export function createMessage(fields: Partial<Message> & Pick<Message, 'mtype'>)
     status: fields.status ?? OK_STATUS,
     meta: fields.meta ?? {},
     bodyCodec: fields.bodyCodec ?? 0,
-    body: fields.body ?? EMPTY,
-    pipe: fields.pipe ?? NO_PIPE,
+    body: fields.body ?? EMPTY_BYTES,
+    pipe: fields.pipe ?? NONE,
   };
 }
 

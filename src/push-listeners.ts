@@ -5,10 +5,10 @@ import { badMessage } from './status.ts';
 export type PushListener = (body: unknown, ctx: PushContext) => unknown;
 
 /**
- * Hands a push to every listener. Listeners are independent: one that throws (or rejects) is
+ * Hands a push (or a topic's message) to every listener. Listeners are independent: one that throws (or rejects) is
  * reported and the others still hear the push. Synchronous unless a listener returns a promise.
  */
-function notify(listeners: Set<PushListener>, value: unknown, ctx: PushContext): Promise<void> | void {
+export function notify<X>(listeners: Set<(value: unknown, ctx: X) => unknown>, value: unknown, ctx: X): Promise<void> | void {
   let failure: { err: unknown } | undefined;
   let waits: Promise<unknown>[] | undefined;
   for (const l of listeners.size === 1 ? listeners : [...listeners]) {

@@ -3,7 +3,7 @@
  * case-sensitive). Sessions of one endpoint share one router; a client session has its own.
  */
 import type { Meta } from './wire-text.ts';
-import { badMessage } from './status.ts';
+import { badMessage, show } from './status.ts';
 import type { Session } from './session.ts';
 
 export interface PushContext {
@@ -89,8 +89,6 @@ export class Router {
 
 function checked(serviceMethod: string, handler: unknown): string {
   if (typeof serviceMethod !== 'string' || serviceMethod === '' || typeof handler !== 'function')
-    throw badMessage(
-      `a route needs a non-empty service method and a handler function, got ${JSON.stringify(serviceMethod) ?? String(serviceMethod)}`,
-    );
+    throw badMessage(`a route needs a non-empty service method and a handler function, got ${show(serviceMethod)}`);
   return serviceMethod;
 }

@@ -6,14 +6,14 @@
 import { systemClock, type Clock } from './clock.ts';
 import { codecs as defaultCodecs, type Codec, type CodecRegistry, ACCEPT_BODY_CODEC } from './codec/codec.ts';
 import { afterDisconnect, writeWithHooks, type Plugin } from './hooks.ts';
-import { createMessage, MType, mtypeName, nextSeq, type Message } from './message.ts';
+import { createMessage, MType, mtypeName, nextSeq, NONE, type Message } from './message.ts';
 import { PendingCalls, type PendingCall } from './pending.ts';
 import { EarlyInbox } from './early-inbox.ts';
 import type { RunningJobs } from './running.ts';
 import { Listeners } from './listeners.ts';
 import type { ClientReplies } from './reply-cache.ts';
 import { CANCEL_META, CANCEL_METHOD, DEADLINE_META } from './extensions.ts';
-import { FrameWriter, type FrameSink } from './frame-writer.ts';
+import { FrameWriter, SENT, type FrameSink } from './frame-writer.ts';
 import { FrameReader, type MessageSink } from './frame-reader.ts';
 import type { Frame, Proto } from './proto/proto.ts';
 import { rawProto } from './proto/raw.ts';
@@ -21,7 +21,7 @@ import { Router } from './router.ts';
 import { servePushes, type Serve } from './inbound.ts';
 import { checkNumbers } from './options.ts';
 import { settleReply } from './reply.ts';
-import { Code, DrpcError, type Status, codeError, badMessage } from './status.ts';
+import { Code, DrpcError, type Status, codeError, badMessage, show } from './status.ts';
 import type { SessionOptions, SessionOwner, CallOptions, PushOptions, Reply, SessionState, SessionEvents } from './session-types.ts';
 import type { Transport, TransportHandlers } from './transport/transport.ts';
 import type { Meta } from './wire-text.ts';
@@ -43,8 +43,6 @@ function limits(o: SessionOptions): Limits {
   checkNumbers(LIMITS.map((k) => [k, o[k], k.startsWith('max') ? 1 : 0, k.startsWith('max')]));
   return Object.fromEntries(LIMITS.map((k) => [k, o[k] ?? DEFAULTS[k]])) as Limits;
 }
-const WRITTEN: Promise<void> = Promise.resolve();
-const NO_PLUGINS: readonly Plugin[] = Object.freeze([]);
 
 const ALLOWED = [false, true, true, true, false, false]; // CALL, REPLY, PUSH after the handshake
 
@@ -89,7 +87,7 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
     this.proto = options.proto ?? rawProto();
     this.codecs = options.codecs ?? defaultCodecs;
     this.clock = options.clock ?? systemClock;
-    this.plugins = options.plugins ?? NO_PLUGINS;
+    this.plugins = options.plugins ?? NONE;
     this.#replyCache = options.replyCache;
     this.#serve = options.serve ?? servePushes;
     this.#seqs = options.seqs;
@@ -216,7 +214,7 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
   push(serviceMethod: string, body?: unknown, options: PushOptions = {}): Promise<void> {
     const m = this.#refuseWrite() ?? this.#outbound(MType.Push, serviceMethod, body, options);
     if (m instanceof DrpcError) return Promise.reject(m);
-    if (!this.plugins.length) return this.writeNow(m) ?? WRITTEN;
+    if (!this.plugins.length) return this.writeNow(m) ?? SENT;
     return writeWithHooks(this, m, 'beforeWritePush', 'afterWritePush', body).catch((err) => Promise.reject(DrpcError.from(err)));
   }
 
@@ -319,7 +317,7 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
 
   #outbound(mtype: number, serviceMethod: string, body: unknown, o: CallOptions): Message | DrpcError {
     if (typeof serviceMethod !== 'string' || serviceMethod === '')
-      return badMessage(`service method must be a non-empty string, got ${JSON.stringify(serviceMethod) ?? String(serviceMethod)}`);
+      return badMessage(`service method must be a non-empty string, got ${show(serviceMethod)}`);
     try {
       const codec = o.codec === undefined ? this.#codec : this.codecs.require(o.codec);
       const meta: Meta = o.meta ? { ...o.meta } : {};

@@ -111,12 +111,15 @@ export function badMessage(msg: string, cause?: unknown): DrpcError {
   return new DrpcError(Code.BadMessage, msg, cause);
 }
 
+/** A value as it reads in an error message: its JSON text, else its String(). */
+export const show = (v: unknown): string => JSON.stringify(v) ?? String(v);
+
 function causeToText(cause: unknown): string {
   if (cause === undefined || cause === null) return '';
   if (typeof cause === 'string') return cause;
   if (cause instanceof Error) return cause.message;
   try {
-    return JSON.stringify(cause) ?? String(cause);
+    return show(cause);
   } catch {
     return String(cause);
   }

@@ -1,13 +1,15 @@
 /**
- * The subscriber side of topics (see topics.ts): one Subscription per topic, kept across reconnects.
+ * The subscriber side of topics (see topics.ts): one subscription per topic on the wire (shared by
+ * every subscribe() of it), kept across reconnects.
  * On every open session each subscription re-subscribes with its last offset and epoch, so the
  * publisher replays what was missed; duplicates (offset ≤ last) are dropped, holes are reported as
  * `gap` events, never silently skipped.
  */
 import { Listeners } from './listeners.ts';
+import { notify } from './push-listeners.ts';
 import type { PushContext } from './router.ts';
 import type { Session } from './session.ts';
-import { Code, DrpcError, badMessage } from './status.ts';
+import { Code, DrpcError, badMessage, show } from './status.ts';
 import {
   SUBSCRIBE_METHOD,
   TOPIC_META,
@@ -48,16 +50,21 @@ export interface Subscription {
   readonly ready: Promise<void>;
   /** Reported when messages can no longer be delivered (history too short, or reset). */
   onGap(cb: (gap: TopicGap) => void): () => void;
+  /** This handler stops; the subscription ends when no other `subscribe()` of the topic is on. */
   unsubscribe(): Promise<void>;
 }
 
 type TopicGap = Gap & { topic: string };
 
-/** A subscription as its Subscriptions sees it. */
-interface Sub extends Subscription {
+/**
+ * The wire subscription to a topic, shared by every `subscribe()` of it in this client; each gets a
+ * Subscription whose prototype is the Sub (so `offset` and `epoch` read the shared ones).
+ */
+interface Sub extends Omit<Subscription, 'unsubscribe'> {
   offset: number;
   epoch: string | undefined;
-  readonly handler: TopicHandler;
+  /** One entry per `subscribe()` still on (a handler given twice is two entries). */
+  readonly handlers: Set<TopicHandler>;
   /** Start after this offset of the publisher's retained history (undefined: with what comes next). */
   readonly since: number | undefined;
   /** A subscribe call is in flight: holes are judged by its reply, not by the replayed messages. */
@@ -85,17 +92,19 @@ export class Subscriptions {
   }
 
   subscribe(topic: string, handler: TopicHandler, options: SubscribeOptions = {}): Subscription {
-    if (typeof topic !== 'string' || topic === '')
-      throw new DrpcError(
-        Code.BadMessage,
-        `subscribe: the topic must be a non-empty string, got ${JSON.stringify(topic) ?? String(topic)}`,
-      );
-    if (typeof handler !== 'function') throw badMessage(`subscribe ${JSON.stringify(topic)}: the handler must be a function`);
-    if (this.#subs.has(topic)) throw new DrpcError(Code.InvalidOp, `already subscribed to ${JSON.stringify(topic)}`);
+    if (typeof topic !== 'string' || topic === '') throw badMessage(`subscribe: the topic must be a non-empty string, got ${show(topic)}`);
+    if (typeof handler !== 'function') throw badMessage(`subscribe ${show(topic)}: the handler must be a function`);
     const at = options.since;
+    const shared = this.#subs.get(topic);
+    // Another part of the app (a second component) listens to the same topic: one wire subscription.
+    if (shared) {
+      if (at !== undefined)
+        throw new DrpcError(Code.InvalidOp, `already subscribed to ${show(topic)}: since applies to its first subscribe`);
+      return this.#handle(shared, handler);
+    }
     const { offset: since, epoch } = at && typeof at === 'object' ? at : { offset: at, epoch: undefined };
     if (at !== undefined && !(Number.isSafeInteger(since) && since! >= 0 && (epoch === undefined || (typeof epoch === 'string' && epoch))))
-      throw badMessage(`subscribe ${JSON.stringify(topic)}: since must be an offset ≥ 0 or { offset, epoch }, got ${JSON.stringify(at)}`);
+      throw badMessage(`subscribe ${show(topic)}: since must be an offset ≥ 0 or { offset, epoch }, got ${show(at)}`);
     let settleReady!: Sub['settleReady'];
     const ready = new Promise<void>((resolve, reject) => {
       settleReady = (err) => (err ? reject(err) : resolve());
@@ -104,7 +113,7 @@ export class Subscriptions {
     const gaps: Sub['gaps'] = new Listeners(this.#report.listenerError);
     const sub: Sub = {
       topic,
-      handler,
+      handlers: new Set(),
       since,
       offset: since ?? 0,
       epoch,
@@ -114,15 +123,23 @@ export class Subscriptions {
       ready,
       settleReady,
       onGap: (cb) => gaps.on('gap', cb),
-      unsubscribe: async () => {
-        if (sub.closed) return;
-        this.#end(sub);
-        await this.#session?.call(UNSUBSCRIBE_METHOD, { topic }).catch(() => {});
-      },
     };
     this.#subs.set(topic, sub);
     if (this.#session) this.#send(this.#session, sub);
-    return sub;
+    return this.#handle(sub, handler);
+  }
+
+  /** One subscribe()'s view of the wire subscription: its unsubscribe ends the wire one when it is the last. */
+  #handle(sub: Sub, handler: TopicHandler): Subscription {
+    const mine: TopicHandler = (payload, info) => handler(payload, info);
+    sub.handlers.add(mine);
+    const handle = Object.create(sub) as Subscription & { unsubscribe: Subscription['unsubscribe'] };
+    handle.unsubscribe = async () => {
+      if (!sub.handlers.delete(mine) || sub.handlers.size || sub.closed) return;
+      this.#end(sub);
+      await this.#session?.call(UNSUBSCRIBE_METHOD, { topic: sub.topic }).catch(() => {});
+    };
+    return handle;
   }
 
   /** A session opened: (re)subscribe everything from where it stands. */
@@ -152,7 +169,7 @@ export class Subscriptions {
     if (offset <= sub.offset) return; // already delivered (a replay overlapping what we had)
     if (!sub.pending && sub.offset > 0 && offset > sub.offset + 1) this.#gap(sub, { from: sub.offset + 1, to: offset - 1 });
     sub.offset = offset;
-    return sub.handler(payload, { topic: sub.topic, offset, epoch });
+    return notify(sub.handlers, payload, { topic: sub.topic, offset, epoch });
   };
 
   #gap(sub: Sub, gap: Gap): void {

@@ -9,7 +9,7 @@
  *
  * The erpc dialect has no version byte and writes status and meta urlencoded.
  */
-import { formatSeq, parseSeq, type Message } from '../message.ts';
+import { formatSeq, parseSeq, NONE, type Message } from '../message.ts';
 import type { FilterPipes } from '../filter/filter.ts';
 import { badMessage, OK_STATUS, type Status } from '../status.ts';
 import { asciiDecode, isAscii, utf8Decode, utf8Encode, EMPTY_BYTES } from '../utf8.ts';
@@ -43,7 +43,6 @@ const erpcDialect: Dialect = {
 };
 
 const RAW_VERSION = 1;
-const NO_PIPE: readonly number[] = Object.freeze([]);
 
 /** drpc's RAW proto (DMicro dialect). */
 export function rawProto(options: ProtoOptions = {}): Proto {
@@ -167,7 +166,7 @@ function unpackFrame(input: Uint8Array, dialect: Dialect, filters: FilterPipes, 
   const pipeLen = input[head - 1]!;
   const start = head + pipeLen;
   if (start > size) throw badMessage(`raw frame truncated inside the filter pipe (${pipeLen} ids)`);
-  if (pipeLen === 0) return decodePayload(input, start, NO_PIPE, size, dialect);
+  if (pipeLen === 0) return decodePayload(input, start, NONE, size, dialect);
   const pipe = Array.from(input.subarray(head, start));
   const out = filters.unpack(pipe, input.subarray(start), { maxSize: max });
   return out instanceof Promise ? out.then((p) => decodePayload(p, 0, pipe, size, dialect)) : decodePayload(out, 0, pipe, size, dialect);

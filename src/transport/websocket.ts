@@ -11,6 +11,8 @@ import { batchWrite, corkableOf, type Corkable, type WriteBatch } from './cork.t
 import type { Transport, TransportHandlers } from './transport.ts';
 import { closedTransport, startListening } from './transport.ts';
 import { concatBytes } from '../alloc.ts';
+import { utf8Encode } from '../utf8.ts';
+import { systemClock } from '../clock.ts';
 
 /** The part of the WebSocket API we use (browser and `ws` both have it). */
 export interface WebSocketLike {
@@ -68,7 +70,7 @@ export async function openWebSocket(url: string, options: WebSocketTransportOpti
       return reject(dialFailed(err));
     }
     const fail = (why: string) => {
-      clearTimeout(timer);
+      systemClock.clearTimeout(timer);
       detach(ws);
       try {
         ws.close();
@@ -78,13 +80,12 @@ export async function openWebSocket(url: string, options: WebSocketTransportOpti
       reject(dialFailed(why));
     };
     const ms = options.connectTimeout ?? 10_000;
-    const timer = setTimeout(() => fail(`no answer within ${ms} ms`), ms);
-    (timer as { unref?: () => void }).unref?.();
+    const timer = systemClock.setTimeout(() => fail(`no answer within ${ms} ms`), ms);
     if (ws.binaryType !== 'nodebuffer') ws.binaryType = 'arraybuffer'; // `ws` hands Buffers (already Uint8Arrays)
     ws.onerror = (ev) => fail(errorText(ev));
     ws.onclose = (ev) => fail(`closed during the handshake ${closeText(ev)}`);
     ws.onopen = () => {
-      clearTimeout(timer);
+      systemClock.clearTimeout(timer);
       resolve(new WebSocketTransport(ws, url));
     };
   });
@@ -186,7 +187,7 @@ function toFrame(data: unknown): Frame {
 
 /** RFC 6455 caps a close reason at 123 bytes. */
 export function clipReason(reason: string): string {
-  const bytes = new TextEncoder().encode(reason);
+  const bytes = utf8Encode(reason);
   if (bytes.length <= 123) return reason;
   return new TextDecoder().decode(bytes.subarray(0, 120)).replace(/\uFFFD$/, '') + '...';
 }

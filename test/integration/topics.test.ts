@@ -3,6 +3,8 @@ import { describe, test } from 'node:test';
 import { Code } from '../../src/status.ts';
 import type { Gap } from '../../src/topics.ts';
 import { Harness, delay, onlySession, rejection, until } from './helpers.ts';
+import { inspect } from '../../src/inspect.ts';
+import { SUBSCRIBE_METHOD } from '../../src/topics.ts';
 
 const kick = { code: Code.InternalServerError, msg: 'Internal Server Error', cause: 'test kills the socket' };
 
@@ -208,6 +210,41 @@ describe('topics: offsets, history and resume', { timeout: 30_000 }, () => {
     await delay(30);
     assert.deepEqual(got, ['a']);
     assert.equal(ep.topics.get('/open')!.subscribers.size, 0);
+  });
+
+  test('two parts of an app subscribe to one topic: one subscription on the wire, both get every message once, across a reconnect; the last unsubscribe ends it', async (t) => {
+    const h = new Harness(t);
+    const { ep, url } = await h.endpoint();
+    ep.topic('/score', { history: { count: 100 } });
+    const tap = inspect();
+    const { client: c, log } = h.logged(url, { plugins: [tap] });
+    const badge: number[] = [];
+    const list: number[] = [];
+    const first = c.subscribe('/score', (m) => void badge.push(m as number));
+    const second = c.subscribe('/score', (m) => void list.push(m as number));
+    await Promise.all([first.ready, second.ready]);
+    const subscribes = () => tap.entries.filter((e) => e.kind === 'call' && e.method === SUBSCRIBE_METHOD).length;
+    assert.equal(subscribes(), 1, 'one SUBSCRIBE for both');
+    assert.equal(ep.topics.get('/score')!.subscribers.size, 1);
+    ep.publish('/score', 1);
+    await until(() => badge.length === 1 && list.length === 1, 'the first message, to both');
+    ep.sessions.kick((await onlySession(ep)).id, kick);
+    ep.publish('/score', 2); // while the client is away
+    await log.waitFor('reconnecting');
+    await log.waitFor('open', log.events.length - 1);
+    await until(() => badge.length === 2 && list.length === 2, 'the replay, to both');
+    assert.equal(subscribes(), 2, 'one re-SUBSCRIBE for both');
+    await first.unsubscribe();
+    ep.publish('/score', 3);
+    await until(() => list.length === 3, 'the second still listens');
+    assert.equal(ep.topics.get('/score')!.subscribers.size, 1, 'still subscribed on the endpoint');
+    await second.unsubscribe();
+    assert.equal(ep.topics.get('/score')!.subscribers.size, 0, 'the last unsubscribe ends it');
+    ep.publish('/score', 4);
+    await delay(30);
+    assert.deepEqual(badge, [1, 2]);
+    assert.deepEqual(list, [1, 2, 3]);
+    assert.equal(second.offset, 3);
   });
 
   test('a closed session leaves every topic it subscribed to', async (t) => {

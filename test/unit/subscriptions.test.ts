@@ -55,9 +55,64 @@ describe('Subscriptions (subscriber side of topics)', () => {
     assert.deepEqual(got, []);
   });
 
-  it('refuses a second subscription to the same topic', () => {
+  it('a second subscribe to a topic shares its subscription: every handler gets each message once, offsets are shared', () => {
+    const { subs, sub, got } = setup();
+    const second: number[] = [];
+    const other = subs.subscribe('/t', (_m, info) => void second.push(info.offset));
+    for (const o of [1, 2, 2, 3]) subs.receive(null, ctx('/t', o));
+    assert.deepEqual(got, [1, 2, 3]);
+    assert.deepEqual(second, [1, 2, 3]);
+    assert.equal(other.offset, 3);
+    assert.equal(sub.offset, 3);
+    assert.equal(other.epoch, 'e1');
+    assert.equal(other.topic, '/t');
+    assert.equal(other.ready, sub.ready, 'one subscribe call, so one ready');
+  });
+
+  it('a handler that throws does not keep the message from the others; the error reaches the push route', () => {
+    const { subs, got } = setup();
+    subs.subscribe('/t', () => {
+      throw new Error('component bug');
+    });
+    const third: number[] = [];
+    subs.subscribe('/t', (_m, info) => void third.push(info.offset));
+    assert.throws(() => subs.receive(null, ctx('/t', 1)), /component bug/);
+    assert.deepEqual(got, [1]);
+    assert.deepEqual(third, [1]);
+  });
+
+  it('each subscribe has its own unsubscribe; the subscription ends with the last one', async () => {
+    const { subs, sub, got } = setup();
+    const second: number[] = [];
+    const same = (_m: unknown, info: { offset: number }) => void second.push(info.offset);
+    const other = subs.subscribe('/t', same);
+    const again = subs.subscribe('/t', same); // the same function twice counts twice
+    subs.receive(null, ctx('/t', 1));
+    assert.deepEqual(second, [1, 1]);
+    await sub.unsubscribe();
+    await sub.unsubscribe(); // idempotent: does not take another subscribe's place
+    subs.receive(null, ctx('/t', 2));
+    assert.deepEqual(got, [1], 'the first handler is off');
+    assert.deepEqual(second, [1, 1, 2, 2]);
+    await other.unsubscribe();
+    subs.receive(null, ctx('/t', 3));
+    assert.deepEqual(second, [1, 1, 2, 2, 3]);
+    await again.unsubscribe();
+    subs.receive(null, ctx('/t', 4));
+    assert.deepEqual(second, [1, 1, 2, 2, 3], 'ended with the last one');
+    const fresh: number[] = [];
+    const next = subs.subscribe('/t', (_m, info) => void fresh.push(info.offset), { since: 4 });
+    assert.equal(next.offset, 4, 'a subscribe after the end starts a new subscription');
+    subs.receive(null, ctx('/t', 5));
+    assert.deepEqual(fresh, [5]);
+  });
+
+  it("refuses since on a topic already subscribed to (its position is the first subscribe's), with InvalidOp", () => {
     const { subs } = setup();
-    assert.throws(() => subs.subscribe('/t', () => {}), /already subscribed to "\/t"/);
+    assert.throws(
+      () => subs.subscribe('/t', () => {}, { since: 0 }),
+      (e: DrpcError) => e.code === 1 && /already subscribed to "\/t": since applies to its first subscribe/.test(e.message),
+    );
   });
 
   it('a gap listener that throws does not stop delivery: the message after the hole still arrives, the error is reported', () => {
