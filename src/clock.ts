@@ -11,6 +11,13 @@ export interface Clock {
   clearTimeout(handle: TimerHandle): void;
 }
 
+/** Waits for `p` (which never rejects), but no longer than `ms` on `clock`; the timer is cleared either way. */
+export async function awaitAtMost(clock: Clock, p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: TimerHandle | undefined;
+  await Promise.race([p, new Promise<void>((woken) => (timer = clock.setTimeout(woken, ms)))]);
+  clock.clearTimeout(timer!);
+}
+
 // Browsers and Node fire a timer longer than this (about 24.8 days) at once; callers that wait longer
 // re-arm when it fires early (their deadline is judged by now()).
 const MAX_DELAY = 2 ** 31 - 1;

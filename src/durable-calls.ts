@@ -6,7 +6,7 @@
  * once the endpoint has said it keeps that cache (HELLO): a plain drpc peer would run it twice.
  */
 import { CallNumbers } from './call-numbers.ts';
-import type { Clock } from './clock.ts';
+import { awaitAtMost, type Clock } from './clock.ts';
 import { CALL_ACK_META } from './extensions.ts';
 import type { Session } from './session.ts';
 import type { CallOptions } from './session-types.ts';
@@ -66,8 +66,14 @@ export class DurableCalls {
       const timeout = options.timeout ?? host.timeout;
       const left = timeout > 0 ? start + timeout - host.clock.now() : 0;
       if (timeout > 0 && left <= 0) return fail(new DrpcError(Code.HandleTimeout, `call ${serviceMethod} timed out after ${timeout} ms`));
-      // The session refused because it is closing: let it finish closing first (no busy retries).
-      if (sentOn && host.current() === sentOn) await sentOn.closed;
+      // The session refused because it is closing, or the endpoint said the client moved (100): let the
+      // connection close first (no busy retries), but no longer than the call's time or the resume window.
+      if (sentOn && host.current() === sentOn)
+        await awaitAtMost(
+          host.clock,
+          sentOn.closed,
+          Math.min(timeout > 0 ? left : Infinity, start + host.resumeWindow + 1 - host.clock.now()),
+        );
       const again = host.current();
       // Waits in the client's offline queue for the reconnect, then goes out again under the same seq.
       const o = this.#withSeq(n, { ...options, timeout: left, sendDeadline: options.sendDeadline ?? options.timeout !== undefined });

@@ -3,7 +3,7 @@
  * same engine: either side calls, pushes, and serves routes. The session owns seq allocation, the
  * pending-call table, inbound dispatch and the close protocol.
  */
-import { systemClock, type Clock } from './clock.ts';
+import { awaitAtMost, systemClock, type Clock } from './clock.ts';
 import { codecs as defaultCodecs, type Codec, type CodecRegistry, ACCEPT_BODY_CODEC } from './codec/codec.ts';
 import { afterDisconnect, writeWithHooks, type Plugin } from './hooks.ts';
 import { createMessage, MType, mtypeName, nextSeq, NONE, type Message } from './message.ts';
@@ -266,15 +266,8 @@ export class Session implements TransportHandlers, FrameSink, MessageSink {
     if (this.#state === 'closed' || this.#state === 'closing') return this.closed;
     this.#state = 'closing';
     const timeout = options.timeout ?? this.#opts.closeTimeout;
-    if (timeout > 0 && (this.runningHandlers || this.pendingCalls)) {
-      let timer: ReturnType<Clock['setTimeout']> | undefined;
-      await Promise.race([
-        Promise.all([this.running?.idle(), this.#pending.drained()]),
-        new Promise<void>((r) => (timer = this.clock.setTimeout(r, timeout))),
-        this.closed,
-      ]);
-      if (timer !== undefined) this.clock.clearTimeout(timer);
-    }
+    if (timeout > 0 && (this.runningHandlers || this.pendingCalls))
+      await awaitAtMost(this.clock, Promise.race([Promise.all([this.running?.idle(), this.#pending.drained()]), this.closed]), timeout);
     this.#transport.close(reason);
     return this.closed;
   }

@@ -167,6 +167,26 @@ describe('durable calls', { timeout: 30_000 }, () => {
     assert.equal(c.state, 'open');
   });
 
+  test('a durable call answered 100 (its client moved) while the connection stays up waits for the move no longer than its timeout, or the resume window', async (t) => {
+    const h = new Harness(t);
+    const { ep, url } = await h.endpoint();
+    let runs = 0;
+    ep.route('/ok', () => 'ok');
+    ep.route('/moved', () => {
+      runs++; // an endpoint that says the client went elsewhere, though this connection stays up
+      throw new DrpcError(Code.WrongConn, 'Wrong Connection', 'the client moved');
+    });
+    const c = h.client(url, { resumeWindow: 400 });
+    assert.equal(await c.call('/ok'), 'ok'); // after the HELLO: the client's calls are durable
+    const timedOut = await within(rejection(c.call('/moved', null, { timeout: 300 })), 3000, 'the call to settle at its timeout');
+    assert.equal(timedOut.code, Code.HandleTimeout);
+    const noTimeout = await within(rejection(c.call('/moved', null, { timeout: 0 })), 3000, 'the call to settle at the resume window');
+    assert.equal(noTimeout.code, Code.ConnClosed);
+    assert.match(noTimeout.causeText, /no connection within the 400 ms resume window/);
+    assert.equal(runs, 2, 'each ran once: the copy sent again after the wait was answered from the reply cache');
+    assert.equal(c.state, 'open');
+  });
+
   test('a durable call gives up with its own timeout (408) when the connection does not come back', async (t) => {
     const h = new Harness(t);
     const { ep, url } = await h.endpoint();

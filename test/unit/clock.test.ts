@@ -1,7 +1,7 @@
-/** The system clock's timers: a delay past what runtimes can hold must not fire at once. */
+/** The system clock's timers (a delay past what runtimes can hold must not fire at once), and awaitAtMost. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { systemClock } from '../../src/clock.ts';
+import { awaitAtMost, ManualClock, systemClock } from '../../src/clock.ts';
 
 describe('systemClock', () => {
   it('holds a timer longer than 2^31 - 1 ms (or Infinity) instead of firing it at once', async () => {
@@ -18,5 +18,29 @@ describe('systemClock', () => {
     systemClock.setTimeout(() => fired++, -5);
     await new Promise((r) => setTimeout(r, 20));
     assert.equal(fired, 2);
+  });
+});
+
+describe('awaitAtMost', () => {
+  it('resolves when the promise does, and clears its timer', async () => {
+    const clock = new ManualClock();
+    let release!: () => void;
+    const waited = awaitAtMost(clock, new Promise<void>((r) => (release = r)), 1000);
+    assert.equal(clock.pending, 1);
+    release();
+    await waited;
+    assert.equal(clock.pending, 0, 'no timer left behind');
+  });
+
+  it('resolves after ms when the promise never settles', async () => {
+    const clock = new ManualClock();
+    let done = false;
+    const waited = awaitAtMost(clock, new Promise(() => {}), 1000).then(() => (done = true));
+    clock.advance(999);
+    await Promise.resolve();
+    assert.equal(done, false);
+    clock.advance(1);
+    await waited;
+    assert.equal(done, true);
   });
 });
