@@ -6,7 +6,7 @@
  * when the endpoint keeps a reply cache (durable calls), and settle with 102 otherwise.
  */
 import { authenticate } from './auth.ts';
-import { systemClock, type Clock } from './clock.ts';
+import { systemClock, type Clock, type TimerHandle } from './clock.ts';
 import { Redial } from './redial.ts';
 import { checkConnectOptions } from './options.ts';
 import { closeToStatus, SERVICE_RESTART } from './close-codes.ts';
@@ -14,7 +14,15 @@ import { HeartbeatPing } from './heartbeat.ts';
 import { OfflineQueue } from './offline-queue.ts';
 import type { Proto } from './proto/proto.ts';
 import { autoProto } from './proto/auto.ts';
-import { CANCEL_META, CANCEL_METHOD, HELLO_METHOD, HELLO_QUERY, REFRESH_AUTH_METHOD, type Hello } from './extensions.ts';
+import {
+  AUTH_EXPIRES_METHOD,
+  CANCEL_META,
+  CANCEL_METHOD,
+  HELLO_METHOD,
+  HELLO_QUERY,
+  REFRESH_AUTH_METHOD,
+  type Hello,
+} from './extensions.ts';
 import { DurableCalls } from './durable-calls.ts';
 import {
   Subscriptions,
@@ -87,6 +95,7 @@ export class Client<C extends AnyContract = Untyped> {
   readonly #dialer: Dialing;
   #moving = false; // the session moves onto a WebSocket the probe opened: new calls wait in the offline queue
   #stopProbe?: () => void;
+  #renew?: TimerHandle; // the auth refresh ahead of the credentials' expiry
   #stopEnv?: () => void;
 
   constructor(
@@ -110,6 +119,17 @@ export class Client<C extends AnyContract = Untyped> {
     this.router.routePush(TOPIC_PUSH_METHOD, this.#subs.receive);
     // With `validate`, a push that does not match the contract is reported and not delivered.
     this.#pushes = new PushListeners(this.router, (serviceMethod) => this.#check('pushes', serviceMethod));
+    // Credentials that expire: refreshed ahead of time (a minute before, or at 80 % of a short life).
+    this.router.routePush(AUTH_EXPIRES_METHOD, (left, { session }) => {
+      this.#stopRenew();
+      if (typeof left === 'number')
+        this.#renew = this.clock.setTimeout(
+          () =>
+            this.#session === session &&
+            this.refreshAuth().catch((err: DrpcError) => console.warn(`[drpc] ${this.url}: auth refresh failed: ${err.message}`)),
+          Math.max(left - 60_000, left * 0.8, 1000),
+        );
+    });
     this.router.routePush(HELLO_METHOD, (hello) => {
       this.#durables.peerCaches = !!(hello as Hello | null)?.replyCache;
     });
@@ -431,8 +451,13 @@ export class Client<C extends AnyContract = Untyped> {
     this.#setState('closed', reason, status, () => this.#teardown());
   }
 
+  #stopRenew(): void {
+    if (this.#renew !== undefined) this.clock.clearTimeout(this.#renew);
+  }
+
   #teardown(): void {
     this.#dialId++;
+    this.#stopRenew();
     this.#handshaking?.close('closed during the handshake');
     this.#handshaking = undefined;
     this.#heartbeat?.stop();

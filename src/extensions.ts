@@ -27,6 +27,13 @@ export const CALL_ACK_META = '_k';
 export const REFRESH_AUTH_METHOD = '/drpc/auth';
 
 /**
+ * PUSH from an endpoint whose credentials expire (its `authExpiresAt` option), after every accepted
+ * auth and refresh: the body is the ms left before the endpoint closes the session (status 102,
+ * credentials expired). Our client refreshes its auth (REFRESH_AUTH_METHOD) ahead of that.
+ */
+export const AUTH_EXPIRES_METHOD = '/drpc/auth_expires';
+
+/**
  * Capabilities: a client that understands our extensions dials with the query parameter
  * `HELLO_QUERY=<client id>` (16–64 of [A-Za-z0-9._-], random, the same on every reconnect); an endpoint that
  * sees it PUSHes HELLO_METHOD once the session is open, with a JSON body such as

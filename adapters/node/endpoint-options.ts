@@ -1,6 +1,7 @@
 /** The options and events of an Endpoint (kept apart from the accepting logic). */
 import type { IncomingMessage } from 'node:http';
 import type { AuthChecker } from '../../src/auth.ts';
+import type { AuthExpiresAt } from './auth-expiry.ts';
 import type { SlowConsumerOptions } from '../../src/backlog.ts';
 import type { AnyContract, Untyped } from '../../src/contract.ts';
 import type { ReplyCacheOptions } from '../../src/reply-cache.ts';
@@ -54,6 +55,14 @@ export interface EndpointOptions<C extends AnyContract = Untyped> extends PeerOp
    * `undefined` = not bound. Needs `auth`. Default: none (the client id alone).
    */
   principal?: (session: Session) => string | undefined;
+  /**
+   * When a session's credentials expire, in ms of the endpoint's clock (e.g. a JWT's `exp * 1000` that
+   * your checker kept in `session.data`), read after every accepted auth and token refresh; `undefined`
+   * = they do not. The client is told how long it has and refreshes ahead of time (`refreshAuth` with
+   * its `auth()`); a session not refreshed in time is closed with 102 "credentials expired", and the
+   * client reconnects with fresh ones. Needs `auth`. Default: none (a session outlives its token).
+   */
+  authExpiresAt?: AuthExpiresAt;
   /** How long a new connection has to send its AUTH_CALL, in ms. Default 10000. */
   authTimeout?: number;
   /** Handshake-time check of the upgrade request (e.g. a token in the query); refuse by throwing a DrpcError. Default: accept. */
@@ -96,6 +105,7 @@ export function checkEndpointOptions(o: EndpointOptions<AnyContract>): void {
   const r = o.replyCache || {};
   const s = o.slowConsumers || {};
   if (o.principal && !o.auth) throw badMessage('principal needs auth: a principal is read from a session that auth accepted');
+  if (o.authExpiresAt && !o.auth) throw badMessage('authExpiresAt needs auth: the credentials that expire are the ones auth accepted');
   checkNumbers([
     ['maxFrameSize', o.maxFrameSize, 1, true],
     ['timeout', o.timeout, 0],

@@ -7,6 +7,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { acceptAuth } from '../../src/auth.ts';
 import { bindingAuth } from './client-key.ts';
 import { routeRefreshAuth } from './refresh-auth.ts';
+import { AuthExpiry } from './auth-expiry.ts';
 import { systemClock, type Clock } from '../../src/clock.ts';
 import { SERVICE_RESTART } from '../../src/close-codes.ts';
 import { autoProto } from '../../src/proto/auto.ts';
@@ -93,6 +94,7 @@ export class Endpoint<C extends AnyContract = Untyped, Published extends number 
   readonly #backlogs?: Backlogs;
   /** Replies of calls with an identity, so re-sent calls run once (shared by every session). */
   readonly #replyCache?: ReplyCache;
+  readonly #expiry?: AuthExpiry;
   /** One owner for every session: no listener closures per connection. */
   readonly #owner: SessionOwner = {
     sessionClosed: (s) => {
@@ -141,7 +143,9 @@ export class Endpoint<C extends AnyContract = Untyped, Published extends number 
       s.abort({ code: Code.ConnClosed, msg: codeText(Code.ConnClosed), cause: `heartbeat: silent for ${silent} ms` }),
     );
     this.#pong.route(this.router);
-    if (options.auth) routeRefreshAuth(this.router, options.auth);
+    const expiry = (this.#expiry = options.authExpiresAt ? new AuthExpiry(this.clock, options.authExpiresAt) : undefined);
+    if (options.auth)
+      routeRefreshAuth(this.router, expiry ? expiry.check(options.auth) : options.auth, expiry ? (s) => expiry.arm(s) : undefined);
     if (options.slowConsumers !== false) this.#backlogs = new Backlogs(this.clock, options.slowConsumers);
     this.topics = new TopicHub<Published>(this.clock, this.#backlogs, options.broker?.logs, options.maxSubscriptions);
     if (options.replyCache !== false) this.#replyCache = new ReplyCache(this.clock, options.replyCache, options.broker?.replies);
@@ -383,12 +387,13 @@ export class Endpoint<C extends AnyContract = Untyped, Published extends number 
       replyCache: cache && key !== undefined ? () => cache.acquire(key!) : undefined,
     });
     if (o.auth) {
-      const check = principal
+      const bound = principal
         ? bindingAuth(o.auth, principal, key!, (bound) => {
             key = bound;
             return link?.claim(bound);
           })
         : o.auth;
+      const check = this.#expiry ? this.#expiry.check(bound) : bound;
       try {
         await acceptAuth(session, check, o.authTimeout ?? 10_000);
       } catch (err) {
@@ -409,6 +414,7 @@ export class Endpoint<C extends AnyContract = Untyped, Published extends number 
       this.#link?.hold(session.id);
       this.#events.emit('session', session);
     });
+    if (o.auth) this.#expiry?.arm(session);
     return session;
   }
 }

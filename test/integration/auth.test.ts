@@ -4,7 +4,8 @@ import type { Socket } from 'node:net';
 import { describe, test } from 'node:test';
 import { createEndpoint } from '../../adapters/node/endpoint.ts';
 import { authenticate } from '../../src/auth.ts';
-import { MType } from '../../src/message.ts';
+import { MType, type Message } from '../../src/message.ts';
+import { AUTH_EXPIRES_METHOD } from '../../src/extensions.ts';
 import { Session } from '../../src/session.ts';
 import { serveCalls } from '../../src/serve.ts';
 import { Code, DrpcError, codeText } from '../../src/status.ts';
@@ -347,5 +348,107 @@ describe('token refresh', { timeout: 30_000 }, () => {
     assert.equal(refused.code, Code.Unauthorized);
     assert.equal(await c.call('/token'), 'v2', 'the session keeps its last good token');
     assert.deepEqual(log.states, ['connecting', 'open'], 'no reconnect');
+  });
+});
+
+describe('credentials that expire (authExpiresAt)', { timeout: 30_000 }, () => {
+  /** An endpoint whose tokens are `v<n>` and live `life` ms from when the checker accepts them; `refuse` ends that. */
+  async function expiring(h: Harness, life: number, endpointOptions = {}) {
+    const accepted: string[] = [];
+    let refuse = false;
+    const { ep, url } = await h.endpoint({
+      auth: (payload: any, session) => {
+        if (refuse || !/^v\d+$/.test(String(payload))) throw new DrpcError(Code.Unauthorized, codeText(Code.Unauthorized), 'token revoked');
+        accepted.push(payload);
+        session.data.set('token', payload);
+        session.data.set('exp', Date.now() + life);
+        return { ok: payload };
+      },
+      authExpiresAt: (session) => session.data.get('exp') as number,
+      ...endpointOptions,
+    });
+    ep.route('/token', (_b, ctx) => ctx.session.data.get('token'));
+    return { ep, url, accepted, revoke: () => (refuse = true) };
+  }
+
+  test('the client refreshes its token ahead of the expiry, again and again: the session never closes', async (t) => {
+    const h = new Harness(t);
+    const { url, accepted } = await expiring(h, 1500);
+    let n = 0;
+    const { client: c, log } = h.logged(url, { auth: () => `v${++n}` });
+    assert.equal(await c.call('/token'), 'v1');
+    await until(() => accepted.length >= 3, 'two refreshes (each at 80 % of a 1.5 s life)', 6000);
+    assert.deepEqual(accepted.slice(0, 3), ['v1', 'v2', 'v3']);
+    assert.equal(await c.call('/token'), `v${n}`, 'the session runs on the newest token');
+    assert.deepEqual(log.states, ['connecting', 'open'], 'no reconnect');
+  });
+
+  test('a session not refreshed in time is closed at its expiry with 102 "credentials expired"', WS_ONLY, async (t) => {
+    const h = new Harness(t);
+    const { ep, url } = await expiring(h, 300);
+    const peer = await h.raw(url); // a peer that never refreshes
+    peer.send({ seq: 1, mtype: MType.AuthCall }, 'v1');
+    await until(() => peer.messages.length === 2, 'the AUTH_REPLY and the expiry');
+    const [reply, told] = peer.messages as [Message, Message];
+    assert.deepEqual([reply.mtype, reply.status.code], [MType.AuthReply, 0]);
+    assert.equal(told.serviceMethod, AUTH_EXPIRES_METHOD, 'the endpoint tells how long the credentials live');
+    assert.ok((decodeJson(told) as number) > 200 && (decodeJson(told) as number) <= 300);
+    const closed = await within(peer.closed, 2000, 'the close at the expiry');
+    assert.deepEqual(closed, { code: 4102, reason: 'credentials expired' });
+    await until(() => ep.sessions.count === 0, 'the session gone');
+  });
+
+  test('a client whose refresh is refused is closed at the expiry, reconnects, and ends with the 401 of its revoked token', async (t) => {
+    const h = new Harness(t);
+    const { url, revoke } = await expiring(h, 1500);
+    const { client: c, log } = h.logged(url, { auth: () => 'v1', reconnect: { min: 10, max: 20 } });
+    assert.equal(await c.call('/token'), 'v1');
+    revoke();
+    await log.waitFor('reconnecting', 0, 5000);
+    assert.match(log.events.find((e) => e.state === 'reconnecting')!.reason, /credentials expired/);
+    const closed = await log.waitFor('closed', 0, 5000);
+    assert.equal(closed.status?.code, Code.Unauthorized);
+    assert.match(closed.reason, /token revoked/);
+  });
+
+  test('a client that missed the refresh (its auth() too slow) reconnects with a fresh token; a durable call in flight runs once', async (t) => {
+    const h = new Harness(t);
+    const { ep, url, accepted } = await expiring(h, 1200);
+    let runs = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    ep.route('/slow', async () => {
+      runs++;
+      await gate;
+      return 'done';
+    });
+    let n = 0;
+    const { client: c, log } = h.logged(url, {
+      reconnect: { min: 10, max: 20 },
+      // the refresh (the second call) takes longer than the credentials live
+      auth: async () => (++n === 2 ? delay(2000).then(() => 'v2') : `v${n}`),
+    });
+    await c.ready();
+    const call = c.call('/slow');
+    await log.waitFor('reconnecting', 0, 5000);
+    await log.waitFor('open', log.events.length - 1, 5000);
+    release();
+    assert.equal(await call, 'done');
+    assert.equal(runs, 1);
+    assert.ok(accepted.includes('v3'), `the reconnect's fresh token: ${accepted.join(', ')}`);
+  });
+
+  test('a bad authExpiresAt is a 500 to the client; authExpiresAt without auth is refused at once (400)', async (t) => {
+    const h = new Harness(t);
+    const { url } = await h.endpoint({ auth: () => 'ok', authExpiresAt: () => 'soon' as never });
+    const peer = await h.raw(url);
+    peer.send({ seq: 1, mtype: MType.AuthCall }, 'v1');
+    const reply = await peer.nextMessage();
+    assert.equal(reply.status.code, Code.InternalServerError);
+    assert.match(reply.status.cause, /authExpiresAt must return a time in ms or undefined, got "soon"/);
+    assert.throws(
+      () => createEndpoint({ authExpiresAt: () => 1 }),
+      (e: DrpcError) => e.code === Code.BadMessage && /authExpiresAt needs auth/.test(e.message),
+    );
   });
 });
