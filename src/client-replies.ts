@@ -17,7 +17,7 @@ export interface CachedReply {
 
 type Waiter = (reply: CachedReply) => void;
 
-/** The answer to a call that reached this node after its client moved on (see ClientReplies.moved). */
+/** The answer to a call that reached this node after its client moved on (see ClientReplies.latest). */
 const MOVED: CachedReply = {
   status: { code: Code.WrongConn, msg: codeText(Code.WrongConn), cause: 'the client moved to another node: its call was not run here' },
   meta: {},
@@ -55,6 +55,8 @@ export interface ClientHandOff {
   running: number[];
   /** The node that handed it over (its address with the broker), to watch while its calls run. */
   from?: string;
+  /** The newest claim of the client the handing node knows of: a connection of an older claim is stale. */
+  latest?: number;
 }
 
 /** The running original of a call (its job): copies attach to it as waiters, a cancel aborts it. */
@@ -71,6 +73,8 @@ export interface ReplyLimits {
   readonly maxBytes: number;
   /** Body bytes held by every record of the cache. */
   bytes: number;
+  /** The claim version of each connection (scale-out): see ClientReplies.latest. */
+  readonly versions: WeakMap<object, number>;
   readonly store?: ReplyStore;
   /** Over maxBytes: forgets disconnected clients, longest gone first, until under it. */
   makeRoom(): void;
@@ -91,11 +95,14 @@ export class ClientReplies {
   refs = 0;
   releasedAt = 0;
   /**
-   * Handed to the node the client moved to: a call that reaches this node after that (a frame still
-   * in an old connection's buffers) is not run here, since its copy goes to the new node. Cleared when
-   * a new connection of the client claims it here again (BrokerLink.claim).
+   * Scale-out: each connection of the client claims it, in one order for all nodes (a version). This
+   * is the newest claim this node knows was made elsewhere: a connection here whose claim is older
+   * is one the client has left, and a new call that reaches this node on it (a frame still in its
+   * buffers) is not run here, since its copy goes to the client's newer connection.
    */
-  moved = false;
+  latest = 0;
+  /** The newest claim made on this node (BrokerLink.claim). */
+  claimed = 0;
 
   constructor(
     readonly id: string,
@@ -122,13 +129,14 @@ export class ClientReplies {
   /**
    * The cached reply for call `n`; or 'attached' when its handler is running (`waiter` gets the
    * reply); or undefined when the call is new: the caller runs it, after `begin(n)`, and calls `finish`.
+   * `connection`: the one it arrived on (a new call on a connection the client has left is refused).
    */
-  lookup(n: number, waiter: Waiter): CachedReply | 'attached' | undefined {
+  lookup(n: number, waiter: Waiter, connection?: object): CachedReply | 'attached' | undefined {
     this.#prune(this.limits.clock.now());
     const done = this.#doneMap?.get(n);
     if (done) return done;
     const running = this.#runningMap?.get(n);
-    if (running === undefined) return this.moved ? MOVED : undefined;
+    if (running === undefined) return (this.limits.versions.get(connection!) ?? 0) < this.latest ? MOVED : undefined;
     (running.waiters ??= []).push(waiter); // most calls never get a waiter: no array each
     return 'attached';
   }
@@ -216,6 +224,7 @@ export class ClientReplies {
    */
   adopt(h: ClientHandOff): void {
     this.ack(h.acked);
+    if (h.latest !== undefined && h.latest > this.latest) this.latest = h.latest;
     for (const [n, reply] of h.done) if (!this.#doneMap?.has(n)) this.finish(n, reply, false);
     for (const n of h.running) if (!this.#knows(n)) this.#running.set(n, {});
   }

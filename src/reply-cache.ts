@@ -57,6 +57,7 @@ export class ReplyCache {
       maxAge: options.maxAgeMs ?? 60_000,
       maxBytes: options.maxBytes ?? 64 * 1024 * 1024,
       bytes: 0,
+      versions: new WeakMap(),
       makeRoom: () => this.#prune(),
     };
     this.#maxClients = options.maxClients ?? 10_000;
@@ -92,17 +93,22 @@ export class ReplyCache {
     return this.#clients.get(id);
   }
 
+  /** `connection` (a session) belongs to the client's claim `version` (scale-out: see ClientReplies.latest). */
+  claimedBy(connection: object, version: number): void {
+    this.#limits.versions.set(connection, version);
+  }
+
   /**
-   * Client `id` moved to another node, which took its record (`handOff`): its replies are forgotten
-   * here once no connection uses them, but the record stays, `moved`, until it ages out, so that a
-   * call still on its way here on an old connection is refused, not run (a connection of the client
-   * that claims it here again clears that: see BrokerLink.claim).
+   * Client `id` moved to another node with its claim `version`, and that node took its record
+   * (`handOff`): its replies are forgotten here once no connection uses them, but the record stays
+   * until it ages out, so that a call still on its way here on a connection of an older claim is
+   * refused, not run.
    */
-  movedAway(id: string): void {
+  movedAway(id: string, version: number): void {
     let r = this.#clients.get(id);
     // Even with nothing here yet: a first call may still be on its way on the client's old connection.
     if (!r) this.#clients.set(id, (r = new ClientReplies(id, this.#limits)));
-    r.moved = true;
+    if (version > r.latest) r.latest = version;
     if (r.refs > 0 || r.busy) return; // its running calls still count their replies here
     r.forget();
     r.releasedAt = this.clock.now();

@@ -93,7 +93,7 @@ function serveCall(session: Session, m: Message, job: Job, maxConcurrent: number
     // attached to its running original (sent before a reconnect), or run once.
     const ack = m.meta[CALL_ACK_META];
     if (ack !== undefined) cache.ack(+ack);
-    const cached = cache.lookup(m.seq, (reply) => void sendCached(session, m, reply));
+    const cached = cache.lookup(m.seq, (reply) => void sendCached(session, m, reply), session);
     if (cached === 'attached') return;
     if (cached) return sendCached(session, m, cached);
     job.durable = true; // its effect counts even if this connection drops: keep running

@@ -7,10 +7,11 @@
 import { randomUUID } from 'node:crypto';
 import type { CallOptions, PushOptions } from '../../src/session-types.ts';
 import type { Session } from '../../src/session.ts';
-import { Code, DrpcError, badMessage, codeText, type Status } from '../../src/status.ts';
+import { Code, DrpcError, badMessage, codeText } from '../../src/status.ts';
 import type { Broker, RelayedBroadcast } from './broker.ts';
 import type { Clock } from '../../src/clock.ts';
-import type { ClientHandOff, ReplyCache } from '../../src/reply-cache.ts';
+import type { ReplyCache } from '../../src/reply-cache.ts';
+import { ClientClaims } from './client-claims.ts';
 import {
   answerPresence,
   type Presence,
@@ -32,22 +33,12 @@ export interface LinkOwner extends PresenceSources {
 /** Brokers an open endpoint uses. */
 const inUse = new WeakSet<Broker>();
 
-/** A call that was running on a node that died: it may have taken effect, so it is not run again. */
-const OUTCOME_UNKNOWN: Status = {
-  code: Code.Conflict,
-  msg: 'call outcome unknown',
-  cause: "it was running on the client's previous node, which is gone; it may have taken effect, so it is not run again",
-};
-
-/** How long a client's node is remembered in the broker (a later connection elsewhere claims it). */
-const CLIENT_NODE_TTL = 24 * 3600_000;
-
 export class BrokerLink {
   /** This endpoint, among every node's: it skips its own broadcasts when they come back. */
   readonly origin = randomUUID();
   readonly #stop: () => void;
-  /** Copies of calls waiting for their previous node to forward the replies: each ends its timer and watch (see #await). */
-  readonly #waits = new Set<() => void>();
+  /** Clients claimed from other nodes and handed to them (with a reply cache). */
+  readonly #claims?: ClientClaims;
   /** Resolves once this node answers other nodes' presence requests (and its own). */
   readonly #answering: Promise<void>;
 
@@ -64,85 +55,18 @@ export class BrokerLink {
     });
     this.#answering = broker.onGather(async (request) => answerPresence(request, owner)).catch(() => {});
     const cache = owner.replyCache;
-    if (cache)
+    if (cache) {
+      const claims = (this.#claims = new ClientClaims(broker, cache, owner.clock));
       broker.serveClients({
-        handOff: (id, forward) => {
-          const h = cache.peek(id)?.handOff(forward);
-          cache.movedAway(id); // the client's node is the other one now
-          return h;
-        },
+        handOff: (id, version, forward) => claims.handOff(id, version, forward),
         forwarded: (id, n, reply) => cache.peek(id)?.finish(n, reply, false), // the previous node recorded it
       });
-  }
-
-  /**
-   * Client `id` connected to this node: takes what its previous node held of it (replies, calls still
-   * running there), so its re-sent calls are answered instead of run again. Waits at most the broker's
-   * timeout, and not at all while Redis is away; copies of calls whose replies never come fail with
-   * 502 after the cache's maxAgeMs.
-   */
-  async claim(id: string): Promise<void> {
-    const cache = this.owner.replyCache;
-    if (!cache) return;
-    // The client is here (again): calls on its record run here, not refused as if it had moved on.
-    const here = cache.peek(id);
-    if (here) here.moved = false;
-    let h: ClientHandOff | undefined;
-    try {
-      h = await this.broker.claimClient(id, CLIENT_NODE_TTL);
-    } catch {
-      return; // Redis is away (the broker reported it once): its re-sent calls may run again here
     }
-    if (!h) return this.#recover(id, cache);
-    const record = cache.acquire(id);
-    record.adopt(h);
-    cache.release(record);
-    if (h.running.length) this.#await(id, h.running, h.from, cache);
   }
 
-  /**
-   * Copies of calls still running on the client's previous node wait for the replies it forwards.
-   * They fail with 502 after the cache's maxAgeMs; and if that node dies first (it stops beating),
-   * at once: with the replies the store (keepReplies) has of them, else 409 (outcome unknown).
-   */
-  #await(id: string, running: readonly number[], from: string | undefined, cache: ReplyCache): void {
-    const clock = this.owner.clock;
-    let unwatch: (() => void) | undefined;
-    // One wait: its timer and its watch end together, whichever comes first (or close()).
-    const end = () => {
-      this.#waits.delete(end);
-      clock.clearTimeout(timer);
-      unwatch?.();
-    };
-    const timer = clock.setTimeout(() => {
-      end();
-      const why = `call ran on the client's previous node, which did not forward its reply within ${cache.maxAgeMs} ms`;
-      cache.peek(id)?.abandon(running, { code: Code.BadGateway, msg: codeText(Code.BadGateway), cause: why });
-    }, cache.maxAgeMs);
-    if (from !== undefined)
-      unwatch = this.broker.watchNode?.(from, () => {
-        end();
-        void this.#previousGone(id, running, cache);
-      });
-    this.#waits.add(end);
-  }
-
-  async #previousGone(id: string, running: readonly number[], cache: ReplyCache): Promise<void> {
-    const stored = await cache.store?.load(id);
-    cache.peek(id)?.abandon(running, OUTCOME_UNKNOWN, new Map(stored?.done));
-  }
-
-  /**
-   * Nothing was handed over (the client is new, was here before, or its node is gone): takes what the
-   * broker's store recorded of its calls. A call that began on a node that is gone and did not finish
-   * there is answered 409: it may have taken effect, so it does not run again.
-   */
-  async #recover(id: string, cache: ReplyCache): Promise<void> {
-    const stored = await cache.store?.load(id);
-    if (!stored || (!stored.done.length && !stored.running.length)) return;
-    const record = cache.acquire(id);
-    record.recover(stored, OUTCOME_UNKNOWN);
-    cache.release(record);
+  /** Client `id` connected to this node: takes what its previous node held of it (see ClientClaims); resolves with the claim's version. */
+  claim(id: string): Promise<number> {
+    return this.#claims?.claim(id) ?? Promise.resolve(0);
   }
 
   /** Takes the pushes and calls other nodes send to session `id` (this node holds it). */
@@ -210,6 +134,6 @@ export class BrokerLink {
   close(): void {
     inUse.delete(this.broker);
     this.#stop();
-    for (const end of [...this.#waits]) end();
+    this.#claims?.close();
   }
 }

@@ -39,8 +39,12 @@ export interface RelayedBroadcast extends RelayedPush {
 
 /** What an endpoint's reply cache gives its broker, so a client's calls run once on whichever node it reaches. */
 export interface ClientRecords {
-  /** Another node claims client `id`: what this node holds of it (undefined: nothing); `forward` gets the replies of its calls still running here. */
-  handOff(id: string, forward: (n: number, reply: CachedReply) => void): ClientHandOff | undefined;
+  /**
+   * Another node claims client `id` with claim `version`: what this node holds of it (undefined:
+   * nothing), once this node's own older claims of the client got theirs; `forward` gets the replies
+   * of its calls still running here. No version: an older release's claim, taken as the newest.
+   */
+  handOff(id: string, version: number | undefined, forward: (n: number, reply: CachedReply) => void): Promise<ClientHandOff | undefined>;
   /** The client's previous node forwarded the reply of a call that was running there. */
   forwarded(id: string, n: number, reply: CachedReply): void;
 }
@@ -76,8 +80,9 @@ export interface Broker {
   /**
    * Client `id` connected here: this node becomes its node (for `ttlMs`), and takes what its previous
    * node held; undefined when it was here before, is new, or its previous node did not answer in time.
+   * `claimed` gets the claim's version as soon as it is known (before the previous node answers).
    */
-  claimClient(id: string, ttlMs: number): Promise<ClientHandOff | undefined>;
+  claimClient(id: string, ttlMs: number, claimed: (version: number) => void): Promise<ClientHandOff | undefined>;
   /** This node answers the requests other nodes send for `key` (e.g. an HTTP session it holds); resolves once they can reach it. */
   holdKey(key: string, answer: (request: unknown) => Promise<unknown>): Promise<void>;
   releaseKey(key: string): void;

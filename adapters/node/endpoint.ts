@@ -366,7 +366,7 @@ export class Endpoint<C extends AnyContract = Untyped, Published extends number 
     const link = this.#replyCache && this.#link;
     // With a broker, the client's frames wait in the transport until its previous node handed over
     // what it holds of the client (re-sent calls are then answered, not run again).
-    if (link && key !== undefined && !principal) await link.claim(key);
+    const version = link && key !== undefined && !principal ? await link.claim(key) : undefined;
     const cache = this.#replyCache;
     const session = new Session(transport, {
       serve: serveCalls,
@@ -386,11 +386,13 @@ export class Endpoint<C extends AnyContract = Untyped, Published extends number 
       // The client's record, taken when its first call arrives (an idle connection holds none).
       replyCache: cache && key !== undefined ? () => cache.acquire(key!) : undefined,
     });
+    // A new call on it is refused once the client has claimed a newer connection elsewhere (client-claims.ts).
+    if (version !== undefined) cache?.claimedBy(session, version);
     if (o.auth) {
       const bound = principal
         ? bindingAuth(o.auth, principal, key!, (bound) => {
             key = bound;
-            return link?.claim(bound);
+            return link?.claim(bound).then((v) => cache?.claimedBy(session, v));
           })
         : o.auth;
       const check = this.#expiry ? this.#expiry.check(bound) : bound;

@@ -137,13 +137,29 @@ export class RedisBroker implements Broker {
         if (!this.#closed) this.#pubsub.unsubscribe(channel).catch(() => {});
       },
       // A connection is not held up while Redis is away: its claim fails at once (see BrokerLink.claim).
-      swapNode: (id, node, ttlMs) =>
-        this.#command(
+      // The node key and the claim counter share a hash tag (one cluster slot), so MULTI holds on a cluster too.
+      swapNode: async (id, node, ttlMs) => {
+        const ttl = Math.max(1, Math.ceil(ttlMs));
+        const [set, incr] = (await this.#command(
           `claim client ${JSON.stringify(id)}`,
-          () => this.#redis.set(`${this.prefix}o:{${id}}`, node, 'PX', Math.max(1, Math.ceil(ttlMs)), 'GET'),
+          () =>
+            this.#redis
+              .multi()
+              .set(`${this.prefix}o:{${id}}`, node, 'PX', ttl, 'GET')
+              .incr(`${this.prefix}n:{${id}}`)
+              .pexpire(`${this.prefix}n:{${id}}`, ttl)
+              .exec(),
           this.#redis,
           false,
-        ),
+        )) as [[Error | null, string | null], [Error | null, number]];
+        if (set[0] || incr[0])
+          throw new DrpcError(
+            Code.BadGateway,
+            codeText(Code.BadGateway),
+            `claim client ${JSON.stringify(id)}: ${String(set[0] ?? incr[0])}`,
+          );
+        return { previous: set[1], version: incr[1] };
+      },
       timeoutMs: this.#timeout,
       watch: (node, gone) => this.#liveness.watch(node, gone),
       alive: (node) => this.#liveness.alive(node),
@@ -220,7 +236,7 @@ export class RedisBroker implements Broker {
   readonly kick: Broker['kick'] = (id, status) => this.#relay.kick(id, status);
   readonly relayCall: Broker['relayCall'] = (id, call, waitMs) => this.#relay.call(id, call, waitMs);
   readonly serveClients: Broker['serveClients'] = (records) => this.#relay.serveClients(records);
-  readonly claimClient: Broker['claimClient'] = (id, ttlMs) => this.#relay.claimClient(id, ttlMs);
+  readonly claimClient: Broker['claimClient'] = (id, ttlMs, claimed) => this.#relay.claimClient(id, ttlMs, claimed);
   readonly watchNode: Broker['watchNode'] = (address, gone) => this.#liveness.watch(address, gone);
   readonly releaseKey: Broker['releaseKey'] = (key) => this.#relay.releaseKey(key);
   readonly ask: Broker['ask'] = (key, request, waitMs) => this.#relay.ask(key, request, waitMs);

@@ -5,7 +5,7 @@
  *   session `s:<id>`:  ['p', method, payload, meta] | ['c', callId, replyChannel, method, payload, meta, timeout]
  *                      | ['k', status] (close it)
  *   node `r:<node>`:   a reply [callId, status | null, value] | a take ['w', callId, node channel] (the call
- *                      reached its session; the caller watches that node) | a claim ['h', callId, replyChannel, clientId]
+ *                      reached its session; the caller watches that node) | a claim ['h', callId, replyChannel, clientId, version]
  *                      | a forwarded reply ['f', clientId, n, [status, meta, bodyCodec, base64 body]]
  *   keyed `k:<key>`:   a request ['q', callId, replyChannel, request] to the node holding the key
  *   inbox `i:<id>`:    any JSON value, in order
@@ -27,8 +27,11 @@ export interface RelayLink extends RequestsLink {
   /** SUBSCRIBE / UNSUBSCRIBE on the subscriber connection. */
   listen(channel: string): Promise<unknown>;
   unlisten(channel: string): void;
-  /** Makes `node` client `id`'s node for `ttlMs`; resolves with the one before (null: none). */
-  swapNode(id: string, node: string, ttlMs: number): Promise<string | null>;
+  /**
+   * Makes `node` client `id`'s node for `ttlMs`; resolves with the one before (null: none) and the
+   * claim's version: one counter per client, so every node sees the claims in one order.
+   */
+  swapNode(id: string, node: string, ttlMs: number): Promise<{ previous: string | null; version: number }>;
   /** Whether node `node` (its channel) tells Redis it is alive (liveness.ts). */
   alive(node: string): Promise<boolean>;
   /** How long a claim waits for the previous node (and a relayed call for a node to take it), in ms. */
@@ -102,10 +105,11 @@ export class SessionRelay {
     this.#requests.listen().catch(() => {}); // claims come to this node's channel
   }
 
-  async claimClient(id: string, ttlMs: number): Promise<ClientHandOff | undefined> {
+  async claimClient(id: string, ttlMs: number, claimed: (version: number) => void): Promise<ClientHandOff | undefined> {
     const requests = this.#requests;
     await requests.listen(); // forwarded replies come to this node's channel
-    const previous = await this.link.swapNode(id, requests.address, ttlMs);
+    const { previous, version } = await this.link.swapNode(id, requests.address, ttlMs);
+    claimed(version);
     if (!previous || previous === requests.address) return undefined;
     // A previous node that stopped beating (a machine that died keeps its Redis connections open
     // until TCP gives up, so a PUBLISH still counts it) is not waited for: the client is served now.
@@ -117,6 +121,7 @@ export class SessionRelay {
         n,
         requests.address,
         id,
+        version,
       ]);
       return h ? { ...unpackHandOff(h), from: previous } : undefined;
     } catch {
@@ -240,16 +245,21 @@ export class SessionRelay {
   #toNode(m: unknown[]): void {
     if (m[0] === 'w' && m.length === 3) return this.#requests.taken(m[1] as string, m[2] as string);
     if (m.length === 3) return this.#requests.settle(m as [string, Status | null, unknown]);
-    if (m.length !== 4) return;
     const records = this.#records;
-    if (m[0] === 'f') return records?.forwarded(m[1] as string, m[2] as number, unpackReply(m[3] as PackedReply));
-    if (m[0] !== 'h') return;
-    const [, n, replyTo, id] = m as [string, string, string, string];
+    if (m[0] === 'f' && m.length === 4) return records?.forwarded(m[1] as string, m[2] as number, unpackReply(m[3] as PackedReply));
+    if (m[0] !== 'h' || m.length < 4) return;
+    // A claim without a version comes from a node of an older release (see ClientRecords.handOff).
+    const [, n, replyTo, id, version] = m as [string, string, string, string, number | undefined];
     const forward = (call: number, reply: CachedReply) =>
       void this.link.publish('a forwarded reply', replyTo, encodePayload(['f', id, call, packReply(reply)])).catch(() => {});
-    const h = records?.handOff(id, forward);
-    const packed = h && { acked: h.acked, done: h.done.map(([k, r]) => [k, packReply(r)]), running: h.running };
-    this.#requests.respond(replyTo, n, Promise.resolve(packed ?? null));
+    const packed = Promise.resolve(records?.handOff(id, version, forward)).then(
+      (h) => h && { acked: h.acked, done: h.done.map(([k, r]) => [k, packReply(r)]), running: h.running, latest: h.latest },
+    );
+    this.#requests.respond(
+      replyTo,
+      n,
+      packed.then((p) => p ?? null),
+    );
   }
 
   /** A keyed request (or a gather): its answer (or its error status) goes back to the asking node. */
@@ -284,6 +294,6 @@ function unpackReply([status, meta, bodyCodec, body]: PackedReply): CachedReply 
 }
 
 function unpackHandOff(h: unknown): ClientHandOff {
-  const { acked, done, running } = h as { acked: number; done: [number, PackedReply][]; running: number[] };
-  return { acked, done: done.map(([n, r]) => [n, unpackReply(r)]), running };
+  const { acked, done, running, latest } = h as { acked: number; done: [number, PackedReply][]; running: number[]; latest?: number };
+  return { acked, done: done.map(([n, r]) => [n, unpackReply(r)]), running, latest };
 }

@@ -234,10 +234,10 @@ describe('ReplyCache hand-off between nodes (scale-out)', () => {
     busy.begin(1);
     cache.release(busy);
     busy.handOff(() => {});
-    cache.movedAway('b');
+    cache.movedAway('b', 2);
     assert.equal(cache.peek('b'), busy, 'kept: its running call still finishes into it');
     busy.finish(1, reply(1));
-    cache.movedAway('b');
+    cache.movedAway('b', 2);
     assert.equal(cache.bytes, 0, 'its replies are forgotten: the node the client moved to has them');
     assert.equal(cache.peek('b'), busy, 'the record stays while a call may still be on its way here');
     const late = busy.lookup(2, () => {});
@@ -247,7 +247,7 @@ describe('ReplyCache hand-off between nodes (scale-out)', () => {
     clock.advance(60_001);
     cache.release(cache.acquire('other')); // any use prunes what aged out
     assert.equal(cache.peek('b'), undefined, 'forgotten once it aged out');
-    cache.movedAway('never-called-here');
+    cache.movedAway('never-called-here', 1);
     const first = cache.acquire('never-called-here').lookup(1, () => {});
     assert.ok(first && first !== 'attached' && first.status.code === Code.WrongConn, 'a first call on its way is refused too');
   });
