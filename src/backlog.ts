@@ -39,6 +39,9 @@ export class Backlogs {
   readonly #maxBytes: number;
   readonly #every: number;
   #timer?: TimerHandle;
+  /** Messages dropped by drop-oldest or conflate, and sessions closed with 1503, since the start. */
+  dropped = 0;
+  closed = 0;
 
   constructor(
     private readonly clock: Clock,
@@ -67,12 +70,13 @@ export class Backlogs {
     const bytes = typeof frame === 'string' ? frame.length * 2 : frame.length;
     if (policy === 'conflate') {
       const i = q.findIndex((w) => w.topic === topic);
-      if (i >= 0) this.#remove(session, q, i);
+      if (i >= 0) this.#drop(session, q, i);
     }
     q.push({ topic, frame, bytes });
     this.#bytes.set(session, (this.#bytes.get(session) ?? 0) + bytes);
     while (q.length > this.#maxQueued || (this.#bytes.get(session) ?? 0) > this.#maxBytes) {
       if (policy === 'close') {
+        this.closed++;
         this.forget(session);
         session.abort(
           {
@@ -85,7 +89,7 @@ export class Backlogs {
         return;
       }
       const i = q.findIndex((w) => w.topic === topic);
-      this.#remove(session, q, i >= 0 ? i : 0);
+      this.#drop(session, q, i >= 0 ? i : 0);
     }
     this.#timer ??= this.clock.setTimeout(() => this.#drain(), this.#every);
   }
@@ -101,7 +105,15 @@ export class Backlogs {
     this.#timer = undefined;
   }
 
-  #remove(session: Session, q: Waiting[], i: number): void {
+  /** Sessions with messages waiting, and the bytes of those messages. */
+  get waitingNow(): { sessions: number; bytes: number } {
+    let bytes = 0;
+    for (const b of this.#bytes.values()) bytes += b;
+    return { sessions: this.#queues.size, bytes };
+  }
+
+  #drop(session: Session, q: Waiting[], i: number): void {
+    this.dropped++;
     const [w] = q.splice(i, 1);
     this.#bytes.set(session, (this.#bytes.get(session) ?? 0) - (w?.bytes ?? 0));
   }

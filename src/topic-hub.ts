@@ -48,6 +48,13 @@ export class TopicHub<Published extends number | Promise<number> = number> {
     return this.#topics.get(name);
   }
 
+  /** Topics on this node (a family's made ones too), and the subscriptions to them. */
+  get counts(): { topics: number; subscriptions: number } {
+    let subscriptions = 0;
+    for (const mine of this.#bySession.values()) subscriptions += mine.size;
+    return { topics: this.#topics.size, subscriptions };
+  }
+
   /** Publishes to a topic (declaring it, with its family's options or the defaults, if needed); returns the offset. */
   publish(name: string, payload: unknown): Published {
     const t = this.#topics.get(name) ?? this.#make(name);

@@ -50,6 +50,7 @@ import type { Transport } from '../../src/transport/transport.ts';
 import { SessionHub } from './hub.ts';
 import { Pong } from './pong.ts';
 import { checkEndpointOptions, type EndpointEvents, type EndpointOptions } from './endpoint-options.ts';
+import { endpointStats, type EndpointStats } from './stats.ts';
 import { Rooms } from './rooms.ts';
 import type { TcpListener } from './tcp-listen.ts';
 import { NodeWebSocketTransport } from './ws-transport.ts';
@@ -60,6 +61,7 @@ import { NodeHttpTransport } from './http-transport.ts';
 import { admit, refusal, verifyRequest } from './upgrade.ts';
 
 export type { UpgradeInfo, EndpointOptions, EndpointEvents } from './endpoint-options.ts';
+export type { EndpointStats } from './stats.ts';
 
 /** An endpoint with a `broker` publishes through it: `publish()` resolves with the offset the broker gave. */
 export function createEndpoint<C extends AnyContract = Untyped>(
@@ -227,6 +229,11 @@ export class Endpoint<C extends AnyContract = Untyped, Published extends number 
     checkPresence(options);
     if (this.#link) return this.#link.presence(options, options.waitMs ?? 5000);
     return { sessions: presenceHere(this, options), missing: 0 };
+  }
+
+  /** What this node holds now, for a health check or a metrics scrape (stats.ts). */
+  stats(): EndpointStats {
+    return endpointStats(this.#connections, this.sessions, this.topics, this.#backlogs, this.#replyCache);
   }
 
   /** Topic messages waiting for a slow subscriber (count and bytes; 0 when it keeps up). */

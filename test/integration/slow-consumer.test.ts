@@ -43,11 +43,15 @@ describe('slow consumers', { timeout: 30_000 }, () => {
       assert.ok(maxQueued <= 50, `backlog stayed at ${maxQueued} ≤ 50 messages`);
       assert.ok(ep.backlogOf(s).bytes <= 256 * 1024, 'and within its byte bound');
       assert.ok(maxBuffered <= HIGH + 20_000, `unsent bytes stayed at ${maxBuffered} ≤ the high-water mark + one frame`);
+      const frozen = ep.stats().slowConsumers;
+      assert.equal(frozen.sessions, 1, 'stats: one session has messages waiting');
+      assert.ok(frozen.bytes > 0 && frozen.bytes <= 256 * 1024, `stats: the bytes waiting (${frozen.bytes})`);
       freeze(c, false);
       await until(() => got.at(-1) === 3000, 'the last message', 10_000);
       const missed = gaps.reduce((n, g) => n + (g.to - g.from + 1), 0);
       assert.equal(got.length + missed, 3000, 'every message delivered or inside a reported gap');
       assert.ok(missed > 0, 'the frozen consumer lost messages, and was told');
+      assert.deepEqual(ep.stats().slowConsumers, { sessions: 0, bytes: 0, dropped: missed, closed: 0 }, 'stats: what was dropped');
       assert.deepEqual(
         got,
         [...got].sort((a, b) => a - b),
@@ -86,6 +90,7 @@ describe('slow consumers', { timeout: 30_000 }, () => {
       if (i % 200 === 0) await new Promise((r) => setImmediate(r));
     }
     assert.equal(ep.sessions.count, 0, 'the slow session was closed');
+    assert.equal(ep.stats().slowConsumers.closed, 1, 'stats: one session closed as a slow consumer');
     freeze(c, false);
     const lost = await log.waitFor('reconnecting');
     assert.equal(lost.status?.code, Code.SlowConsumer);
