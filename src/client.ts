@@ -120,9 +120,11 @@ export class Client<C extends AnyContract = Untyped> {
     // With `validate`, a push that does not match the contract is reported and not delivered.
     this.#pushes = new PushListeners(this.router, (serviceMethod) => this.#check('pushes', serviceMethod));
     // Credentials that expire: refreshed ahead of time (a minute before, or at 80 % of a short life).
-    this.router.routePush(AUTH_EXPIRES_METHOD, (left, { session }) => {
+    this.router.routePush(AUTH_EXPIRES_METHOD, (ms, { session }) => {
+      const left = ms as number;
       this.#stopRenew();
-      if (typeof left === 'number')
+      // Not a positive number (NaN, a string …): no refresh, rather than one in a loop.
+      if (typeof left === 'number' && left > 0)
         this.#renew = this.clock.setTimeout(
           () =>
             this.#session === session &&

@@ -6,6 +6,8 @@ import { createEndpoint } from '../../adapters/node/endpoint.ts';
 import { authenticate } from '../../src/auth.ts';
 import { MType, type Message } from '../../src/message.ts';
 import { AUTH_EXPIRES_METHOD } from '../../src/extensions.ts';
+import { codecs } from '../../src/codec/codec.ts';
+import { msgpack } from '../../src/codec/msgpack.ts';
 import { Session } from '../../src/session.ts';
 import { serveCalls } from '../../src/serve.ts';
 import { Code, DrpcError, codeText } from '../../src/status.ts';
@@ -436,6 +438,23 @@ describe('credentials that expire (authExpiresAt)', { timeout: 30_000 }, () => {
     assert.equal(await call, 'done');
     assert.equal(runs, 1);
     assert.ok(accepted.includes('v3'), `the reconnect's fresh token: ${accepted.join(', ')}`);
+  });
+
+  test('an expiry the client cannot use (NaN, negative, not a number) schedules no refresh, rather than a refresh loop', async (t) => {
+    const h = new Harness(t);
+    const withMsgpack = codecs.clone().register(msgpack); // JSON has no NaN; msgpack does
+    const { ep, url, accepted } = await expiring(h, 60_000, { codecs: withMsgpack });
+    const c = h.client(url, { auth: () => 'v1', codecs: withMsgpack });
+    await c.ready();
+    const s = await onlySession(ep);
+    // (each push replaces the refresh the one before scheduled: each gets its time)
+    await s.push(AUTH_EXPIRES_METHOD, NaN, { codec: 'msgpack' });
+    await delay(100);
+    assert.deepEqual(accepted, ['v1'], 'no refresh for NaN');
+    await s.push(AUTH_EXPIRES_METHOD, -5, { codec: 'msgpack' });
+    await delay(1200); // past the 1 s floor of a refresh
+    assert.deepEqual(accepted, ['v1'], 'no refresh for a negative time');
+    assert.equal(c.state, 'open');
   });
 
   test('a bad authExpiresAt is a 500 to the client; authExpiresAt without auth is refused at once (400)', async (t) => {
