@@ -12,7 +12,7 @@ import { Session } from '../../src/session.ts';
 import { serveCalls } from '../../src/serve.ts';
 import { Code, DrpcError, codeText } from '../../src/status.ts';
 import { openWebSocket } from '../../src/transport/websocket.ts';
-import { Harness, decodeJson, delay, onlySession, rawDial, rejection, until, within, WS_ONLY } from './helpers.ts';
+import { Harness, PROTO, decodeJson, delay, onlySession, rawDial, rejection, until, within, WS_ONLY } from './helpers.ts';
 
 const reject401 = (cause: string) => new DrpcError(Code.Unauthorized, codeText(Code.Unauthorized), cause);
 
@@ -440,7 +440,9 @@ describe('credentials that expire (authExpiresAt)', { timeout: 30_000 }, () => {
     assert.ok(accepted.includes('v3'), `the reconnect's fresh token: ${accepted.join(', ')}`);
   });
 
-  test('an expiry the client cannot use (NaN, negative, not a number) schedules no refresh, rather than a refresh loop', async (t) => {
+  // A msgpack body (JSON has no NaN): the JSON sub-protocol carries text bodies only.
+  const RAW_ONLY = PROTO === 'json' ? { skip: 'a msgpack body' } : {};
+  test('an expiry the client cannot use (NaN, negative) schedules no refresh, rather than a refresh loop', RAW_ONLY, async (t) => {
     const h = new Harness(t);
     const withMsgpack = codecs.clone().register(msgpack); // JSON has no NaN; msgpack does
     const { ep, url, accepted } = await expiring(h, 60_000, { codecs: withMsgpack });
