@@ -200,6 +200,46 @@ describe('topic families', { timeout: 30_000 }, () => {
     }
   });
 
+  test('a streamed answer through a topic of its own (the README recipe) survives a dropped connection: every chunk once, in order', async (t) => {
+    const h = new Harness(t);
+    const { ep, url } = await h.endpoint();
+    ep.topic('/answer/*', { history: { count: 10_000, maxAgeMs: 600_000 } });
+    let runs = 0;
+    ep.route('/ask', async (body) => {
+      runs++;
+      const { id, words } = body as { id: string; words: number };
+      for (let i = 1; i <= words; i++) {
+        ep.publish(`/answer/${id}`, `w${i}`);
+        await delay(2); // a token at a time, as a model writes them
+      }
+      ep.publish(`/answer/${id}`, null); // the end
+      return { words };
+    });
+    const { client: c, log } = h.logged(url);
+    const id = 'q-7f3a';
+    const chunks: string[] = [];
+    const gaps: Gap[] = [];
+    let ended!: () => void;
+    const end = new Promise<void>((r) => (ended = r));
+    const sub = c.subscribe(`/answer/${id}`, (chunk) => (chunk === null ? ended() : void chunks.push(chunk as string)), { since: 0 });
+    sub.onGap((g) => void gaps.push(g));
+    await sub.ready;
+    const answer = c.call('/ask', { id, words: 60 });
+    await until(() => chunks.length >= 15, 'the first chunks');
+    ep.sessions.kick((await onlySession(ep)).id, kick); // the connection drops mid-answer
+    await log.waitFor('reconnecting');
+    await end;
+    assert.deepEqual(await answer, { words: 60 }, 'the call itself is durable: its reply arrives after the reconnect');
+    assert.equal(runs, 1, 'and it ran once');
+    assert.deepEqual(
+      chunks,
+      Array.from({ length: 60 }, (_, i) => `w${i + 1}`),
+      'every chunk once, in order',
+    );
+    assert.deepEqual(gaps, []);
+    await sub.unsubscribe();
+  });
+
   test('a full family whose every topic has a subscriber refuses a new one with 500; an existing one still works', async (t) => {
     const h = new Harness(t);
     const { ep, url } = await h.endpoint();
